@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Build: compile src/ and nodes/ with tsc into dist/, then copy each node's
+// .html and locales/ beside its compiled .js, as Node-RED loads them from there.
+
+const { execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const dist = path.join(root, "dist");
+fs.rmSync(dist, { recursive: true, force: true });
+execFileSync(
+  process.execPath,
+  [require.resolve("typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json")],
+  {
+    stdio: "inherit",
+  },
+);
+
+function copyAssets(srcDir, outDir) {
+  for (const entry of fs.readdirSync(srcDir, { withFileTypes: true })) {
+    const from = path.join(srcDir, entry.name);
+    const to = path.join(outDir, entry.name);
+    if (entry.isDirectory()) {
+      copyAssets(from, to);
+    } else if (!entry.name.endsWith(".ts")) {
+      fs.mkdirSync(outDir, { recursive: true });
+      fs.copyFileSync(from, to);
+    }
+  }
+}
+const nodesDir = path.join(root, "nodes");
+if (fs.existsSync(nodesDir)) copyAssets(nodesDir, path.join(dist, "nodes"));
+// CLI entry points must be executable.
+const cliDir = path.join(dist, "src", "cli");
+if (fs.existsSync(cliDir)) {
+  for (const f of fs.readdirSync(cliDir)) if (f.endsWith(".js")) fs.chmodSync(path.join(cliDir, f), 0o755);
+}
