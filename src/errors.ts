@@ -1,0 +1,32 @@
+/**
+ * One error type for everything that can be wrong with input: XML, VOEvent,
+ * IVORN, Transport messages, frames. `code` is stable (tests and nodes switch
+ * on it); `message` says in words what is wrong.
+ */
+export type VOEventErrorCode =
+  | "TOO_LARGE" // input larger than the configured limit (checked before parsing)
+  | "NOT_XML" // empty, binary junk, text that is not XML at all
+  | "MALFORMED" // not well-formed XML (truncated, mismatched tags, bad syntax)
+  | "DTD_FORBIDDEN" // a DOCTYPE / DTD / entity declaration: refused, never processed
+  | "ENTITY" // a reference to an entity that is not one of XML's five predefined ones
+  | "WRONG_ROOT" // a root element that is not VOEvent (or Transport, where one is expected)
+  | "NO_IVORN" // a VOEvent without an ivorn attribute
+  | "BAD_IVORN" // an ivorn that is not an IVORN
+  | "BAD_ROLE" // a role that is not one of the roles the spec allows
+  | "BAD_TRANSPORT" // a Transport message missing what it must have
+  | "BAD_FRAME" // a VTP frame with a zero or hostile length
+  | "SCHEMA" // fails XML Schema validation
+  | "BAD_XPATH"; // an XPath expression that does not compile
+
+export class VOEventError extends Error {
+  readonly code: VOEventErrorCode;
+  constructor(code: VOEventErrorCode, message: string) {
+    super(message);
+    this.name = "VOEventError";
+    this.code = code;
+  }
+}
+
+export function isVOEventError(err: unknown): err is VOEventError {
+  return err instanceof VOEventError;
+}
