@@ -1,0 +1,157 @@
+/**
+ * The message contract (docs/design.md, "The message contract"): what every
+ * node that emits an event puts on the message, and how nodes that take an
+ * event read it. Plain TypeScript, no Node-RED: the node adapters and the CLI
+ * share it.
+ *
+ *   msg.payload  the VOEvent XML as a string, exactly as received
+ *   msg.voevent  the parsed model (src/voevent/model.ts)
+ *   msg.topic    the stream as an MQTT-safe topic, voevent/<authority>/<path>
+ *   msg.vtp      { peer, localIvo, receivedAt }: where and when it came from
+ */
+import { VOEventError } from "./errors";
+import { getParsed } from "./voevent/cache";
+import { topicFor } from "./voevent/ivorn";
+import type { VOEvent } from "./voevent/model";
+import type { ParseVOEventOptions } from "./voevent/parse";
+import type { XDocument } from "./xml/types";
+
+/** Where an event came from: `peer` is `address:port` (null when not from the network). */
+export interface VtpInfo {
+  peer: string | null;
+  localIvo: string | null;
+  /** ISO 8601 UTC with milliseconds. */
+  receivedAt: string;
+}
+
+/** The properties every event-emitting node sets. */
+export interface EventMessage {
+  payload: string;
+  voevent: VOEvent;
+  topic: string;
+  vtp: VtpInfo;
+}
+
+export interface EventMessageOptions {
+  peer?: string | null;
+  localIvo?: string | null;
+  receivedAt?: Date;
+}
+
+/** The parts of a parse result the contract needs (ParsedVOEvent has them). */
+export interface ParsedEvent {
+  xml: string;
+  voevent: VOEvent;
+}
+
+/**
+ * The contract's properties for a parsed event. The payload is the XML string
+ * as parsed (a Buffer decoded as UTF-8), never re-serialised. Throws
+ * VOEventError("BAD_IVORN") only if the stream cannot be made a topic, which a
+ * successful parse rules out.
+ */
+export function eventMessage(parsed: ParsedEvent, options: EventMessageOptions = {}): EventMessage {
+  return {
+    payload: parsed.xml,
+    voevent: parsed.voevent,
+    topic: topicFor(parsed.voevent.stream),
+    vtp: {
+      peer: options.peer ?? null,
+      localIvo: options.localIvo ?? null,
+      receivedAt: (options.receivedAt ?? new Date()).toISOString(),
+    },
+  };
+}
+
+/** msg.payload when it is a string or a Buffer (of XML); else VOEventError("NOT_XML"). */
+export function rawPayloadOf(msg: { payload?: unknown }): string | Buffer {
+  const payload = msg.payload;
+  if (typeof payload === "string" || Buffer.isBuffer(payload)) return payload;
+  throw new VOEventError(
+    "NOT_XML",
+    `msg.payload must be VOEvent XML as a string or a Buffer, not ${describe(payload)}`,
+  );
+}
+
+/** msg.payload as a string (a Buffer decoded as UTF-8); else VOEventError("NOT_XML"). */
+export function payloadOf(msg: { payload?: unknown }): string {
+  const payload = rawPayloadOf(msg);
+  return typeof payload === "string" ? payload : payload.toString("utf8");
+}
+
+/**
+ * Whether a value looks like a VOEvent model (msg.voevent as a node of this
+ * package left it): an object with string ivorn and stream, a known role and
+ * the object-valued fields in place. Anything else is ignored and the payload
+ * parsed instead.
+ */
+export function isVOEventModel(value: unknown): value is VOEvent {
+  if (value === null || typeof value !== "object") return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.ivorn === "string" &&
+    typeof v.stream === "string" &&
+    typeof v.role === "string" &&
+    typeof v.params === "object" &&
+    v.params !== null &&
+    typeof v.groups === "object" &&
+    v.groups !== null &&
+    typeof v.author === "object" &&
+    v.author !== null
+  );
+}
+
+/** An event taken from a message: the model now, the tree and XML text when asked for. */
+export interface MessageEvent {
+  readonly voevent: VOEvent;
+  /** Parsed from msg.payload through the cache on first use; throws VOEventError if it does not parse. */
+  readonly doc: XDocument;
+  /** The XML text (a Buffer payload decoded as UTF-8). */
+  readonly xml: string;
+}
+
+/**
+ * The event a message carries, for the nodes that take one (filter, dedupe,
+ * broadcaster, sender): msg.voevent when it looks like a model (design.md:
+ * "use msg.voevent when present rather than parsing again"), else msg.payload
+ * parsed through the process-wide cache. The tree is parsed lazily, and only
+ * once per process for a given payload. Throws VOEventError when the payload
+ * is needed and is not a string/Buffer or does not parse.
+ */
+export function eventOf(
+  msg: { payload?: unknown; voevent?: unknown },
+  options: ParseVOEventOptions = {},
+): MessageEvent {
+  if (isVOEventModel(msg.voevent)) {
+    const voevent = msg.voevent;
+    return {
+      voevent,
+      get doc() {
+        return getParsed(rawPayloadOf(msg), options).doc;
+      },
+      get xml() {
+        return payloadOf(msg);
+      },
+    };
+  }
+  const parsed = getParsed(rawPayloadOf(msg), options);
+  return { voevent: parsed.voevent, doc: parsed.doc, xml: parsed.xml };
+}
+
+/** Whether a value looks like msg.vtp as set by a node of this package. */
+export function isVtpInfo(value: unknown): value is VtpInfo {
+  if (value === null || typeof value !== "object") return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.receivedAt === "string" &&
+    (v.peer === null || typeof v.peer === "string") &&
+    (v.localIvo === null || typeof v.localIvo === "string")
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "missing (undefined)";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,120 @@
+/**
+ * Parse once per process: a small LRU of parsed packets keyed by the payload
+ * string. Node-RED clones a msg for each wire but shares its payload string, so
+ * the nodes a packet passes through (filter, dedupe, broadcaster, …) find it here
+ * instead of parsing it again.
+ *
+ * - Errors are not cached: a bad payload is parsed (and refused) each time.
+ * - An entry is stored independently of the options; `maxBytes` and
+ *   `requireLocalId` are checked again on every hit, so a hit refuses exactly what
+ *   a fresh parse would.
+ * - Each call returns its own copy of the model (`voevent`), so a consumer that
+ *   changes it cannot change what the next one gets. `xml` and `doc` are shared:
+ *   treat the tree as read-only.
+ * - Bounded by entries (default 256) and by the total length of the cached
+ *   payloads (default 8 Mi characters); a payload longer than a sixteenth of that
+ *   budget is parsed but not cached.
+ */
+import { VOEventError } from "../errors";
+import { DEFAULT_MAX_BYTES } from "../xml/parse";
+import type { XDocument } from "../xml/types";
+import { cloneVOEvent } from "./clone";
+import type { VOEvent } from "./model";
+import { checkLocalId, inputText, type ParsedVOEvent, type ParseVOEventOptions, parseVOEvent } from "./parse";
+
+export interface ParseCacheOptions {
+  /** Most entries kept. Default 256. */
+  capacity?: number;
+  /** Most payload characters kept, all entries together. Default 8 Mi. */
+  maxChars?: number;
+}
+
+interface Entry {
+  xml: string;
+  doc: XDocument;
+  /** Private: never handed out, only copies of it. */
+  voevent: VOEvent;
+  bytes: number;
+}
+
+export class ParseCache {
+  readonly capacity: number;
+  readonly maxChars: number;
+  private readonly entries = new Map<string, Entry>();
+  private chars = 0;
+  private hitCount = 0;
+  private missCount = 0;
+
+  constructor(options: ParseCacheOptions = {}) {
+    this.capacity = Math.max(1, Math.floor(options.capacity ?? 256));
+    this.maxChars = Math.max(1, Math.floor(options.maxChars ?? 8 * 1024 * 1024));
+  }
+
+  /** Like parseVOEvent, but answers from the cache when the same payload was parsed before. */
+  get(payload: string | Buffer, options: ParseVOEventOptions = {}): ParsedVOEvent {
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+    const xml = inputText(payload, maxBytes);
+    const hit = this.entries.get(xml);
+    let entry: Entry;
+    if (hit !== undefined) {
+      this.hitCount++;
+      if (hit.bytes > maxBytes) {
+        throw new VOEventError(
+          "TOO_LARGE",
+          `XML of ${hit.bytes} bytes exceeds the limit of ${maxBytes} bytes`,
+        );
+      }
+      // Most recently used goes last.
+      this.entries.delete(xml);
+      this.entries.set(xml, hit);
+      entry = hit;
+    } else {
+      this.missCount++;
+      const parsed = parseVOEvent(xml, { maxBytes });
+      entry = { xml, doc: parsed.doc, voevent: parsed.voevent, bytes: Buffer.byteLength(xml) };
+      this.store(entry);
+    }
+    if (options.requireLocalId === true) checkLocalId(entry.voevent);
+    return { xml: entry.xml, doc: entry.doc, voevent: cloneVOEvent(entry.voevent) };
+  }
+
+  private store(entry: Entry): void {
+    const n = entry.xml.length;
+    if (n > this.maxChars / 16) return;
+    this.entries.set(entry.xml, entry);
+    this.chars += n;
+    for (const [key, old] of this.entries) {
+      if (this.entries.size <= this.capacity && this.chars <= this.maxChars) break;
+      this.entries.delete(key);
+      this.chars -= old.xml.length;
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Hits and misses since creation or the last clear(). */
+  get stats(): { hits: number; misses: number; size: number; chars: number } {
+    return { hits: this.hitCount, misses: this.missCount, size: this.entries.size, chars: this.chars };
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.chars = 0;
+    this.hitCount = 0;
+    this.missCount = 0;
+  }
+}
+
+const shared = new ParseCache();
+
+/** parseVOEvent through the process-wide cache (256 entries). */
+export function getParsed(payload: string | Buffer, options?: ParseVOEventOptions): ParsedVOEvent {
+  return shared.get(payload, options);
+}
+
+/** The process-wide cache behind getParsed (for stats, and for tests to clear it). */
+export function sharedParseCache(): ParseCache {
+  return shared;
+}

@@ -1,0 +1,127 @@
+/**
+ * XPath 1.0 over the project's light XML tree (src/xml/types.ts), for VOEvent filters.
+ *
+ *   const rule = compileXPath('//Param[@name="Sun_Distance" and @value > 40]');
+ *   rule.test(parseXml(packet));   // true / false
+ *
+ * - Expressions are compiled once into closures; every syntax, type or name problem
+ *   (unknown function, unbound prefix, variable reference, `count(1)`) is a
+ *   VOEventError("BAD_XPATH") thrown by compileXPath, with the column.
+ * - Evaluation starts at the document node (position 1, size 1), as XPath does for a
+ *   document. (Comet evaluates filters at the root element instead: absolute filters,
+ *   `/…` and `//…`, agree; a relative one like `Who/Author` matches there, not here.)
+ * - Evaluation never throws on a tree that honours src/xml/types.ts. Its recursion is
+ *   bounded by the expression (a syntax tree at most MAX_DEPTH deep), never by the
+ *   document, and its time is linear in the document for the usual forms (steps over
+ *   many context nodes are merged, string-values of nested elements are slices).
+ * - Names: an unprefixed name test matches nodes in no namespace (XPath 1.0); the
+ *   prefix `voe` stands for the namespace of the document's root element (VOEvent 1.1,
+ *   2.0, or none), unless options.namespaces binds it; `xml` is always bound.
+ * - The namespace axis is always empty (the tree has no namespace nodes; declarations
+ *   are in XElement.nsDecls). id() is always empty (no DTD, so no ID attributes).
+ * - The evaluator keeps an index of each document it sees (a non-enumerable symbol
+ *   property on the XDocument, see docindex.ts): trees must not be changed after they
+ *   have been evaluated.
+ */
+import { VOEventError } from "../../errors";
+import type { XDocument, XNode } from "../../xml/types";
+import type { Env } from "./axes";
+import { compileExpr, makeScope } from "./compile";
+import { asBoolean, type Compiled, type Fn } from "./compiled";
+import { isNCName } from "./lexer";
+import { parseXPath } from "./parser";
+import type { XNodeSet, XPathValue } from "./values";
+
+export { MAX_DEPTH, MAX_NESTING } from "./parser";
+export type { XNodeSet, XPathValue } from "./values";
+export { numberToString, stringToNumber, stringValue } from "./values";
+
+export interface CompiledXPath {
+  readonly source: string;
+  /**
+   * Full XPath 1.0 result. `voe` prefix bound to the namespace of doc.root (the packet's
+   * own VOEvent namespace, v1.1 or v2.0, or '' for an un-namespaced root), plus any
+   * namespaces given at compile time. A node set is a fresh array in document order.
+   */
+  evaluate(doc: XDocument): XPathValue;
+  /** XPath boolean() of the result: non-empty node set, true, non-zero non-NaN number, non-empty string. */
+  test(doc: XDocument): boolean;
+}
+
+export interface CompileXPathOptions {
+  /** Prefix → namespace URI. A `voe` entry here overrides the root's namespace. */
+  namespaces?: Record<string, string>;
+  /**
+   * The context node: the document node (default, as the `xpath` library and XSLT), or the
+   * root element, as Comet evaluates subscribers' filters (lxml on the parsed root), so that a
+   * relative filter such as `Who/Author[contactName="KSK"]` or `@role="test"` means what it
+   * means there. Absolute expressions give the same result either way.
+   */
+  context?: "document" | "root";
+}
+
+class CompiledExpression implements CompiledXPath {
+  constructor(
+    readonly source: string,
+    private readonly value: Fn<XPathValue>,
+    private readonly bool: Fn<boolean>,
+    private readonly voe: string | null,
+    private readonly atRoot: boolean,
+  ) {}
+
+  private env(doc: XDocument): Env {
+    return { doc, voeNs: this.voe ?? doc.root?.ns ?? "", index: null };
+  }
+
+  evaluate(doc: XDocument): XPathValue {
+    return this.value(this.atRoot && doc.root ? doc.root : doc, 1, 1, this.env(doc));
+  }
+
+  test(doc: XDocument): boolean {
+    return this.bool(this.atRoot && doc.root ? doc.root : doc, 1, 1, this.env(doc));
+  }
+}
+
+function resultFn(c: Compiled): Fn<XPathValue> {
+  if (c.t !== "nodeset") return c.f;
+  const f = c.f;
+  // Internal node sets may be shared with the document index: hand out a copy.
+  return (n, p, s, e): XNodeSet => f(n, p, s, e).slice() as XNode[];
+}
+
+function checkNamespaces(source: string, namespaces: unknown): Record<string, string> | undefined {
+  if (namespaces === undefined || namespaces === null) return undefined;
+  if (typeof namespaces !== "object") {
+    throw new VOEventError(
+      "BAD_XPATH",
+      `options.namespaces for '${source}' must be an object of prefix → URI`,
+    );
+  }
+  const out: Record<string, string> = {};
+  for (const [prefix, uri] of Object.entries(namespaces)) {
+    if (!isNCName(prefix))
+      throw new VOEventError("BAD_XPATH", `namespace prefix '${prefix}' is not an NCName`);
+    if (typeof uri !== "string")
+      throw new VOEventError("BAD_XPATH", `namespace URI for prefix '${prefix}' is not a string`);
+    out[prefix] = uri;
+  }
+  return out;
+}
+
+/** Compiles an XPath 1.0 expression. Throws VOEventError("BAD_XPATH") when it cannot be compiled. */
+export function compileXPath(expression: string, options?: CompileXPathOptions): CompiledXPath {
+  if (typeof expression !== "string") {
+    throw new VOEventError("BAD_XPATH", `an XPath expression must be a string, not ${typeof expression}`);
+  }
+  const namespaces = checkNamespaces(expression, options?.namespaces);
+  const scope = makeScope(expression, namespaces);
+  const compiled = compileExpr(parseXPath(expression), scope);
+  const voe = scope.voeFromRoot ? null : scope.namespaces.get("voe")!;
+  return new CompiledExpression(
+    expression,
+    resultFn(compiled),
+    asBoolean(compiled),
+    voe,
+    options?.context === "root",
+  );
+}

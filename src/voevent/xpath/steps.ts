@@ -1,0 +1,168 @@
+/**
+ * One location step from one context node: its axis, node test and predicates with
+ * proximity positions (reverse axes count backwards). A step whose predicates do not
+ * depend on position is a plain filter of the axis; one that starts with a constant
+ * position (`[1]`) walks the axis only as far as that node.
+ */
+import type { XNode } from "../../xml/types";
+import type { Axis, NodeTest } from "./ast";
+import { axisSpan, type Env, nthOnAxis, type Span } from "./axes";
+import { asBoolean, type Compiled, type Fn, type NodePred, USES_POSITION, USES_SIZE } from "./compiled";
+import type { NodeTestFn } from "./nodetest";
+
+export interface CStep {
+  readonly axis: Axis;
+  readonly test: NodeTestFn;
+  /** node() with no predicates: a step that only moves along its axis. */
+  readonly anyNode: boolean;
+  /** Predicates as booleans of (node, position, size); a number n means position() = n. */
+  readonly preds: readonly Fn<boolean>[];
+  /** Some predicate depends on position or size: predicates must see the whole list. */
+  readonly positional: boolean;
+  /** When the first predicate is a constant positive integer k: k (only the k-th node counts). */
+  readonly nth: number;
+}
+
+export function makeStep(
+  axis: Axis,
+  test: NodeTest,
+  testFn: NodeTestFn,
+  predicates: readonly Compiled[],
+): CStep {
+  const preds: Fn<boolean>[] = [];
+  let positional = false;
+  let nth = 0;
+  predicates.forEach((c, i) => {
+    if (c.t === "number") {
+      positional = true;
+      const k = c.k;
+      if (k !== undefined) {
+        preds.push((_n, p) => p === k);
+        if (i === 0 && Number.isInteger(k) && k >= 1) nth = k;
+      } else {
+        const f = c.f;
+        preds.push((n, p, s, e) => f(n, p, s, e) === p);
+      }
+    } else {
+      preds.push(asBoolean(c));
+      if ((c.ctx & (USES_POSITION | USES_SIZE)) !== 0) positional = true;
+    }
+  });
+  return {
+    axis,
+    test: testFn,
+    anyNode: test.kind === "node" && preds.length === 0,
+    preds,
+    positional,
+    nth,
+  };
+}
+
+const SPAN: Span = { arr: [], lo: 0, hi: 0, rev: false };
+
+/** Appends to `out` the members of arr[lo..hi) that pass a non-positional step's test and predicates. */
+export function filterInto(
+  st: CStep,
+  arr: readonly XNode[],
+  lo: number,
+  hi: number,
+  env: Env,
+  out: XNode[],
+): void {
+  const test = st.test;
+  const preds = st.preds;
+  const np = preds.length;
+  outer: for (let i = lo; i < hi; i++) {
+    const m = arr[i];
+    if (!test(m, env)) continue;
+    for (let j = 0; j < np; j++) if (!preds[j](m, 0, 0, env)) continue outer;
+    out.push(m);
+  }
+}
+
+/** Whether some member of arr[lo..hi) passes a non-positional step's test and predicates, and `pred`. */
+export function someIn(
+  st: CStep,
+  arr: readonly XNode[],
+  lo: number,
+  hi: number,
+  env: Env,
+  pred: NodePred,
+): boolean {
+  const test = st.test;
+  const preds = st.preds;
+  const np = preds.length;
+  outer: for (let i = lo; i < hi; i++) {
+    const m = arr[i];
+    if (!test(m, env)) continue;
+    for (let j = 0; j < np; j++) if (!preds[j](m, 0, 0, env)) continue outer;
+    if (pred(m, env)) return true;
+  }
+  return false;
+}
+
+/** Appends to `out` the nodes step `st` selects from `node`, in axis order. */
+export function stepFrom(st: CStep, node: XNode, env: Env, out: XNode[]): void {
+  if (st.nth > 0) {
+    nthStepFrom(st, node, env, out);
+    return;
+  }
+  axisSpan(st.axis, node, env, SPAN);
+  // Read the span at once: predicates may call axisSpan again.
+  const arr = SPAN.arr;
+  const lo = SPAN.lo;
+  const hi = SPAN.hi;
+  const rev = SPAN.rev;
+  if (!st.positional) {
+    filterInto(st, arr, lo, hi, env, out);
+    return;
+  }
+  const test = st.test;
+  const preds = st.preds;
+  let list: XNode[] = [];
+  for (let i = lo; i < hi; i++) if (test(arr[i], env)) list.push(arr[i]);
+  if (rev) list.reverse();
+  for (let j = 0; j < preds.length && list.length > 0; j++) list = filterByPredicate(list, preds[j], env);
+  for (let i = 0; i < list.length; i++) out.push(list[i]);
+}
+
+/** A step whose first predicate is a constant position: find that node without listing the axis. */
+function nthStepFrom(st: CStep, node: XNode, env: Env, out: XNode[]): void {
+  const m = nthOnAxis(st.axis, node, env, st.test, st.nth);
+  if (m === null) return;
+  let list: XNode[] = [m];
+  const preds = st.preds;
+  for (let j = 1; j < preds.length && list.length > 0; j++) list = filterByPredicate(list, preds[j], env);
+  if (list.length > 0) out.push(m);
+}
+
+/** Keeps the members of `list` (in proximity order) for which `pred` holds at their position. */
+function filterByPredicate(list: readonly XNode[], pred: Fn<boolean>, env: Env): XNode[] {
+  const size = list.length;
+  const kept: XNode[] = [];
+  for (let k = 0; k < size; k++) if (pred(list[k], k + 1, size, env)) kept.push(list[k]);
+  return kept;
+}
+
+/** Applies predicates to a node set in document order (a filter expression's predicates). */
+export function applyPredicates(
+  list: readonly XNode[],
+  preds: readonly Fn<boolean>[],
+  env: Env,
+): readonly XNode[] {
+  let cur = list;
+  for (let j = 0; j < preds.length && cur.length > 0; j++) cur = filterByPredicate(cur, preds[j], env);
+  return cur;
+}
+
+/** Whether step `st` from `node` selects some node satisfying `pred`. */
+export function stepSome(st: CStep, node: XNode, env: Env, pred: NodePred): boolean {
+  if (st.positional) {
+    const out: XNode[] = [];
+    stepFrom(st, node, env, out);
+    for (let i = 0; i < out.length; i++) if (pred(out[i], env)) return true;
+    return false;
+  }
+  axisSpan(st.axis, node, env, SPAN);
+  return someIn(st, SPAN.arr, SPAN.lo, SPAN.hi, env, pred);
+}
