@@ -1,0 +1,756 @@
+/**
+ * The broadcaster: a VTP server that subscribers connect to (Comet's
+ * `--broadcast`, port 8099 by convention).
+ *
+ * Per connection: the peer is checked against the whitelist (refused peers are
+ * closed at once, with no reply); an `authenticate` is sent; the subscriber's
+ * `authenticate` reply may carry XPath filters (Comet's extension:
+ * `Meta/Param name="xpath-filter"`, or the legacy `Meta/filter type="xpath"`);
+ * from then on that subscriber is sent only the events one of its filters
+ * accepts (no filters: everything). Acks are counted, whatever their Origin or
+ * Transport version; a `nak` ends the connection (as Comet). An `iamalive` is
+ * sent every `iamaliveIntervalMs`; a subscriber that has not answered the
+ * previous one when the next is due is dropped (as Comet).
+ *
+ * Broadcasting never waits on a subscriber: each event is framed once and the
+ * same Buffer is written to every socket. Writes made in one turn of the event
+ * loop are coalesced per socket (corked until the loop's check phase), so a
+ * burst of events costs one system call per subscriber, not one per event. A
+ * subscriber that still has more than `maxQueueBytes` unsent from earlier
+ * turns is disconnected at the next write ('overflow'), so one slow or stalled
+ * reader neither delays the others nor grows memory without bound (and the
+ * queued Buffers are the shared frames, not copies).
+ *
+ * Decisions:
+ * - A filter that does not compile is reported ('filter-error') and ignored;
+ *   the subscriber's other filters still apply. If none of its filters
+ *   compiles, it gets nothing rather than everything: it asked for a subset,
+ *   and flooding it with every event would be the worse surprise.
+ * - `maxOutstandingAcks` is off by default. Comet drops a subscriber with 10
+ *   or more events unacked at iamalive time, but pygcn sends no ack at all for
+ *   a packet without a namespace, so that rule drops healthy pygcn clients;
+ *   a subscriber that stops reading is caught by `maxQueueBytes` instead.
+ * - Messages a subscriber sends that are not Transport (or not XML) are
+ *   reported ('warning') and ignored; only frame-level garbage (a length
+ *   prefix above `maxBytes`, a zero length) ends the connection.
+ * - Nothing is emitted as 'error': problems are 'warning' events, so an
+ *   unheard event can never throw.
+ *
+ * Events (a listener that throws is reported as a 'warning', never into a socket callback):
+ * - `subscribe` {id, peer}; `unsubscribe` {id, peer, reason}
+ * - `ack` {id, peer, origin}; `nak` {id, peer, origin, reason} (that subscriber is then dropped)
+ * - `overflow` {id, peer}: dropped for not reading; `rejected` {address}: not whitelisted
+ * - `filter-error` {id, peer, filter, message}: a filter that does not compile, ignored
+ * - `test-event` {ivorn, sent}; `warning` {message}
+ */
+import { EventEmitter } from "node:events";
+import type net from "node:net";
+import { buildVOEvent } from "../voevent/build";
+import { getParsed } from "../voevent/cache";
+import { newIvorn, streamOf } from "../voevent/ivorn";
+import type { VOEvent } from "../voevent/model";
+import { type CompiledXPath, compileXPath } from "../voevent/xpath";
+import { parseXml } from "../xml/parse";
+import type { XDocument } from "../xml/types";
+import { FramedConnection, normaliseAddress } from "./connection";
+import { encodeFrame } from "./framing";
+import type { TlsOptions } from "./tls";
+import { createServer } from "./tls";
+import {
+  buildAuthenticate,
+  buildIamalive,
+  parseTransport,
+  TRANSPORT_NAMESPACES,
+  type TransportMessage,
+} from "./transport";
+import { Whitelist } from "./whitelist";
+
+export interface BroadcasterOptions {
+  /** Address to listen on. Default "0.0.0.0". */
+  host?: string;
+  /** Port to listen on; 0 picks a free one (see listen()'s result). */
+  port: number;
+  /** This broker's IVORN: Origin of its authenticate, iamalive and test events. */
+  localIvo: string;
+  /** CIDR list of peers allowed to subscribe. Default "127.0.0.0/8, ::1". */
+  whitelist?: string | readonly string[];
+  /** Period of iamalive messages, ms. Default 60000. */
+  iamaliveIntervalMs?: number;
+  /**
+   * Drop a subscriber whose oldest unanswered iamalive is this old, ms.
+   * Default: as Comet, a subscriber that has not answered the previous
+   * iamalive when the next one is due is dropped.
+   */
+  aliveTimeoutMs?: number;
+  /** At iamalive time, drop a subscriber with this many events unacked or more (Comet: 10). Default 0 = off. */
+  maxOutstandingAcks?: number;
+  /**
+   * Period of test events (role "test"), ms; 0 = off (default). Comet's
+   * --broadcast-test-interval. localIvo must then be an IVORN: the events' IVORNs go under its stream.
+   */
+  testIntervalMs?: number;
+  /**
+   * Per subscriber: most bytes left unsent from earlier turns of the event loop
+   * (it is not reading); more at the next write → disconnect + 'overflow'. Default 4 MiB.
+   */
+  maxQueueBytes?: number;
+  /** Largest frame accepted from a subscriber, bytes. Default 99999 (Comet's limit). */
+  maxBytes?: number;
+  /** Serve TLS with this certificate and key; plain TCP when absent. */
+  tls?: TlsOptions;
+}
+
+export interface SubscriberInfo {
+  id: number;
+  /** "address:port". */
+  peer: string;
+  connectedAt: Date;
+  /** The filters in force (those that compiled). */
+  filters: string[];
+  acks: number;
+  naks: number;
+  /** Events sent and not yet acknowledged (never below 0). */
+  outstanding: number;
+  /** Bytes written to its socket and not yet handed to the kernel. */
+  queuedBytes: number;
+}
+
+export interface ParsedEvent {
+  doc: XDocument;
+  voevent: VOEvent;
+}
+
+export const BROADCASTER_DEFAULTS = {
+  host: "0.0.0.0",
+  whitelist: "127.0.0.0/8, ::1",
+  iamaliveIntervalMs: 60000,
+  maxOutstandingAcks: 0,
+  testIntervalMs: 0,
+  maxQueueBytes: 4 * 1024 * 1024,
+  maxBytes: 99999,
+} as const;
+
+interface Subscription {
+  readonly id: number;
+  readonly peer: string;
+  readonly conn: FramedConnection;
+  readonly connectedAt: Date;
+  filters: string[];
+  compiled: CompiledXPath[];
+  /** Set by an authenticate reply whose filters all failed to compile: nothing can match. */
+  matchNothing: boolean;
+  acks: number;
+  naks: number;
+  outstanding: number;
+  /** When the oldest unanswered iamalive was sent (ms since epoch); null when all are answered. */
+  aliveSince: number | null;
+  /** Its socket is corked until the loop's check phase (writes coalesced into one system call). */
+  corked: boolean;
+  /** Bytes written while corked (not yet handed to the socket's stream). */
+  corkedBytes: number;
+}
+
+export class VTPBroadcaster extends EventEmitter {
+  readonly localIvo: string;
+  private readonly opts: BroadcasterOptions;
+  private readonly whitelist: Whitelist;
+  private readonly intervalMs: number;
+  private readonly aliveTimeoutMs: number | undefined;
+  private readonly maxOutstanding: number;
+  private readonly testIntervalMs: number;
+  private readonly maxQueueBytes: number;
+  private readonly maxBytes: number;
+
+  private server: net.Server | null = null;
+  private readonly subs = new Map<number, Subscription>();
+  private readonly sockets = new Set<net.Socket>();
+  /** Subscribers whose sockets write() corked in this turn of the loop; uncorked in its check phase. */
+  private corked: Subscription[] = [];
+  private nextId = 1;
+  private testSeq = 0;
+  private aliveTimer: NodeJS.Timeout | null = null;
+  private aliveCheckTimer: NodeJS.Timeout | null = null;
+  private testTimer: NodeJS.Timeout | null = null;
+  private listening: Promise<{ host: string; port: number }> | null = null;
+  private closing: Promise<void> | null = null;
+
+  /**
+   * Throws on bad options: RangeError, the whitelist's Error, or VOEventError
+   * BAD_IVORN when test events are on and localIvo is not an IVORN.
+   */
+  constructor(options: BroadcasterOptions) {
+    super();
+    this.opts = options;
+    if (typeof options.localIvo !== "string" || options.localIvo.trim() === "") {
+      throw new RangeError("VTPBroadcaster: localIvo (this broker's IVORN) is required");
+    }
+    this.localIvo = options.localIvo.trim();
+    checkPort(options.port);
+    this.whitelist = new Whitelist(options.whitelist ?? BROADCASTER_DEFAULTS.whitelist);
+    this.intervalMs = positive(
+      "iamaliveIntervalMs",
+      options.iamaliveIntervalMs,
+      BROADCASTER_DEFAULTS.iamaliveIntervalMs,
+    );
+    this.aliveTimeoutMs =
+      options.aliveTimeoutMs === undefined
+        ? undefined
+        : positive("aliveTimeoutMs", options.aliveTimeoutMs, 1);
+    this.maxOutstanding = nonNegative(
+      "maxOutstandingAcks",
+      options.maxOutstandingAcks,
+      BROADCASTER_DEFAULTS.maxOutstandingAcks,
+    );
+    this.testIntervalMs = nonNegative(
+      "testIntervalMs",
+      options.testIntervalMs,
+      BROADCASTER_DEFAULTS.testIntervalMs,
+    );
+    this.maxQueueBytes = positive("maxQueueBytes", options.maxQueueBytes, BROADCASTER_DEFAULTS.maxQueueBytes);
+    this.maxBytes = positive("maxBytes", options.maxBytes, BROADCASTER_DEFAULTS.maxBytes);
+    if (this.testIntervalMs > 0) streamOf(this.localIvo); // test events need an IVORN: throws BAD_IVORN now, not later
+    if (options.tls !== undefined && (options.tls.cert === undefined || options.tls.key === undefined)) {
+      throw new RangeError("VTPBroadcaster: TLS needs a certificate and a private key");
+    }
+  }
+
+  /** Starts listening; resolves with the address actually bound (port 0 → the port chosen). */
+  listen(): Promise<{ host: string; port: number }> {
+    if (this.closing !== null) return Promise.reject(new Error("VTPBroadcaster: closed"));
+    if (this.listening !== null) return this.listening;
+    this.listening = new Promise((resolve, reject) => {
+      let server: net.Server;
+      try {
+        server = createServer(this.opts.tls, {
+          accept: (raw) => this.accept(raw),
+          onSocket: (socket) => this.onSocket(socket),
+          onTlsError: (err, socket) =>
+            this.warn(`TLS handshake with ${normaliseAddress(socket.remoteAddress)} failed: ${err.message}`),
+        });
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this.server = server;
+      const onError = (err: Error): void => {
+        this.server = null;
+        this.listening = null; // listen() may be tried again
+        reject(err);
+      };
+      server.once("error", onError);
+      server.listen(this.opts.port, this.opts.host ?? BROADCASTER_DEFAULTS.host, () => {
+        server.removeListener("error", onError);
+        server.on("error", (err: Error) => this.warn(`server error: ${err.message}`));
+        if (this.closing !== null) {
+          reject(new Error("VTPBroadcaster: closed while starting"));
+          return;
+        }
+        this.startTimers();
+        const address = server.address();
+        if (address === null || typeof address === "string") {
+          resolve({ host: this.opts.host ?? BROADCASTER_DEFAULTS.host, port: this.opts.port });
+        } else {
+          resolve({ host: address.address, port: address.port });
+        }
+      });
+    });
+    return this.listening;
+  }
+
+  /** Stops listening, drops every subscriber, stops every timer. Resolves when all sockets are closed. */
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.clearTimers();
+    // A listen() still in progress: let it settle (it sees `closing` and fails), then close its server.
+    if (this.listening !== null) await this.listening.then(noop, noop);
+    this.clearTimers();
+    const server = this.server;
+    // Everything still in these collections has not emitted 'close' yet (their 'close' handlers remove them).
+    const waits: Promise<void>[] = [];
+    for (const socket of this.sockets) waits.push(new Promise((r) => socket.once("close", () => r())));
+    for (const s of this.subs.values()) waits.push(new Promise((r) => s.conn.once("close", () => r())));
+    for (const s of this.subs.values()) s.conn.destroy("broadcaster closed");
+    for (const socket of this.sockets) socket.destroy();
+    if (server?.listening) waits.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    await Promise.all(waits);
+    this.server = null;
+  }
+
+  /** How many subscribers are connected. */
+  get count(): number {
+    return this.subs.size;
+  }
+
+  /**
+   * The worst subscriber backlog: most events unacknowledged, and most bytes
+   * queued unsent, over all subscribers (0 when none). Cheap (no snapshot), for
+   * a caller that wants to slow its input down when subscribers fall behind.
+   */
+  get backlog(): { maxOutstanding: number; maxQueuedBytes: number } {
+    let maxOutstanding = 0;
+    let maxQueuedBytes = 0;
+    for (const s of this.subs.values()) {
+      if (s.outstanding > maxOutstanding) maxOutstanding = s.outstanding;
+      const q = s.conn.socket.writableLength;
+      if (q > maxQueuedBytes) maxQueuedBytes = q;
+    }
+    return { maxOutstanding, maxQueuedBytes };
+  }
+
+  /** A snapshot of every connected subscriber. */
+  get subscribers(): SubscriberInfo[] {
+    const out: SubscriberInfo[] = [];
+    for (const s of this.subs.values()) {
+      out.push({
+        id: s.id,
+        peer: s.peer,
+        connectedAt: s.connectedAt,
+        filters: s.filters.slice(),
+        acks: s.acks,
+        naks: s.naks,
+        outstanding: s.outstanding,
+        queuedBytes: s.conn.bufferedBytes,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Sends an event to every subscriber whose filters accept it; returns to how
+   * many. The bytes are sent exactly as given (a string as UTF-8), framed
+   * once. The packet is parsed only if a subscriber has filters, at most once,
+   * and not at all when `parsed` is given. Never waits; throws only for a
+   * payload that cannot be framed (empty).
+   */
+  broadcast(payload: string | Buffer, parsed?: ParsedEvent): number {
+    if (this.closing !== null || this.subs.size === 0) return 0;
+    const frame = encodeFrame(payload);
+    let doc: XDocument | null | undefined = parsed?.doc;
+    let sent = 0;
+    for (const s of this.subs.values()) {
+      if (s.matchNothing) continue;
+      if (s.compiled.length > 0) {
+        if (doc === undefined) doc = this.parseForFilters(payload);
+        if (doc === null || !accepts(s.compiled, doc)) continue;
+      }
+      if (this.write(s, frame)) {
+        s.outstanding++;
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  // -------------------------------------------------------------------------
+  // Connections
+
+  private accept(raw: net.Socket): boolean {
+    if (this.closing !== null) return false;
+    if (!this.whitelist.allows(raw.remoteAddress)) {
+      this.safeEmit("rejected", { address: normaliseAddress(raw.remoteAddress) });
+      return false;
+    }
+    this.sockets.add(raw);
+    raw.once("close", () => this.sockets.delete(raw));
+    return true;
+  }
+
+  private onSocket(socket: net.Socket): void {
+    if (this.closing !== null) {
+      socket.destroy();
+      return;
+    }
+    const conn = new FramedConnection(socket, { maxBytes: this.maxBytes });
+    const s: Subscription = {
+      id: this.nextId++,
+      peer: conn.remote,
+      conn,
+      connectedAt: new Date(),
+      filters: [],
+      compiled: [],
+      matchNothing: false,
+      acks: 0,
+      naks: 0,
+      outstanding: 0,
+      aliveSince: null,
+      corked: false,
+      corkedBytes: 0,
+    };
+    conn.on("error", () => {
+      // The reason is kept by the connection and reported on 'unsubscribe'.
+    });
+    conn.on("frame", (payload: Buffer) => this.onFrame(s, payload));
+    conn.on("close", (reason: string) => {
+      if (this.subs.delete(s.id)) this.safeEmit("unsubscribe", { id: s.id, peer: s.peer, reason });
+    });
+    if (conn.closed) return;
+    this.subs.set(s.id, s);
+    this.safeEmit("subscribe", { id: s.id, peer: s.peer });
+    conn.send(buildAuthenticate(this.localIvo));
+  }
+
+  private onFrame(s: Subscription, payload: Buffer): void {
+    // Acks are most of what subscribers send (one per event each): read the usual shapes
+    // without building a tree. Anything else, or anything unusual, gets the full parser.
+    const ackOrigin = quickAckOrigin(payload);
+    if (ackOrigin !== null) {
+      this.onAck(s, ackOrigin);
+      return;
+    }
+    let msg: TransportMessage;
+    try {
+      msg = parseTransport(payload, { maxBytes: this.maxBytes });
+    } catch (err) {
+      this.warn(`ignored a message from subscriber ${s.peer}: ${errorMessage(err)}`);
+      return;
+    }
+    switch (msg.role) {
+      case "ack":
+        this.onAck(s, msg.origin);
+        return;
+      case "nak": {
+        s.naks++;
+        if (s.outstanding > 0) s.outstanding--;
+        const reason = msg.result ?? "";
+        this.safeEmit("nak", { id: s.id, peer: s.peer, origin: msg.origin, reason });
+        s.conn.destroy(reason === "" ? "subscriber sent a nak" : `subscriber sent a nak: ${reason}`);
+        return;
+      }
+      case "iamalive":
+        s.aliveSince = null;
+        return;
+      case "authenticate":
+        this.setFilters(s, msg.filters);
+        return;
+      default:
+        this.warn(`ignored a Transport message with role "${msg.role}" from subscriber ${s.peer}`);
+    }
+  }
+
+  private onAck(s: Subscription, origin: string | null): void {
+    s.acks++;
+    if (s.outstanding > 0) s.outstanding--;
+    if (this.listenerCount("ack") > 0) this.safeEmit("ack", { id: s.id, peer: s.peer, origin });
+  }
+
+  private setFilters(s: Subscription, filters: readonly string[]): void {
+    const texts: string[] = [];
+    const compiled: CompiledXPath[] = [];
+    for (const filter of filters) {
+      try {
+        compiled.push(compileXPath(filter, { context: "root" }));
+        texts.push(filter);
+      } catch (err) {
+        this.safeEmit("filter-error", { id: s.id, peer: s.peer, filter, message: errorMessage(err) });
+      }
+    }
+    s.filters = texts;
+    s.compiled = compiled;
+    s.matchNothing = filters.length > 0 && compiled.length === 0;
+  }
+
+  /**
+   * Writes one ready frame; false (and the subscriber is dropped) when more
+   * than maxQueueBytes written in earlier turns of the event loop are still
+   * unsent: it is not reading. What this turn writes is coalesced (corked) and
+   * not counted, so a burst of events broadcast at once cannot trip the limit.
+   */
+  private write(s: Subscription, frame: Buffer): boolean {
+    const conn = s.conn;
+    if (conn.closed) return false;
+    const socket = conn.socket;
+    const pending = socket.writableLength - s.corkedBytes;
+    if (pending > this.maxQueueBytes) {
+      this.safeEmit("overflow", { id: s.id, peer: s.peer });
+      conn.destroy(`overflow: ${pending} bytes unsent (limit ${this.maxQueueBytes})`);
+      return false;
+    }
+    if (!s.corked) {
+      // Coalesce everything written to this subscriber in this turn of the loop (several
+      // events broadcast back to back) into one system call: fewer writes and wake-ups.
+      socket.cork();
+      s.corked = true;
+      this.corked.push(s);
+      if (this.corked.length === 1) setImmediate(this.uncorkAll);
+    }
+    s.corkedBytes += frame.length;
+    socket.write(frame);
+    return true;
+  }
+
+  private readonly uncorkAll = (): void => {
+    const list = this.corked;
+    this.corked = [];
+    for (const s of list) {
+      s.corked = false;
+      s.corkedBytes = 0;
+      s.conn.socket.uncork();
+    }
+  };
+
+  private parseForFilters(payload: string | Buffer): XDocument | null {
+    try {
+      return getParsed(payload).doc;
+    } catch {
+      // Not a VOEvent our model accepts; the filters may still make sense of its XML.
+    }
+    try {
+      return parseXml(payload, { maxBytes: Math.max(this.maxBytes, Buffer.byteLength(payload)) });
+    } catch (err) {
+      this.warn(`an event could not be parsed, so no filtered subscriber gets it: ${errorMessage(err)}`);
+      return null;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Timers
+
+  private startTimers(): void {
+    // The tick runs after the loop's next poll phase (setImmediate), so replies already
+    // received by the kernel when the next iamalive is due are read before they are judged.
+    this.aliveTimer = setInterval(() => {
+      setImmediate(() => this.guard(() => this.aliveTick()));
+    }, this.intervalMs);
+    if (this.testIntervalMs > 0) {
+      this.testTimer = setInterval(() => this.guard(() => this.sendTestEvent()), this.testIntervalMs);
+    }
+  }
+
+  private clearTimers(): void {
+    if (this.aliveTimer !== null) clearInterval(this.aliveTimer);
+    if (this.aliveCheckTimer !== null) clearTimeout(this.aliveCheckTimer);
+    if (this.testTimer !== null) clearInterval(this.testTimer);
+    this.aliveTimer = this.aliveCheckTimer = this.testTimer = null;
+  }
+
+  private aliveTick(): void {
+    if (this.closing !== null) return;
+    const now = Date.now();
+    if (this.aliveTimeoutMs === undefined) {
+      // Comet's rule: the previous iamalive must have been answered by now.
+      for (const s of this.subs.values()) {
+        if (s.aliveSince !== null) s.conn.destroy("no reply to the previous iamalive");
+      }
+    } else {
+      this.expireAlive(now);
+    }
+    if (this.maxOutstanding > 0) {
+      for (const s of this.subs.values()) {
+        if (s.outstanding >= this.maxOutstanding && !s.conn.closed) {
+          s.conn.destroy(`${s.outstanding} events unacknowledged (limit ${this.maxOutstanding})`);
+        }
+      }
+    }
+    if (this.subs.size === 0) return;
+    const frame = encodeFrame(buildIamalive(this.localIvo));
+    for (const s of this.subs.values()) {
+      if (this.write(s, frame) && s.aliveSince === null) s.aliveSince = now;
+    }
+    this.armAliveCheck();
+  }
+
+  /** With aliveTimeoutMs: drops subscribers whose oldest unanswered iamalive has expired. */
+  private expireAlive(now: number): void {
+    const limit = this.aliveTimeoutMs ?? this.intervalMs;
+    for (const s of this.subs.values()) {
+      if (s.aliveSince !== null && now - s.aliveSince >= limit && !s.conn.closed) {
+        s.conn.destroy(`no reply to iamalive within ${limit} ms`);
+      }
+    }
+  }
+
+  private armAliveCheck(): void {
+    const timeout = this.aliveTimeoutMs;
+    if (timeout === undefined || this.aliveCheckTimer !== null || this.closing !== null) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const s of this.subs.values()) {
+      if (s.aliveSince !== null && !s.conn.closed) earliest = Math.min(earliest, s.aliveSince);
+    }
+    if (earliest === Number.POSITIVE_INFINITY) return;
+    const delay = Math.max(1, earliest + timeout - Date.now());
+    this.aliveCheckTimer = setTimeout(() => {
+      this.aliveCheckTimer = null;
+      this.guard(() => {
+        this.expireAlive(Date.now());
+        this.armAliveCheck();
+      });
+    }, delay);
+  }
+
+  private sendTestEvent(): void {
+    if (this.closing !== null) return;
+    const xml = buildTestEvent(this.localIvo, ++this.testSeq, new Date());
+    const sent = this.broadcast(xml.xml);
+    this.safeEmit("test-event", { ivorn: xml.ivorn, sent });
+  }
+
+  // -------------------------------------------------------------------------
+  // Reporting
+
+  private warn(message: string): void {
+    this.safeEmit("warning", { message });
+  }
+
+  /** Emits without letting a listener's exception escape into a socket or timer callback. */
+  private safeEmit(event: string, payload: object): void {
+    try {
+      this.emit(event, payload);
+    } catch (err) {
+      if (event === "warning") return;
+      try {
+        this.emit("warning", { message: `a '${event}' listener threw: ${errorMessage(err)}` });
+      } catch {
+        // Nothing more can be done safely.
+      }
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.warn(`timer failed: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/** True when at least one filter accepts the document; a filter that fails at run time counts as false. */
+function accepts(filters: readonly CompiledXPath[], doc: XDocument): boolean {
+  for (const f of filters) {
+    try {
+      if (f.test(doc)) return true;
+    } catch {
+      // Treated as not matching.
+    }
+  }
+  return false;
+}
+
+/**
+ * A small VOEvent 2.0 packet with role "test", as a broadcaster sends every
+ * `testIntervalMs` (Comet: --broadcast-test-interval): a new IVORN under the
+ * broker's stream, the broker as author, no position, one Param. Throws
+ * VOEventError BAD_IVORN when `localIvo` is not an IVORN.
+ */
+export function buildTestEvent(localIvo: string, seq: number, now: Date): { xml: string; ivorn: string } {
+  const stream = streamOf(localIvo);
+  const ivorn = newIvorn(stream);
+  const xml = buildVOEvent({
+    ivorn,
+    role: "test",
+    date: now.toISOString(),
+    author: { ivorn: stream, shortName: "VTP broadcaster" },
+    params: { Test_Sequence: seq },
+    description: "Periodic test event from a VTP broadcaster; no astronomical meaning.",
+  });
+  return { xml, ivorn };
+}
+
+const KNOWN_NAMESPACES = new Set(TRANSPORT_NAMESPACES.filter((ns) => ns !== ""));
+
+/** ASCII name characters (letters, digits, _ - . :); anything else ends a name. */
+function isNameChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 95 || c === 45 || c === 46
+  );
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+function skipSpace(t: string, i: number): number {
+  while (isSpace(t.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * The Origin of an ack in one of the shapes real subscribers send (an optional
+ * XML declaration, a `Transport` root in a known namespace with role="ack" and
+ * plain attribute values, an `<Origin>` without markup or references in it,
+ * the matching end tag last), read without building a tree; null for anything
+ * else, which the caller then parses properly. "" for an ack without Origin.
+ */
+export function quickAckOrigin(payload: Buffer): string | null {
+  if (payload.length > 4096) return null;
+  const t = payload.toString("latin1"); // one char per byte: offsets are byte offsets
+  let i = 0;
+  if (t.startsWith("<?xml")) {
+    const end = t.indexOf("?>", 5);
+    if (end < 0) return null;
+    i = end + 2;
+  }
+  i = skipSpace(t, i);
+  if (t.charCodeAt(i) !== 60) return null; // <
+  const nameStart = ++i;
+  while (isNameChar(t.charCodeAt(i))) i++;
+  const qname = t.slice(nameStart, i);
+  const colon = qname.indexOf(":");
+  if (qname.slice(colon + 1) !== "Transport") return null;
+  const prefix = colon < 0 ? "" : qname.slice(0, colon);
+  const nsAttr = prefix === "" ? "xmlns" : `xmlns:${prefix}`;
+  let role: string | null = null;
+  let ns: string | null = null;
+  for (;;) {
+    const before = i;
+    i = skipSpace(t, i);
+    if (t.charCodeAt(i) === 62) break; // >
+    if (i === before) return null; // attributes are separated by white space
+    const nameAt = i;
+    while (isNameChar(t.charCodeAt(i))) i++;
+    if (i === nameAt) return null;
+    const name = t.slice(nameAt, i);
+    i = skipSpace(t, i);
+    if (t.charCodeAt(i) !== 61) return null; // =
+    i = skipSpace(t, i + 1);
+    const quote = t.charCodeAt(i);
+    if (quote !== 34 && quote !== 39) return null;
+    const end = t.indexOf(quote === 34 ? '"' : "'", i + 1);
+    if (end < 0) return null;
+    const value = t.slice(i + 1, end);
+    if (value.includes("<") || value.includes("&")) return null;
+    if (name === "role") role = value.trim();
+    else if (name === nsAttr) ns = value;
+    i = end + 1;
+  }
+  if (role !== "ack") return null;
+  if (ns === null ? prefix !== "" : !KNOWN_NAMESPACES.has(ns)) return null;
+  let last = t.length;
+  while (last > i && isSpace(t.charCodeAt(last - 1))) last--;
+  if (!t.startsWith(`</${qname}>`, last - qname.length - 3)) return null;
+  const open = t.indexOf("<Origin>", i);
+  if (open < 0) return t.includes("<Origin", i) ? null : "";
+  const shut = t.indexOf("</Origin>", open);
+  if (shut < 0) return null;
+  const raw = t.slice(open + 8, shut);
+  if (raw.includes("<") || raw.includes("&")) return null;
+  return payload.toString("utf8", open + 8, shut).trim();
+}
+
+function noop(): void {}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`port must be a whole number 0–65535, not ${port}`);
+  }
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`${name} must be a number above 0, not ${v}`);
+  return v;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a number ≥ 0, not ${v}`);
+  return v;
+}

@@ -1,0 +1,499 @@
+/**
+ * VTP receiver: the server authors publish to (Comet's `--receive`, port 8098
+ * by convention). An author connects, sends a VOEvent (or several), and gets
+ * an `ack` or a `nak` (reason in Meta/Result) for each, in order.
+ *
+ * For each event: parse (size limit first, no DTD, well-formed, VOEvent root,
+ * IVORN rules, by default a `#local-id` as Comet requires), optionally
+ * validate against VOEvent-v2.0.xsd, then await the handler, and only then
+ * ack: an ack means "we have it" (Comet acks before its handlers run; we do
+ * not). A duplicate is acked like any event: de-duplication is another
+ * node's job, and VTP 2.0 §8 says a duplicate is no reason to nak.
+ *
+ * Decisions, where peers differ or the spec is silent:
+ * - Something that is not a VOEvent (junk, malformed XML, a Transport
+ *   message, another root element) is answered with a nak, Origin = the
+ *   empty string (there is no event IVORN to answer to; Origin is required and
+ *   Response carries our own IVORN), reason in Meta/Result; then the
+ *   connection is closed, as Comet closes it (Comet sends no reply at all).
+ *   When the XML is a well-formed VOEvent that fails a check (bad or missing
+ *   IVORN, bad role, no local id, schema), the nak's Origin is its ivorn
+ *   attribute as written and the connection stays open for the next event.
+ * - A handler that throws or rejects: the event is not accepted, nak
+ *   "Event rejected: internal error" (the error itself goes to the `nak`
+ *   event, not to the peer).
+ * - A frame error (a length above maxBytes, a zero length, XML sent without
+ *   the length prefix) closes the connection at once, with no reply.
+ * - maxBytes defaults to 1 MiB: real packets are a few kB; Comet refuses
+ *   anything above 99,999 bytes, so a larger event accepted here may not
+ *   travel further through Comet brokers.
+ *
+ * Events (all emitted safely: a listener that throws cannot stop the server):
+ * - `listening` {host, port}
+ * - `connection` {peer}: a whitelisted peer connected
+ * - `rejected` {address, port, peer, reason}: refused (not whitelisted, or
+ *   too many connections) and closed at once, with no reply
+ * - `event` (ReceivedEvent): accepted and acked
+ * - `nak` (NakInfo): refused, with the reason sent
+ * - `dropped` {peer, reason}: we closed a connection (idle, frame error, junk)
+ * - `disconnect` {peer, reason}: a connection ended, for whatever reason
+ * - `error` (Error): a server error after listen (only if someone listens)
+ * - `close`: close() finished
+ */
+import { EventEmitter } from "node:events";
+import type net from "node:net";
+import { isVOEventError } from "../errors";
+import type { VOEvent } from "../voevent/model";
+import { checkLocalId, inputText, readVOEvent } from "../voevent/parse";
+import { parseXml } from "../xml/parse";
+import type { XDocument } from "../xml/types";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  FramedConnection,
+  formatPeer,
+  normaliseAddress,
+  safeEmit,
+} from "./connection";
+import { validateVOEventSchema } from "./schema";
+import { createServer, type TlsOptions } from "./tls";
+import { buildAck, buildNak, classify } from "./transport";
+import { Whitelist } from "./whitelist";
+
+export interface ReceivedEvent {
+  /** The packet as a string (UTF-8 decoded), exactly as received. */
+  xml: string;
+  /** The packet's bytes, exactly as received (its own copy). */
+  bytes: Buffer;
+  doc: XDocument;
+  voevent: VOEvent;
+  /** "address:port" of the author. */
+  peer: string;
+  /** When its last byte arrived. */
+  receivedAt: Date;
+}
+
+export interface NakInfo {
+  peer: string;
+  /** The event's ivorn when it had one, else null. */
+  ivorn: string | null;
+  /** The reason sent in Meta/Result. */
+  reason: string;
+  /** VOEventError code (MALFORMED, BAD_IVORN, SCHEMA…), "HANDLER" for a handler failure, "TRANSPORT" for a Transport message. */
+  code: string;
+  /** The handler's exception, for code HANDLER. */
+  error?: Error;
+}
+
+export type Validation = "well-formed" | "schema";
+
+export interface VTPReceiverOptions {
+  /** Address to listen on. Default "0.0.0.0". */
+  host?: string;
+  /** Port; 0 = any free port (see listen()'s result). */
+  port: number;
+  /** This system's IVOA identifier: the Response of every ack and nak. */
+  localIvo: string;
+  /** Addresses allowed to connect (CIDR list). Default "127.0.0.0/8, ::1". */
+  whitelist?: string | readonly string[];
+  /** Largest event accepted, bytes. Default 1 MiB (Comet: 99,999). */
+  maxBytes?: number;
+  /** A connection that sends nothing for this long (while we owe it nothing) is closed. Default 20000 ms. */
+  idleTimeoutMs?: number;
+  /** "well-formed" (default): parse and IVORN checks only; "schema": also VOEvent-v2.0.xsd. */
+  validate?: Validation;
+  /** Refuse an ivorn without a `#local-id`, as Comet does ("No per-event local ID"). Default true. */
+  requireLocalId?: boolean;
+  /** Serve TLS with this certificate and key. */
+  tls?: TlsOptions;
+  /** Called for each valid event before it is acked; a throw or rejection naks it. */
+  handler?: (ev: ReceivedEvent) => void | Promise<void>;
+  /** Connections served at once; more are refused. Default 256. */
+  maxConnections?: number;
+}
+
+export const DEFAULT_RECEIVER_WHITELIST = "127.0.0.0/8, ::1";
+export const DEFAULT_IDLE_TIMEOUT_MS = 20000;
+
+/** Frames read ahead of the one being answered before the connection stops reading. */
+const MAX_QUEUED_FRAMES = 16;
+/** Replies written but not yet read by the author above which we wait for it to read them. */
+const MAX_UNREAD_REPLY_BYTES = 256 * 1024;
+
+interface Outcome {
+  reply: string;
+  /** Close the connection after the reply. */
+  close: boolean;
+  /** The accepted event, emitted once its ack is written. */
+  event?: ReceivedEvent;
+}
+
+export class VTPReceiver extends EventEmitter {
+  private readonly opts: Required<Omit<VTPReceiverOptions, "tls" | "handler" | "whitelist">> & {
+    tls: TlsOptions | undefined;
+    handler: VTPReceiverOptions["handler"];
+  };
+  private readonly whitelist: Whitelist;
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  /** TCP connections accepted and not yet closed (TLS sockets are counted once, by their raw socket). */
+  private accepted = 0;
+  private readonly sessions = new Set<Session>();
+  private closing = false;
+  private bound: { host: string; port: number } | null = null;
+
+  constructor(options: VTPReceiverOptions) {
+    super();
+    if (typeof options.localIvo !== "string" || options.localIvo === "") {
+      throw new Error("VTPReceiver: localIvo (this system's IVOA identifier) is required");
+    }
+    if (
+      options.validate !== undefined &&
+      options.validate !== "well-formed" &&
+      options.validate !== "schema"
+    ) {
+      throw new Error(
+        `VTPReceiver: validate must be "well-formed" or "schema", not ${JSON.stringify(options.validate)}`,
+      );
+    }
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+      throw new RangeError(`VTPReceiver: port must be 0–65535, not ${options.port}`);
+    }
+    this.opts = {
+      host: options.host ?? "0.0.0.0",
+      port: options.port,
+      localIvo: options.localIvo,
+      maxBytes: options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      validate: options.validate ?? "well-formed",
+      requireLocalId: options.requireLocalId ?? true,
+      maxConnections: options.maxConnections ?? 256,
+      tls: options.tls,
+      handler: options.handler,
+    };
+    this.whitelist = new Whitelist(options.whitelist ?? DEFAULT_RECEIVER_WHITELIST);
+  }
+
+  /** Open connections (whitelisted, past any TLS handshake). */
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** Where it listens, once listening. */
+  get address(): { host: string; port: number } | null {
+    return this.bound;
+  }
+
+  /** Starts listening; resolves with the address and port actually bound. */
+  listen(): Promise<{ host: string; port: number }> {
+    if (this.server !== null) return Promise.reject(new Error("VTPReceiver: already listening"));
+    if (this.closing) return Promise.reject(new Error("VTPReceiver: closed"));
+    const server = createServer(this.opts.tls, {
+      accept: (raw) => this.accept(raw),
+      onSocket: (socket) => this.onSocket(socket),
+      handshakeTimeoutMs: this.opts.idleTimeoutMs,
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        server.removeListener("listening", onListening);
+        this.server = null;
+        reject(err);
+      };
+      const onListening = (): void => {
+        server.removeListener("error", onError);
+        if (this.closing) {
+          // close() was called while a host name was being resolved.
+          server.close();
+          reject(new Error("VTPReceiver: closed while starting to listen"));
+          return;
+        }
+        server.on("error", (err: Error) => safeEmit(this, "error", err));
+        const a = server.address() as net.AddressInfo;
+        this.bound = { host: a.address, port: a.port };
+        safeEmit(this, "listening", this.bound);
+        resolve(this.bound);
+      };
+      server.once("error", onError);
+      server.once("listening", onListening);
+      server.listen({ host: this.opts.host, port: this.opts.port });
+    });
+  }
+
+  /** Stops listening and frees every socket and timer. Resolves when all are closed. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const server = this.server;
+    const waits: Promise<void>[] = [];
+    if (server?.listening) {
+      waits.push(new Promise<void>((resolve) => server.close(() => resolve())));
+    }
+    for (const session of this.sessions) session.stop();
+    for (const socket of this.sockets) {
+      if (!socket.destroyed || socket.listenerCount("close") > 0) {
+        waits.push(
+          new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once("close", () => resolve()))),
+        );
+      }
+      socket.destroy();
+    }
+    await Promise.all(waits);
+    // The listening handle is released by libuv after server.close()'s callback: let the loop
+    // turn so that, once close() resolves, no handle of ours is left (tests count them).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.sockets.clear();
+    this.server = null;
+    safeEmit(this, "close");
+  }
+
+  private accept(raw: net.Socket): boolean {
+    const address = normaliseAddress(raw.remoteAddress);
+    const port = raw.remotePort ?? 0;
+    let reason: string | null = null;
+    if (this.closing) reason = "receiver closing";
+    else if (!this.whitelist.allows(raw.remoteAddress)) reason = "address not in the whitelist";
+    else if (this.accepted >= this.opts.maxConnections) reason = "too many connections";
+    if (reason !== null) {
+      safeEmit(this, "rejected", { address, port, peer: formatPeer(address, port), reason });
+      return false;
+    }
+    this.sockets.add(raw);
+    this.accepted++;
+    raw.once("close", () => {
+      this.sockets.delete(raw);
+      this.accepted--;
+    });
+    return true;
+  }
+
+  private onSocket(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    // A TLS socket wraps the raw one we track; track it too, so close() destroys both.
+    if (!this.sockets.has(socket)) {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    }
+    const conn = new FramedConnection(socket, { maxBytes: this.opts.maxBytes, closeTimeoutMs: 2000 });
+    const session = new Session(this, conn);
+    this.sessions.add(session);
+    conn.on("close", (reason: string) => {
+      this.sessions.delete(session);
+      session.stop();
+      safeEmit(this, "disconnect", { peer: conn.remote, reason });
+    });
+    safeEmit(this, "connection", { peer: conn.remote });
+    session.start();
+  }
+
+  /** @internal Decides the answer to one frame. Never throws. */
+  async answer(bytes: Buffer, peer: string, receivedAt: Date): Promise<Outcome> {
+    const { localIvo, maxBytes } = this.opts;
+    const nak = (info: Omit<NakInfo, "peer">, close: boolean): Outcome => {
+      safeEmit(this, "nak", { peer, ...info });
+      return { reply: buildNak(info.ivorn ?? "", localIvo, info.reason), close };
+    };
+    let xml: string;
+    let doc: XDocument;
+    try {
+      xml = inputText(bytes, maxBytes);
+      doc = parseXml(xml, { maxBytes });
+    } catch (err) {
+      const code = isVOEventError(err) ? err.code : "MALFORMED";
+      return nak({ ivorn: null, code, reason: `Event rejected: ${messageOf(err)}` }, true);
+    }
+    const kind = classify(doc);
+    if (kind === "transport") {
+      const role = doc.root.attrs.find((a) => a.local === "role" && a.ns === "")?.value ?? "";
+      return nak(
+        {
+          ivorn: null,
+          code: "TRANSPORT",
+          reason: `Event rejected: a Transport message (role "${role}") sent to a receiver, which takes only VOEvents`,
+        },
+        true,
+      );
+    }
+    const ivornAttr = doc.root.local === "VOEvent" ? rootIvorn(doc) : null;
+    let voevent: VOEvent;
+    try {
+      voevent = readVOEvent(doc);
+      if (this.opts.requireLocalId) checkLocalId(voevent);
+    } catch (err) {
+      const code = isVOEventError(err) ? err.code : "MALFORMED";
+      return nak(
+        { ivorn: ivornAttr, code, reason: `Event rejected: ${messageOf(err)}` },
+        doc.root.local !== "VOEvent",
+      );
+    }
+    if (this.opts.validate === "schema") {
+      const r = await validateVOEventSchema(bytes, doc);
+      if (!r.valid) {
+        return nak(
+          {
+            ivorn: voevent.ivorn,
+            code: "SCHEMA",
+            reason: `Event rejected: schema validation failed: ${r.error}`,
+          },
+          false,
+        );
+      }
+    }
+    const ev: ReceivedEvent = { xml, bytes, doc, voevent, peer, receivedAt };
+    const handler = this.opts.handler;
+    if (handler !== undefined) {
+      try {
+        await handler(ev);
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        return nak(
+          { ivorn: voevent.ivorn, code: "HANDLER", reason: "Event rejected: internal error", error },
+          false,
+        );
+      }
+    }
+    // `event` is emitted by the Session once the ack is written: ack first, then the event.
+    return { reply: buildAck(voevent.ivorn, localIvo), close: false, event: ev };
+  }
+
+  /** @internal */
+  get idleTimeoutMs(): number {
+    return this.opts.idleTimeoutMs;
+  }
+
+  /** @internal */
+  emitSafely(event: string, arg: unknown): void {
+    safeEmit(this, event, arg);
+  }
+}
+
+/** One author connection: frames answered one at a time, in order. */
+class Session {
+  private readonly queue: { bytes: Buffer; at: Date }[] = [];
+  private busy = false;
+  private paused = false;
+  private peerEnded = false;
+  private stopped = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly receiver: VTPReceiver,
+    private readonly conn: FramedConnection,
+  ) {}
+
+  start(): void {
+    const conn = this.conn;
+    conn.on("frame", (payload: Buffer) => {
+      // Our own copy: the payload may be a view of a larger socket chunk, and the handler may keep it.
+      this.queue.push({ bytes: Buffer.from(payload), at: new Date() });
+      if (this.queue.length >= MAX_QUEUED_FRAMES && !this.paused) {
+        this.paused = true;
+        conn.pause();
+      }
+      this.clearIdle();
+      if (!this.busy) void this.drain();
+    });
+    conn.on("error", (err: Error) => {
+      if (isVOEventError(err))
+        this.receiver.emitSafely("dropped", { peer: conn.remote, reason: err.message });
+    });
+    conn.on("end", () => {
+      this.peerEnded = true;
+      if (!this.busy && this.queue.length === 0) conn.close("peer closed the connection");
+    });
+    conn.socket.on("data", () => {
+      if (!this.busy) this.armIdle();
+    });
+    this.armIdle();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.clearIdle();
+    this.conn.destroy("receiver closed");
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      for (;;) {
+        const next = this.queue.shift();
+        if (next === undefined || this.stopped || this.conn.closed) break;
+        if (this.paused && this.queue.length < MAX_QUEUED_FRAMES / 2) {
+          this.paused = false;
+          this.conn.resume();
+        }
+        const outcome = await this.receiver.answer(next.bytes, this.conn.remote, next.at);
+        if (this.stopped || this.conn.closed) break;
+        this.conn.send(outcome.reply);
+        if (outcome.event !== undefined) this.receiver.emitSafely("event", outcome.event);
+        if (outcome.close) {
+          this.queue.length = 0;
+          this.receiver.emitSafely("dropped", { peer: this.conn.remote, reason: "not a VOEvent" });
+          this.conn.close("not a VOEvent");
+          break;
+        }
+        // An author that sends and never reads our replies: stop answering (and soon reading)
+        // until it takes them, rather than buffering replies without bound.
+        if (this.conn.bufferedBytes > MAX_UNREAD_REPLY_BYTES) await this.writable();
+      }
+    } catch (err) {
+      // answer() never throws; this is a last guard so nothing escapes.
+      this.receiver.emitSafely("dropped", { peer: this.conn.remote, reason: messageOf(err) });
+      this.conn.destroy(`internal error: ${messageOf(err)}`);
+    } finally {
+      this.busy = false;
+    }
+    if (this.stopped || this.conn.closed) return;
+    if (this.paused) {
+      this.paused = false;
+      this.conn.resume();
+    }
+    if (this.peerEnded) this.conn.close("peer closed the connection");
+    else this.armIdle();
+  }
+
+  private writable(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.conn.removeListener("drain", done);
+        this.conn.removeListener("close", done);
+        resolve();
+      };
+      this.conn.on("drain", done);
+      this.conn.on("close", done);
+    });
+  }
+
+  private armIdle(): void {
+    this.clearIdle();
+    if (this.stopped) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.busy || this.stopped) return;
+      const reason = `idle for ${this.receiver.idleTimeoutMs} ms`;
+      this.receiver.emitSafely("dropped", { peer: this.conn.remote, reason });
+      this.conn.destroy(reason);
+    }, this.receiver.idleTimeoutMs);
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+  }
+}
+
+function rootIvorn(doc: XDocument): string | null {
+  const a = doc.root.attrs.find((x) => x.local === "ivorn" && x.ns === "");
+  return a === undefined ? null : a.value.trim();
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
