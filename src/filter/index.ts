@@ -1,0 +1,31 @@
+export { globMatcher, globToRegExp } from "./glob";
+export {
+  compileRegistry,
+  type NamedRule,
+  type RegistryProblem,
+  type RegistryUpdate,
+  RuleRegistry,
+} from "./registry";
+export {
+  asNumber,
+  type ConeRule,
+  checkXPath,
+  compileRule,
+  compileRules,
+  type FilterRule,
+  type FilterRuleType,
+  type FilterSubject,
+  type IvornRule,
+  matchingRules,
+  PARAM_OPS,
+  type ParamOp,
+  type ParamRule,
+  paramValues,
+  type RoleOp,
+  type RoleRule,
+  RULE_TYPES,
+  RuleError,
+  type RulePredicate,
+  type StreamRule,
+  type XPathRule,
+} from "./rules";
