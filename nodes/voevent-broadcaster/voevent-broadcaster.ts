@@ -1,0 +1,204 @@
+/**
+ * voevent-broadcaster: a VTP server that subscribers connect to (Comet's
+ * --broadcast). Adapts src/vtp/broadcaster.ts: each input event is written to
+ * every subscriber whose own XPath filters accept it; the input message goes
+ * on through the first output with `msg.broadcast` {sent, subscribers}. With
+ * `monitor` on, a second output reports subscribers connecting, leaving,
+ * acking and naking.
+ */
+import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { eventOf, rawPayloadOf } from "../../src/contract";
+import { VTPBroadcaster } from "../../src/vtp/broadcaster";
+import { errorStatusText, flag } from "../shared/config";
+import { getLocalIvo } from "../shared/identity";
+import { onClose, onInput } from "../shared/lifecycle";
+import {
+  errnoCode,
+  hostSetting,
+  intSetting,
+  portSetting,
+  secondsSetting,
+  settingMessage,
+  whitelistSetting,
+} from "../shared/net-config";
+import { tlsFromConfig } from "../shared/net-tls";
+import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
+import type { Node } from "../shared/types";
+
+interface BroadcasterNodeDef extends NodeDef {
+  host?: string;
+  port?: number | string;
+  identity?: string;
+  whitelist?: string;
+  iamaliveInterval?: number | string;
+  testInterval?: number | string;
+  maxQueue?: number | string;
+  tls?: string;
+  monitor?: boolean | string;
+}
+
+const TYPE = "voevent-broadcaster";
+const DEFAULTS = {
+  host: "0.0.0.0",
+  port: 8099,
+  whitelist: "127.0.0.0/8, ::1",
+  iamaliveInterval: 60,
+  testInterval: 0,
+  maxQueue: 4 * 1024 * 1024,
+} as const;
+
+/** Names of the monitor output's events (msg.topic and msg.payload.event). */
+type MonitorEvent = "subscribe" | "unsubscribe" | "ack" | "nak" | "overflow" | "rejected";
+
+function init(RED: NodeAPI): void {
+  function VOEventBroadcasterNode(this: Node, config: BroadcasterNodeDef) {
+    RED.nodes.createNode(this, config);
+    const t = (key: string, subs?: Record<string, string | number>): string => RED._(`${TYPE}.${key}`, subs);
+    const flasher = new StatusFlasher(this);
+    const monitor = flag(config.monitor);
+    let port = 0;
+    let closed = false;
+    let problem: Error | null = null;
+
+    let broadcaster: VTPBroadcaster | null = null;
+    try {
+      const tls = tlsFromConfig(RED, config.tls, "server");
+      broadcaster = new VTPBroadcaster({
+        host: hostSetting(config.host, DEFAULTS.host),
+        port: portSetting(config.port, DEFAULTS.port),
+        localIvo: getLocalIvo(RED, config),
+        whitelist: whitelistSetting(config.whitelist, DEFAULTS.whitelist),
+        iamaliveIntervalMs: secondsSetting(
+          "iamaliveInterval",
+          config.iamaliveInterval,
+          DEFAULTS.iamaliveInterval,
+          {
+            allowZero: false,
+          },
+        ),
+        testIntervalMs: secondsSetting("testInterval", config.testInterval, DEFAULTS.testInterval, {
+          allowZero: true,
+        }),
+        maxQueueBytes: intSetting("maxQueue", config.maxQueue, DEFAULTS.maxQueue, 1),
+        ...(tls === undefined ? {} : { tls }),
+      });
+    } catch (err) {
+      const message = settingMessage(RED, TYPE, err);
+      problem = new Error(t("errors.settings", { error: message }));
+      this.error(problem.message);
+      flasher.set(statusError(t("status.settings")));
+    }
+
+    const showCount = (): void => {
+      if (closed || broadcaster === null || port === 0) return;
+      const count = broadcaster.count;
+      const text = t(count === 1 ? "status.subscriber" : "status.subscribers", { count, port });
+      flasher.set(count === 0 ? { ...statusOk(text), shape: "ring" } : statusOk(text));
+    };
+    const report = (event: MonitorEvent, info: Record<string, unknown>): void => {
+      if (!monitor || closed) return;
+      const msg: NodeMessage = { topic: event, payload: { event, ...info } };
+      this.send([null, msg]);
+    };
+
+    let listening: Promise<void> = Promise.resolve();
+    if (broadcaster !== null) {
+      const b = broadcaster;
+      b.on("subscribe", (info: { id: number; peer: string }) => {
+        this.log(t("log.subscribe", { peer: info.peer }));
+        showCount();
+        report("subscribe", { id: info.id, peer: info.peer, subscribers: b.count });
+      });
+      b.on("unsubscribe", (info: { id: number; peer: string; reason: string }) => {
+        this.log(t("log.unsubscribe", { peer: info.peer, reason: info.reason }));
+        showCount();
+        report("unsubscribe", { id: info.id, peer: info.peer, reason: info.reason, subscribers: b.count });
+      });
+      b.on("ack", (info: { id: number; peer: string; origin: string | null }) => {
+        report("ack", { id: info.id, peer: info.peer, origin: info.origin });
+      });
+      b.on("nak", (info: { id: number; peer: string; origin: string | null; reason: string }) => {
+        this.warn(t("warn.nak", { peer: info.peer, reason: info.reason || "-" }));
+        report("nak", { id: info.id, peer: info.peer, origin: info.origin, reason: info.reason });
+      });
+      b.on("overflow", (info: { id: number; peer: string }) => {
+        this.warn(t("warn.overflow", { peer: info.peer }));
+        report("overflow", { id: info.id, peer: info.peer });
+      });
+      b.on("rejected", (info: { address: string }) => {
+        this.warn(t("warn.rejected", { peer: info.address }));
+        report("rejected", { peer: info.address, reason: "address not in the whitelist" });
+      });
+      b.on("filter-error", (info: { peer: string; filter: string; message: string }) => {
+        this.warn(t("warn.filter", { peer: info.peer, filter: info.filter, error: info.message }));
+      });
+      b.on("warning", (info: { message: string }) => {
+        this.log(info.message);
+      });
+
+      flasher.set(statusIdle(t("status.starting")));
+      listening = b.listen().then(
+        (address) => {
+          port = address.port;
+          showCount();
+        },
+        (err: unknown) => {
+          if (closed) return;
+          const requested = portSetting(config.port, DEFAULTS.port);
+          const code = errnoCode(err);
+          problem = new Error(
+            code === "EADDRINUSE"
+              ? t("errors.inuse", { port: requested })
+              : t("errors.listen", {
+                  port: requested,
+                  error: err instanceof Error ? err.message : String(err),
+                }),
+          );
+          this.error(problem.message);
+          flasher.set(
+            statusError(
+              code === "EADDRINUSE"
+                ? t("status.inuse", { port: requested })
+                : t("status.listen", { reason: code ?? t("status.error") }),
+            ),
+          );
+        },
+      );
+    }
+
+    onInput(this, (msg, send, done) => {
+      if (broadcaster === null || problem !== null) {
+        done(problem ?? new Error(t("errors.notListening")));
+        return;
+      }
+      let sent: number;
+      try {
+        const payload = rawPayloadOf(msg);
+        const event = eventOf(msg);
+        // The tree is needed only when a subscriber has filters; eventOf parses it on first use.
+        const needsDoc = broadcaster.subscribers.some((s) => s.filters.length > 0);
+        sent = needsDoc
+          ? broadcaster.broadcast(payload, { doc: event.doc, voevent: event.voevent })
+          : broadcaster.broadcast(payload);
+      } catch (err) {
+        flasher.flash(statusWarn(errorStatusText(RED, TYPE, err)));
+        throw err;
+      }
+      msg.broadcast = { sent, subscribers: broadcaster.count };
+      send(msg);
+      done();
+    });
+
+    onClose(this, async () => {
+      closed = true;
+      flasher.close();
+      if (broadcaster === null) return;
+      await listening;
+      await broadcaster.close();
+      broadcaster.removeAllListeners();
+    });
+  }
+  RED.nodes.registerType(TYPE, VOEventBroadcasterNode);
+}
+
+export = init;

@@ -1,0 +1,147 @@
+/**
+ * voevent-receiver: a VTP server that authors publish to (Comet's --receive).
+ * Adapts src/vtp/receiver.ts: each valid event is sent on as the message
+ * contract from inside the engine's handler, so the author's ack goes out
+ * only once the event has been handed to the flow. A refused event is
+ * answered with a nak and reported (warning + status), not sent on.
+ */
+import type { NodeAPI, NodeDef } from "node-red";
+import { eventMessage } from "../../src/contract";
+import { type NakInfo, type ReceivedEvent, VTPReceiver } from "../../src/vtp/receiver";
+import { flag } from "../shared/config";
+import { getLocalIvo } from "../shared/identity";
+import { onClose } from "../shared/lifecycle";
+import {
+  errnoCode,
+  hostSetting,
+  intSetting,
+  portSetting,
+  settingMessage,
+  shortReason,
+  whitelistSetting,
+} from "../shared/net-config";
+import { tlsFromConfig } from "../shared/net-tls";
+import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
+import type { Node } from "../shared/types";
+
+interface ReceiverNodeDef extends NodeDef {
+  host?: string;
+  port?: number | string;
+  identity?: string;
+  whitelist?: string;
+  validate?: string;
+  maxBytes?: number | string;
+  tls?: string;
+  requireLocalId?: boolean | string;
+}
+
+const TYPE = "voevent-receiver";
+const RECEIVER_DEFAULTS = {
+  host: "0.0.0.0",
+  port: 8098,
+  whitelist: "127.0.0.0/8, ::1",
+  maxBytes: 1024 * 1024,
+} as const;
+
+function init(RED: NodeAPI): void {
+  function VOEventReceiverNode(this: Node, config: ReceiverNodeDef) {
+    RED.nodes.createNode(this, config);
+    const t = (key: string, subs?: Record<string, string | number>): string => RED._(`${TYPE}.${key}`, subs);
+    const flasher = new StatusFlasher(this);
+    let received = 0;
+    let port = 0;
+    let closed = false;
+    const showListening = (): void => {
+      if (closed || port === 0) return;
+      flasher.set(
+        received === 0
+          ? statusOk(t("status.listening", { port }))
+          : statusOk(t("status.received", { port, count: received })),
+      );
+    };
+
+    let receiver: VTPReceiver;
+    let localIvo: string;
+    try {
+      localIvo = getLocalIvo(RED, config);
+      const validate = config.validate === "schema" ? "schema" : "well-formed";
+      const tls = tlsFromConfig(RED, config.tls, "server");
+      receiver = new VTPReceiver({
+        host: hostSetting(config.host, RECEIVER_DEFAULTS.host),
+        port: portSetting(config.port, RECEIVER_DEFAULTS.port),
+        localIvo,
+        whitelist: whitelistSetting(config.whitelist, RECEIVER_DEFAULTS.whitelist),
+        maxBytes: intSetting("maxBytes", config.maxBytes, RECEIVER_DEFAULTS.maxBytes, 1),
+        validate,
+        requireLocalId: config.requireLocalId === undefined ? true : flag(config.requireLocalId),
+        ...(tls === undefined ? {} : { tls }),
+        handler: (ev: ReceivedEvent) => {
+          // Sent before the engine writes the ack: the ack means the flow has the event.
+          this.send({ ...eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt }) });
+          received++;
+          showListening();
+        },
+      });
+    } catch (err) {
+      const message = settingMessage(RED, TYPE, err);
+      this.error(t("errors.settings", { error: message }));
+      flasher.set(statusError(t("status.settings")));
+      onClose(this, () => flasher.close());
+      return;
+    }
+
+    receiver.on("nak", (info: NakInfo) => {
+      if (info.code === "HANDLER") {
+        this.error(t("errors.handler", { peer: info.peer, error: info.error?.message ?? "" }));
+      } else {
+        this.warn(t("warn.nak", { peer: info.peer, ivorn: info.ivorn ?? "-", reason: info.reason }));
+      }
+      flasher.flash(
+        statusWarn(t("status.nak", { reason: shortReason(info.reason.replace(/^Event rejected: /, "")) })),
+      );
+    });
+    receiver.on("rejected", (info: { peer: string; reason: string }) => {
+      this.warn(t("warn.rejected", { peer: info.peer, reason: info.reason }));
+    });
+    receiver.on("dropped", (info: { peer: string; reason: string }) => {
+      if (info.reason !== "not a VOEvent")
+        this.log(t("log.dropped", { peer: info.peer, reason: info.reason }));
+    });
+    receiver.on("error", (err: Error) => {
+      this.error(t("errors.server", { error: err.message }));
+    });
+
+    flasher.set(statusIdle(t("status.starting")));
+    const listening = receiver.listen().then(
+      (address) => {
+        port = address.port;
+        showListening();
+      },
+      (err: unknown) => {
+        if (closed) return;
+        const code = errnoCode(err);
+        const requested = portSetting(config.port, RECEIVER_DEFAULTS.port);
+        if (code === "EADDRINUSE") {
+          this.error(t("errors.inuse", { port: requested }));
+          flasher.set(statusError(t("status.inuse", { port: requested })));
+        } else {
+          this.error(
+            t("errors.listen", { port: requested, error: err instanceof Error ? err.message : String(err) }),
+          );
+          flasher.set(statusError(t("status.listen", { reason: code ?? t("status.error") })));
+        }
+      },
+    );
+
+    onClose(this, async () => {
+      closed = true;
+      flasher.close();
+      await listening;
+      await receiver.close();
+      receiver.removeAllListeners();
+    });
+  }
+  RED.nodes.registerType(TYPE, VOEventReceiverNode);
+}
+
+export = init;

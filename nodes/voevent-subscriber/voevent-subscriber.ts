@@ -1,0 +1,143 @@
+/**
+ * voevent-subscriber: a VTP client of one remote broker (Comet's --remote,
+ * pygcn). Adapts src/vtp/subscriber.ts: connects, answers the broker (acks,
+ * iamalive, authenticate with our XPath filters), sends each event on as the
+ * message contract, and reconnects with backoff for as long as it is deployed.
+ */
+import type { NodeAPI, NodeDef } from "node-red";
+import { eventMessage } from "../../src/contract";
+import { compileXPath } from "../../src/voevent/xpath";
+import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
+import { getLocalIvo } from "../shared/identity";
+import { onClose } from "../shared/lifecycle";
+import {
+  hostSetting,
+  portSetting,
+  SettingError,
+  secondsSetting,
+  settingMessage,
+  shortReason,
+} from "../shared/net-config";
+import { tlsFromConfig } from "../shared/net-tls";
+import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
+import type { Node } from "../shared/types";
+import { registerXPathCheck } from "../shared/xpath-check";
+
+interface SubscriberNodeDef extends NodeDef {
+  host?: string;
+  port?: number | string;
+  identity?: string;
+  brokerFilters?: unknown;
+  tls?: string;
+  watchdog?: number | string;
+  maxBackoff?: number | string;
+}
+
+const TYPE = "voevent-subscriber";
+const DEFAULTS = { port: 8099, watchdog: 150, maxBackoff: 60 } as const;
+
+/** The filters as saved: an array of strings (or, written by hand, one per line). Blank ones dropped. */
+function filtersSetting(value: unknown): string[] {
+  const list: unknown[] = Array.isArray(value)
+    ? value
+    : typeof value === "string"
+      ? value.split(/\r?\n/)
+      : [];
+  const out: string[] = [];
+  for (const item of list) {
+    if (typeof item !== "string") throw new SettingError("errors.filterType");
+    const f = item.trim();
+    if (f === "") continue;
+    try {
+      compileXPath(f);
+    } catch (err) {
+      throw new SettingError("errors.filter", {
+        filter: f,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    out.push(f);
+  }
+  return out;
+}
+
+function init(RED: NodeAPI): void {
+  registerXPathCheck(RED, `${TYPE}.write`);
+
+  function VOEventSubscriberNode(this: Node, config: SubscriberNodeDef) {
+    RED.nodes.createNode(this, config);
+    const t = (key: string, subs?: Record<string, string | number>): string => RED._(`${TYPE}.${key}`, subs);
+    const flasher = new StatusFlasher(this);
+
+    let subscriber: VTPSubscriber;
+    let localIvo: string;
+    let where: string;
+    try {
+      const host = hostSetting(config.host, "");
+      if (host === "") throw new SettingError("errors.host");
+      const port = portSetting(config.port, DEFAULTS.port);
+      where = `${host}:${port}`;
+      localIvo = getLocalIvo(RED, config);
+      const filters = filtersSetting(config.brokerFilters);
+      const tls = tlsFromConfig(RED, config.tls, "client");
+      const maxMs = secondsSetting("maxBackoff", config.maxBackoff, DEFAULTS.maxBackoff, {
+        allowZero: false,
+      });
+      subscriber = new VTPSubscriber({
+        host,
+        port,
+        localIvo,
+        filters,
+        watchdogMs: secondsSetting("watchdog", config.watchdog, DEFAULTS.watchdog, { allowZero: false }),
+        backoff: { initialMs: Math.min(1000, maxMs), maxMs },
+        ...(tls === undefined ? {} : { tls }),
+      });
+    } catch (err) {
+      this.error(t("errors.settings", { error: settingMessage(RED, TYPE, err) }));
+      flasher.set(
+        statusError(
+          t(err instanceof SettingError && err.key === "errors.filter" ? "status.filter" : "status.settings"),
+        ),
+      );
+      onClose(this, () => flasher.close());
+      return;
+    }
+
+    let closed = false;
+
+    subscriber.on("connecting", () => {
+      if (!closed) flasher.set(statusIdle(t("status.connecting", { where })));
+    });
+    subscriber.on("connect", () => {
+      this.log(t("log.connected", { where }));
+      flasher.set(statusOk(t("status.connected", { where })));
+    });
+    subscriber.on("disconnect", (info: { reason: string }) => {
+      if (closed) return;
+      this.log(t("log.disconnected", { where, reason: info.reason }));
+    });
+    subscriber.on("reconnecting", (info: { delayMs: number; reason: string }) => {
+      if (closed) return;
+      const seconds = Math.max(1, Math.ceil(info.delayMs / 1000));
+      flasher.set(statusWarn(t("status.reconnecting", { seconds, reason: shortReason(info.reason) })));
+    });
+    subscriber.on("event", (ev: SubscribedEvent) => {
+      this.send({ ...eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt }) });
+    });
+    subscriber.on("warning", (info: { message: string }) => {
+      this.warn(t("warn.broker", { where, message: info.message }));
+    });
+
+    subscriber.start();
+
+    onClose(this, async () => {
+      closed = true;
+      flasher.close();
+      await subscriber.close();
+      subscriber.removeAllListeners();
+    });
+  }
+  RED.nodes.registerType(TYPE, VOEventSubscriberNode);
+}
+
+export = init;
