@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the system tools the end-to-end tests use, only when they are missing:
+#   mosquitto  MQTT broker (the tests start their own on a free loopback port)
+#   chromium   browser driven by playwright-core (executablePath /usr/bin/chromium)
+# Quiet when everything is present. Runs `apt-get update` at most once.
+set -euo pipefail
+
+need=()
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "ensure-test-tools: missing ${need[*]} and no apt-get here; install them by hand" >&2
+  exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "ensure-test-tools: missing ${need[*]}; not root and no sudo" >&2
+    exit 1
+  fi
+fi
+
+echo "ensure-test-tools: installing ${need[*]} (Debian packages)..." >&2
+
+# Keep the package's service from starting: the tests run their own broker.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+  "${SUDO[@]}" chmod 755 "$policy"
+  made_policy=1
+fi
+cleanup() {
+  if [ "$made_policy" -eq 1 ]; then "${SUDO[@]}" rm -f "$policy"; fi
+}
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+for bin in /usr/sbin/mosquitto /usr/bin/chromium; do
+  if [ ! -x "$bin" ]; then
+    echo "ensure-test-tools: $bin still missing after install" >&2
+    exit 1
+  fi
+done
+echo "ensure-test-tools: done" >&2
