@@ -1,0 +1,460 @@
+/**
+ * The broker example in a real Node-RED: voevent-receiver → voevent-dedupe → voevent-broadcaster
+ * deployed in a Node-RED runtime (the e2e harness's: the packed package installed in a temporary
+ * user directory, in its own process), driven from outside by bench/vtp.ts's children: an author
+ * (one connection per event as comet-sendvo, or one persistent connection) and N subscribers
+ * (raw sockets that ack, in a child process). Then, unless --no-engine, the same run of
+ * bench/vtp.ts (the engine alone, VTPReceiver → VTPBroadcaster in one plain Node process) so
+ * that Node-RED's own cost shows beside it.
+ *
+ *   npx tsx bench/flow.ts                                 (N = 1, 50; oneshot and persistent)
+ *   npx tsx bench/flow.ts --subscribers 50 --events 5000 --mode persistent
+ *   npx tsx bench/flow.ts --subscribers 1000 --events 1000
+ *
+ * Options:
+ *   --subscribers N    subscribers; several runs with a comma list (default 1,50)
+ *   --events M         measured events per run (default 5000), after min(500, M/10) warm-up
+ *   --mode oneshot|persistent|rated|all   (default all); rated: persistent at --rate, or by
+ *                      default at min(500, 12000/N) events/s, so that latency is transit, not queueing
+ *   --concurrency C    oneshot: senders at once (default 1, comet-sendvo's way)
+ *   --window K         persistent: events sent ahead of their ack (default 64)
+ *   --rate R           the author sends at most R events/s (default 0: as fast as acks come back)
+ *   --example FILE     deploy this flow file (its receiver's and broadcaster's ports rewritten)
+ *                      instead of the built-in receiver → dedupe → broadcaster flow
+ *   --no-engine        skip the engine-only comparison
+ *
+ * Latency is author send → subscriber receive (the author writes its send time into each
+ * event). The receiver acks once the event is handed to the flow, so a persistent author is
+ * held back by the receiver only, not by the flow: when the flow is the slower part, messages
+ * queue inside Node-RED and the latency is queueing (use --rate to measure below saturation).
+ * RSS is the Node-RED process's (from /proc), before the measured events and after they are
+ * all delivered; CPU is the Node-RED process's user+system time over the measured events.
+ *
+ * Figures from `--subscribers 1,50 --events 5000` on the 2-vCPU development VM (Node 20,
+ * Node-RED 4.1.15; Node-RED, the author and the subscribers share the two vCPUs; end to end =
+ * until the last delivery), Node-RED flow vs the engine alone (bench/vtp.ts, same run):
+ *                                        Node-RED                            engine alone
+ *   one-shot, 1 subscriber             1,118 events/s p50 1.6 ms p99 7.6 ms   1,358/s p50 0.8 p99 6.0
+ *   persistent, 1 subscriber           2,137 events/s (saturated: queueing)   3,893/s
+ *   persistent, 1 subscriber, 500/s      500 events/s p50 0.7 ms p99 5.5 ms     500/s p50 0.5 p99 6.0
+ *   one-shot, 50 subscribers          28,910 deliveries/s p50 2.7 p99 28 ms  28,081/s p50 2.8 p99 73
+ *   persistent, 50 subscribers        31,634 deliveries/s (saturated)        47,816/s
+ *   persistent, 50 subs, 12,000/s     12,000 deliveries/s p50 1.8 p99 34 ms  12,001/s p50 1.1 p99 3.7
+ * `--subscribers 1000 --events 1000` (two subscriber processes):
+ *   one-shot, 1,000 subscribers       48,887 deliveries/s p50 49 ms p99 78 ms 38,993/s p50 36 p99 124
+ *   persistent, 1,000 subscribers    114,692 deliveries/s (saturated)        76,503/s
+ *   persistent, 1,000 subs, 12,000/s  11,951 deliveries/s p50 13 ms p99 40 ms 12,000/s p50 14 p99 178
+ * (at 1,000 subscribers the broadcaster's fan-out, the same code in both, is nearly all the work;
+ * the differences there are noise from the shared machine).
+ * Node-RED process CPU 380–640 µs/event with 1 subscriber (engine 180–420), RSS 121 MB idle,
+ * 135–250 MB over the runs (not forced to collect garbage; it also fell between runs).
+ * Comet on the same machine: ~570 events/s one-shot with 1 subscriber, p50 1.5 ms, p99 4.6 ms;
+ * 12,000 deliveries/s with 50 subscribers.
+ */
+import { type ChildProcess, execFile, fork } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  type FlowNode,
+  freePort,
+  REPO_ROOT,
+  type Runtime,
+  startRuntime,
+  waitForPort,
+} from "../test/e2e/harness";
+import {
+  type AuthorMessage,
+  EventFactory,
+  Histogram,
+  intArg,
+  type ParentMessage,
+  parseArgs,
+  type SubMessage,
+} from "./vtp-common";
+
+/** rated: persistent at a rate below saturation (--rate, or 12,000 deliveries/s as Comet's figure, at most 500 events/s). */
+type Mode = "oneshot" | "persistent" | "rated";
+
+interface Config {
+  subscribers: number;
+  events: number;
+  warmup: number;
+  mode: "oneshot" | "persistent";
+  concurrency: number;
+  window: number;
+  rate: number;
+}
+
+interface Figures {
+  eventsPerSec: number;
+  deliveriesPerSec: number;
+  p50: number;
+  p99: number;
+  complete: boolean;
+  received: number;
+  expected: number;
+}
+
+const LOCAL_IVO = "ivo://bench.broker/node-red";
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MB`;
+}
+
+/** Resident set size of a process, bytes (Linux /proc). */
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+/** User + system CPU time of a process, ms (Linux /proc, clock ticks of 10 ms). */
+function cpuOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After "pid (comm) ", field 3 (state) is index 0: utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function child(script: string, argv: string[]): ChildProcess {
+  return fork(path.resolve(__dirname, script), argv, {
+    execArgv: ["--require", "tsx/cjs"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+}
+
+function nextMessage<T>(
+  proc: ChildProcess,
+  pred: (m: T) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      proc.removeListener("message", onMessage);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    const onMessage = (m: T): void => {
+      if (!pred(m)) return;
+      clearTimeout(timer);
+      proc.removeListener("message", onMessage);
+      resolvePromise(m);
+    };
+    proc.on("message", onMessage);
+  });
+}
+
+/** The broker example: receiver → dedupe → broadcaster, on the given ports. */
+function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?: string): FlowNode[] {
+  if (exampleFile !== undefined) {
+    const nodes = JSON.parse(fs.readFileSync(path.resolve(exampleFile), "utf8")) as FlowNode[];
+    return nodes.map((n) => {
+      if (n.type === "voevent-receiver") return { ...n, host: "127.0.0.1", port: receiverPort };
+      if (n.type === "voevent-broadcaster") return { ...n, host: "127.0.0.1", port: broadcasterPort };
+      return n;
+    });
+  }
+  const z = "bench-tab";
+  return [
+    { id: z, type: "tab", label: "bench: broker" },
+    { id: "bench-identity", type: "voevent-identity", name: "bench", localIvo: LOCAL_IVO },
+    {
+      id: "bench-receiver",
+      type: "voevent-receiver",
+      z,
+      name: "authors",
+      host: "127.0.0.1",
+      port: receiverPort,
+      identity: "bench-identity",
+      whitelist: "127.0.0.0/8, ::1",
+      validate: "well-formed",
+      requireLocalId: true,
+      maxBytes: 1048576,
+      tls: "",
+      wires: [["bench-dedupe"]],
+    },
+    {
+      id: "bench-dedupe",
+      type: "voevent-dedupe",
+      z,
+      name: "",
+      key: "bytes",
+      keyProperty: "topic",
+      ttl: 30,
+      ttlUnits: "days",
+      capacity: 100000,
+      store: "memory",
+      path: "",
+      wires: [["bench-broadcaster"], []],
+    },
+    {
+      id: "bench-broadcaster",
+      type: "voevent-broadcaster",
+      z,
+      name: "subscribers",
+      host: "127.0.0.1",
+      port: broadcasterPort,
+      identity: "bench-identity",
+      whitelist: "127.0.0.0/8, ::1",
+      iamaliveInterval: 60,
+      testInterval: 0,
+      maxQueue: 4194304,
+      tls: "",
+      monitor: false,
+      outputs: 1,
+      wires: [[]],
+    },
+  ];
+}
+
+async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined): Promise<Figures> {
+  const [rport, bport] = [await freePort(), await freePort()];
+  const since = rt.logs().length;
+  await rt.deploy(brokerFlow(rport, bport, exampleFile));
+  await Promise.all([waitForPort(rport, 20_000), waitForPort(bport, 20_000)]);
+  const pid = rt.process.pid;
+  if (pid === undefined) throw new Error("Node-RED has no pid");
+
+  const children = cfg.subscribers >= 500 ? 2 : 1;
+  const per = Math.ceil(cfg.subscribers / children);
+  const subProcs: ChildProcess[] = [];
+  for (let left = cfg.subscribers; left > 0; left -= per) {
+    const count = Math.min(per, left);
+    const argv = ["--port", String(bport), "--count", String(count), "--client", "raw"];
+    argv.push("--events", String(cfg.events), "--warmup", String(cfg.warmup));
+    subProcs.push(child("vtp-subscribers.ts", argv));
+  }
+  const reports = subProcs.map((p) =>
+    nextMessage<SubMessage>(p, (m) => m.type === "report", 3_600_000, "a subscriber report"),
+  );
+  await Promise.all(
+    subProcs.map((p) => nextMessage<SubMessage>(p, (m) => m.type === "connected", 120_000, "subscribers")),
+  );
+  await sleep(500); // the broadcaster's authenticate exchange with each
+
+  const author = child("vtp-author.ts", [
+    "--port",
+    String(rport),
+    "--mode",
+    cfg.mode,
+    "--events",
+    String(cfg.events),
+    "--warmup",
+    String(cfg.warmup),
+    "--concurrency",
+    String(cfg.concurrency),
+    "--window",
+    String(cfg.window),
+    "--rate",
+    String(cfg.rate),
+  ]);
+  await nextMessage<AuthorMessage>(author, (m) => m.type === "warmed", 600_000, "the warm-up");
+  await sleep(500);
+  const rssBefore = rssOf(pid);
+  const cpuBefore = cpuOf(pid);
+  const done = nextMessage<AuthorMessage>(author, (m) => m.type === "done", 3_600_000, "the author");
+  author.send({ type: "go" } satisfies ParentMessage);
+  const result = await done;
+  if (result.type !== "done") throw new Error("unexpected author message");
+
+  const deadline = sleep(Math.max(15_000, cfg.events * 2)).then(() => null);
+  const settled = await Promise.race([Promise.all(reports), deadline]);
+  const cpuMs = cpuOf(pid) - cpuBefore;
+  let subReports: SubMessage[];
+  if (settled === null) {
+    for (const p of subProcs) p.send({ type: "report" } satisfies ParentMessage);
+    subReports = await Promise.all(
+      subProcs.map((p) => nextMessage<SubMessage>(p, (m) => m.type === "report", 10_000, "a late report")),
+    );
+  } else {
+    subReports = settled;
+  }
+  await sleep(500);
+  const rssAfter = rssOf(pid);
+
+  const hist = new Histogram();
+  let received = 0;
+  let lastReceive = 0;
+  let complete = true;
+  for (const r of subReports) {
+    if (r.type !== "report") continue;
+    hist.merge(r.hist, r.max);
+    received += r.received;
+    lastReceive = Math.max(lastReceive, r.lastReceive);
+    complete &&= r.complete;
+  }
+  const expected = cfg.events * cfg.subscribers;
+  const authorSecs = (result.lastAck - result.firstSend) / 1000;
+  const e2eSecs = (Math.max(lastReceive, result.lastAck) - result.firstSend) / 1000;
+  const figures: Figures = {
+    eventsPerSec: cfg.events / e2eSecs,
+    deliveriesPerSec: received / e2eSecs,
+    p50: hist.quantile(0.5),
+    p99: hist.quantile(0.99),
+    complete,
+    received,
+    expected,
+  };
+
+  console.log(
+    `Node-RED: mode=${cfg.mode} subscribers=${cfg.subscribers} events=${cfg.events}` +
+      (cfg.mode === "oneshot" ? ` concurrency=${cfg.concurrency}` : ` window=${cfg.window}`) +
+      (cfg.rate > 0 ? ` rate=${cfg.rate}/s` : " rate=max"),
+  );
+  console.log(
+    `  author: ${result.acks} acks, ${result.naks} naks, ${result.failures} failures in ${authorSecs.toFixed(2)} s` +
+      ` = ${(cfg.events / authorSecs).toFixed(0)} events/s`,
+  );
+  console.log(
+    `  end to end: ${received}/${expected} deliveries${complete ? "" : " (INCOMPLETE)"} in ${e2eSecs.toFixed(2)} s` +
+      ` = ${figures.eventsPerSec.toFixed(0)} events/s, ${figures.deliveriesPerSec.toFixed(0)} deliveries/s`,
+  );
+  console.log(
+    `  latency author send → subscriber receive: p50 ${figures.p50.toFixed(2)} ms,` +
+      ` p90 ${hist.quantile(0.9).toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms, max ${hist.max.toFixed(1)} ms`,
+  );
+  console.log(
+    `  Node-RED process: CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / cfg.events).toFixed(0)} µs/event;` +
+      ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}`,
+  );
+  const warnings = rt
+    .logs()
+    .slice(since)
+    .split("\n")
+    .filter((l) => /\[(warn|error)\]/.test(l));
+  if (warnings.length > 0) console.log(`  runtime warnings: ${warnings.length}, first: ${warnings[0]}`);
+
+  author.kill();
+  for (const p of subProcs) p.send({ type: "stop" } satisfies ParentMessage);
+  await sleep(300);
+  for (const p of subProcs) if (p.exitCode === null) p.kill();
+  await rt.deploy([]); // close the servers before the next run
+  return figures;
+}
+
+/** The same run of bench/vtp.ts (the engine without Node-RED); its figures, parsed from its output. */
+function runEngine(cfg: Config): Promise<Figures | null> {
+  const argv = [
+    "tsx",
+    path.join(__dirname, "vtp.ts"),
+    "--subscribers",
+    String(cfg.subscribers),
+    "--events",
+    String(cfg.events),
+    "--warmup",
+    String(cfg.warmup),
+    "--mode",
+    cfg.mode,
+    "--client",
+    "raw",
+    "--concurrency",
+    String(cfg.concurrency),
+    "--window",
+    String(cfg.window),
+    "--rate",
+    String(cfg.rate),
+    // The Node-RED receiver acks on hand-over to the flow; no flow control there either.
+    "--max-outstanding",
+    "0",
+  ];
+  return new Promise((resolve) => {
+    execFile("npx", argv, { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const text = `${stdout}${stderr}`;
+      const e2e =
+        /end to end: (\d+)\/(\d+) deliveries( \(INCOMPLETE\))? in [\d.]+ s = (\d+) events\/s, (\d+) deliveries\/s/.exec(
+          text,
+        );
+      const lat = /p50 ([\d.]+) ms, p90 [\d.]+ ms, p99 ([\d.]+) ms/.exec(text);
+      if (err || !e2e || !lat) {
+        console.log(`  engine run failed: ${err ? err.message.split("\n")[0] : "no figures"}\n${text}`);
+        resolve(null);
+        return;
+      }
+      for (const line of stdout.trim().split("\n").slice(1)) console.log(`  engine ${line.trim()}`);
+      resolve({
+        received: Number(e2e[1]),
+        expected: Number(e2e[2]),
+        complete: e2e[3] === undefined,
+        eventsPerSec: Number(e2e[4]),
+        deliveriesPerSec: Number(e2e[5]),
+        p50: Number(lat[1]),
+        p99: Number(lat[2]),
+      });
+    });
+  });
+}
+
+function summary(label: string, f: Figures | null): string {
+  if (f === null) return `${label.padEnd(10)} —`;
+  return (
+    `${label.padEnd(10)} ${f.eventsPerSec.toFixed(0).padStart(7)} events/s ${f.deliveriesPerSec.toFixed(0).padStart(8)} deliveries/s` +
+    `   p50 ${f.p50.toFixed(2).padStart(7)} ms   p99 ${f.p99.toFixed(2).padStart(7)} ms` +
+    (f.complete ? "" : `   INCOMPLETE ${f.received}/${f.expected}`)
+  );
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const counts = (args.get("subscribers") ?? "1,50")
+    .split(",")
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+  if (counts.length === 0) throw new Error("--subscribers must be positive integers");
+  const events = intArg(args, "events", 5000);
+  const modeArg = args.get("mode") ?? "all";
+  if (!["oneshot", "persistent", "rated", "all"].includes(modeArg))
+    throw new Error("--mode must be oneshot, persistent, rated or all");
+  const modes: Mode[] = modeArg === "all" ? ["oneshot", "persistent", "rated"] : [modeArg as Mode];
+  const exampleFile = args.get("example");
+  const engine = !args.has("no-engine");
+
+  console.log(`node ${process.version}; event: ${new EventFactory().source}`);
+  console.log("starting Node-RED with the packed package (npm pack + install on first use) …");
+  const rt = await startRuntime();
+  const nodeRedVersion = (await rt.settings()).version ?? "?";
+  console.log(
+    `Node-RED ${nodeRedVersion}, pid ${rt.process.pid}, RSS at start ${mb(rssOf(rt.process.pid ?? 0))}`,
+  );
+  const rows: string[] = [];
+  try {
+    for (const subscribers of counts) {
+      for (const mode of modes) {
+        const cfg: Config = {
+          subscribers,
+          events,
+          warmup: Math.min(500, Math.floor(events / 10)),
+          mode: mode === "rated" ? "persistent" : mode,
+          concurrency: intArg(args, "concurrency", 1),
+          window: intArg(args, "window", 64),
+          rate:
+            mode === "rated"
+              ? intArg(args, "rate", Math.max(1, Math.min(500, Math.floor(12000 / subscribers))))
+              : mode === "persistent"
+                ? 0
+                : intArg(args, "rate", 0),
+        };
+        const nr = await runOne(rt, cfg, exampleFile);
+        const eng = engine ? await runEngine(cfg) : null;
+        const title = `${cfg.mode}, ${subscribers} subscriber${subscribers === 1 ? "" : "s"}, ${events} events${cfg.rate > 0 ? ` at ${cfg.rate}/s` : ""}`;
+        rows.push(title, `  ${summary("Node-RED", nr)}`);
+        if (engine) rows.push(`  ${summary("engine", eng)}`);
+        console.log("");
+      }
+    }
+  } finally {
+    await rt.stop();
+  }
+  console.log("summary (end to end: last delivery; latency: author send → subscriber receive)");
+  for (const row of rows) console.log(row);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,111 @@
+/**
+ * Parse throughput over the corpus, one core: `npx tsx bench/parse.ts [seconds]`.
+ *
+ * Packets: every corpus packet our XML parser accepts (the deliberately broken
+ * ones are left out). Rows: our parseXml alone; readVOEvent on an already-parsed
+ * tree; parseVOEvent (XML + model: what a node pays on a cache miss); getParsed
+ * on a hit (what the second node pays); and @xmldom/xmldom's DOMParser for comparison
+ * (fast-xml-parser is not installed). Each row runs for `seconds` (default 2)
+ * after a warm-up, three times; the best and the median rate are printed.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { DOMParser } from "@xmldom/xmldom";
+import { ParseCache } from "../src/voevent/cache";
+import { parseVOEvent, readVOEvent } from "../src/voevent/parse";
+import { parseXml } from "../src/xml/parse";
+import type { XDocument } from "../src/xml/types";
+
+const seconds = Number(process.argv[2] ?? 2);
+const packetsDir = path.resolve(__dirname, "../../shared/corpus/packets");
+
+function load(): { texts: string[]; docs: XDocument[]; bytes: number; usable: number } {
+  const texts: string[] = [];
+  const docs: XDocument[] = [];
+  let bytes = 0;
+  let usable = 0;
+  for (const f of readdirSync(packetsDir).sort()) {
+    const buf = readFileSync(path.join(packetsDir, f));
+    const text = buf.toString("utf8");
+    let doc: XDocument;
+    try {
+      doc = parseXml(text);
+    } catch {
+      continue; // not well-formed: not part of the throughput set
+    }
+    texts.push(text);
+    docs.push(doc);
+    bytes += buf.length;
+    try {
+      readVOEvent(doc);
+      usable++;
+    } catch {
+      // well-formed but refused (e.g. BAD_IVORN): still parsed, and timed, like the rest
+    }
+  }
+  return { texts, docs, bytes, usable };
+}
+
+/** Runs `fn` over the items for about `secs` seconds; returns items per second. */
+function rate<T>(items: T[], fn: (item: T) => unknown, secs: number): number {
+  let n = 0;
+  const start = performance.now();
+  const until = start + secs * 1000;
+  let now = start;
+  while (now < until) {
+    for (const it of items) fn(it);
+    n += items.length;
+    now = performance.now();
+  }
+  return n / ((now - start) / 1000);
+}
+
+function swallow<T>(fn: (item: T) => unknown): (item: T) => unknown {
+  return (item: T) => {
+    try {
+      return fn(item);
+    } catch {
+      return null; // the refused packet (BAD_IVORN) costs its parse, as in real use
+    }
+  };
+}
+
+function measure<T>(name: string, items: T[], fn: (item: T) => unknown): void {
+  rate(items, fn, Math.min(0.5, seconds)); // warm-up
+  const runs = [rate(items, fn, seconds), rate(items, fn, seconds), rate(items, fn, seconds)].sort(
+    (a, b) => a - b,
+  );
+  const fmt = (r: number) => Math.round(r).toLocaleString("en-US").padStart(9);
+  console.log(`${name.padEnd(44)} ${fmt(runs[2])} /s best  ${fmt(runs[1])} /s median`);
+}
+
+if (!existsSync(packetsDir)) {
+  console.error(`corpus absent at ${packetsDir}: nothing to measure`);
+  process.exit(1);
+}
+const { texts, docs, bytes, usable } = load();
+const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+console.log(`node ${process.version}, ${cpu}, one core (single thread), ${seconds} s per run`);
+console.log(
+  `${texts.length} well-formed corpus packets (${usable} usable VOEvents), mean size ${(bytes / texts.length / 1024).toFixed(2)} KiB (${Math.round(bytes / texts.length)} bytes)`,
+);
+console.log("");
+
+const cache = new ParseCache({ capacity: texts.length * 2 });
+for (const t of texts) swallow((s: string) => cache.get(s))(t);
+const dom = new DOMParser({ onError: () => undefined });
+
+measure("parseXml (our XML parser alone)", texts, (s) => parseXml(s));
+measure("readVOEvent (model from a parsed tree)", docs, swallow(readVOEvent));
+measure(
+  "parseVOEvent (XML + model)",
+  texts,
+  swallow((s: string) => parseVOEvent(s)),
+);
+measure(
+  "getParsed, cache hit (lookup + model copy)",
+  texts,
+  swallow((s: string) => cache.get(s)),
+);
+measure("@xmldom/xmldom DOMParser (XML alone)", texts, (s) => dom.parseFromString(s, "text/xml"));
