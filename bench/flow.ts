@@ -51,7 +51,7 @@
  * Comet on the same machine: ~570 events/s one-shot with 1 subscriber, p50 1.5 ms, p99 4.6 ms;
  * 12,000 deliveries/s with 50 subscribers.
  */
-import { type ChildProcess, execFile, fork } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import {
@@ -62,6 +62,7 @@ import {
   startRuntime,
   waitForPort,
 } from "../test/e2e/harness";
+import { child, mb, nextMessage, sleep } from "./procs";
 import {
   type AuthorMessage,
   EventFactory,
@@ -97,14 +98,6 @@ interface Figures {
 
 const LOCAL_IVO = "ivo://bench.broker/node-red";
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MB`;
-}
-
 /** Resident set size of a process, bytes (Linux /proc). */
 function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -117,34 +110,6 @@ function cpuOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // After "pid (comm) ", field 3 (state) is index 0: utime is field 14, stime field 15.
   return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function child(script: string, argv: string[]): ChildProcess {
-  return fork(path.resolve(__dirname, script), argv, {
-    execArgv: ["--require", "tsx/cjs"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-}
-
-function nextMessage<T>(
-  proc: ChildProcess,
-  pred: (m: T) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      proc.removeListener("message", onMessage);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-    }, timeoutMs);
-    const onMessage = (m: T): void => {
-      if (!pred(m)) return;
-      clearTimeout(timer);
-      proc.removeListener("message", onMessage);
-      resolvePromise(m);
-    };
-    proc.on("message", onMessage);
-  });
 }
 
 /** The broker example: receiver → dedupe → broadcaster, on the given ports. */

@@ -47,12 +47,12 @@
  * when other work shares the machine. Throughput runs hold the author back
  * (--max-outstanding), so their latencies are queueing, not transit: use --rate.
  */
-import { type ChildProcess, fork } from "node:child_process";
-import { resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { VTPBroadcaster } from "../src/vtp/broadcaster";
 import { VTPReceiver } from "../src/vtp/receiver";
+import { child, mb, nextMessage, sleep } from "./procs";
 import {
   type AuthorMessage,
   EventFactory,
@@ -78,46 +78,6 @@ interface Config {
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MB`;
-}
-
-function child(script: string, argv: string[]): ChildProcess {
-  return fork(resolve(__dirname, script), argv, {
-    execArgv: [
-      "--require",
-      "tsx/cjs",
-      ...(process.env.BENCH_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROF}`] : []),
-    ],
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-}
-
-function nextMessage<T>(
-  proc: ChildProcess,
-  pred: (m: T) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      proc.removeListener("message", onMessage);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-    }, timeoutMs);
-    const onMessage = (m: T): void => {
-      if (!pred(m)) return;
-      clearTimeout(timer);
-      proc.removeListener("message", onMessage);
-      resolvePromise(m);
-    };
-    proc.on("message", onMessage);
-  });
-}
 
 async function runOne(cfg: Config): Promise<void> {
   const b = new VTPBroadcaster({ port: 0, host: "127.0.0.1", localIvo: "ivo://bench.broker/vtp" });
