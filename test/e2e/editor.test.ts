@@ -45,6 +45,7 @@ const IMPORTED_EXAMPLES = [
 interface EditorNode {
   id: string;
   type: string;
+  valid?: boolean;
 }
 
 interface EditorGlobal {
@@ -269,6 +270,117 @@ describe("e2e: the editor in Chromium", function () {
       await page!.locator(".red-ui-tray").waitFor({ state: "detached", timeout: 10_000 });
       assert.deepEqual(consoleErrors.slice(before), [], `${type}: no console errors`);
     }
+  });
+
+  it("marks bad settings invalid before deploy, and leaves good ones valid", async () => {
+    const before = consoleErrors.length;
+    const BAD_XPATH = "//Who/@@x"; // balanced, so only the runtime's compiler refuses it
+    const GOOD_XPATH = '//Who/Author[contactName="KSK"]';
+    const cases: Array<[string, Record<string, unknown>, boolean]> = [
+      [
+        "voevent-receiver",
+        { port: 18098, whitelist: "127.0.0.0/8, ::1", validate: "well-formed", maxBytes: 1048576 },
+        true,
+      ],
+      [
+        "voevent-receiver",
+        { port: 18098, whitelist: "127.0.0.0/8, 10.0.0.0/33", validate: "well-formed", maxBytes: 1048576 },
+        false,
+      ],
+      [
+        "voevent-broadcaster",
+        { port: 18099, whitelist: "::1", iamaliveInterval: 60, testInterval: 0, maxQueue: 4194304 },
+        true,
+      ],
+      [
+        "voevent-broadcaster",
+        { port: 70000, whitelist: "::1", iamaliveInterval: 60, testInterval: 0, maxQueue: 4194304 },
+        false,
+      ],
+      [
+        "voevent-sender",
+        { host: "localhost", hostType: "str", port: 8098, portType: "num", timeout: 20, retries: 3 },
+        true,
+      ],
+      [
+        "voevent-sender",
+        { host: "localhost", hostType: "str", port: 0, portType: "num", timeout: 20, retries: 3 },
+        false,
+      ],
+      [
+        "voevent-subscriber",
+        { host: "localhost", port: 8099, brokerFilters: [GOOD_XPATH], watchdog: 150, maxBackoff: 60 },
+        true,
+      ],
+      [
+        "voevent-subscriber",
+        { host: "localhost", port: 8099, brokerFilters: [BAD_XPATH], watchdog: 150, maxBackoff: 60 },
+        false,
+      ],
+      [
+        "voevent-filter",
+        {
+          rulesFrom: "node",
+          rules: [{ t: "xpath", xpath: GOOD_XPATH }],
+          checkall: "true",
+          otherwise: false,
+          outputs: 1,
+        },
+        true,
+      ],
+      [
+        "voevent-filter",
+        {
+          rulesFrom: "node",
+          rules: [{ t: "xpath", xpath: BAD_XPATH }],
+          checkall: "true",
+          otherwise: false,
+          outputs: 1,
+        },
+        false,
+      ],
+    ];
+    const ids = cases.map((_, i) => `e2e-valid-${i}`);
+    await page!.evaluate(
+      ({ cases, ids }) => {
+        const RED = (globalThis as unknown as EditorGlobal).RED;
+        const z = RED.workspaces.active();
+        RED.nodes.import(
+          cases.map(([type, props], i) => ({
+            id: ids[i],
+            type,
+            z,
+            x: 600,
+            y: 60 + 40 * i,
+            wires: [],
+            ...props,
+          })),
+        );
+        RED.view.redraw(true);
+      },
+      { cases, ids },
+    );
+    // The XPath verdicts come from the runtime's compiler a moment later.
+    const expected = cases.map(([, , valid]) => valid);
+    await page!
+      .waitForFunction(
+        ({ ids, expected }) => {
+          const RED = (globalThis as unknown as EditorGlobal).RED;
+          return ids.every((id, i) => RED.nodes.node(id)?.valid === expected[i]);
+        },
+        { ids, expected },
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined);
+    const valid = await page!.evaluate(
+      (ids) => ids.map((id) => (globalThis as unknown as EditorGlobal).RED.nodes.node(id)?.valid ?? null),
+      ids,
+    );
+    assert.deepEqual(
+      valid.map((v, i) => `${cases[i]![0]} ${JSON.stringify(cases[i]![1])}: ${v}`),
+      expected.map((v, i) => `${cases[i]![0]} ${JSON.stringify(cases[i]![1])}: ${v}`),
+    );
+    assert.deepEqual(consoleErrors.slice(before), [], "no console errors");
   });
 
   it("renders each node type's help in the help sidebar", async () => {

@@ -1,0 +1,171 @@
+/*
+ * Checks shared by the VOEvent nodes' edit dialogs. Each node's .html loads this file with
+ * <script src="resources/@voevent/node-red-voevent/voevent-editor.js">, and Node-RED runs it
+ * before the node's own script; it defines window.VOEventEditor once. Messages stay in each
+ * node's own catalogue: these functions say what is wrong, the nodes say it in words.
+ */
+/* global RED, $ */
+window.VOEventEditor =
+  window.VOEventEditor ||
+  (() => {
+    // --- addresses: the same rules as src/vtp/whitelist.ts (the runtime checks again, exactly) ---
+    const ipv4Ok = (s) => {
+      const parts = s.split(".");
+      if (parts.length !== 4) return false;
+      return parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
+    };
+    const ipv6Ok = (s) => {
+      if (s.indexOf(":::") >= 0) return false;
+      const gap = s.indexOf("::");
+      if (gap >= 0 && s.indexOf("::", gap + 1) >= 0) return false;
+      const head = gap < 0 ? s.split(":") : s.slice(0, gap) === "" ? [] : s.slice(0, gap).split(":");
+      const tail = gap < 0 ? [] : s.slice(gap + 2) === "" ? [] : s.slice(gap + 2).split(":");
+      const parts = head.concat(tail);
+      let groups = 0;
+      for (let i = 0; i < parts.length; i++) {
+        if (parts[i].indexOf(".") >= 0) {
+          if (i !== parts.length - 1 || (gap >= 0 && i < head.length) || !ipv4Ok(parts[i])) return false;
+          groups += 2;
+        } else if (/^[0-9a-fA-F]{1,4}$/.test(parts[i])) {
+          groups += 1;
+        } else {
+          return false;
+        }
+      }
+      return gap < 0 ? groups === 8 : groups <= 7;
+    };
+    const cidrOk = (entry) => {
+      if (entry.indexOf("%") >= 0) return false;
+      const slash = entry.indexOf("/");
+      const address = slash < 0 ? entry : entry.slice(0, slash);
+      const v6 = address.indexOf(":") >= 0;
+      if (slash >= 0) {
+        const prefix = entry.slice(slash + 1);
+        if (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > (v6 ? 128 : 32)) return false;
+      }
+      return v6 ? ipv6Ok(address) : ipv4Ok(address);
+    };
+    /**
+     * A whitelist: entries split by commas, spaces or new lines, each an IPv4 or IPv6 address,
+     * optionally /prefix. Returns null when it is good, "" when it is empty, else the first bad entry.
+     */
+    const whitelistProblem = (v) => {
+      const entries = String(v || "")
+        .split(/[\s,]+/)
+        .filter((e) => e !== "");
+      if (entries.length === 0) return "";
+      const bad = entries.find((e) => !cidrOk(e));
+      return bad === undefined ? null : bad;
+    };
+    /** A TCP port given as a number or digits: 1 to 65535. */
+    const portOk = (v) => {
+      const s = String(v === undefined || v === null ? "" : v).trim();
+      return /^[0-9]+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535;
+    };
+
+    // --- XPath: a quick syntax check here, the real compiler on the server ---
+    /** Balanced quotes, brackets and parentheses: catches most typing slips at once. null, or what is wrong. */
+    const xpathSyntax = (expr) => {
+      const s = String(expr || "").trim();
+      if (!s) return "the XPath expression is empty";
+      const stack = [];
+      let quote = null;
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charAt(i);
+        if (quote) {
+          if (c === quote) quote = null;
+          continue;
+        }
+        if (c === '"' || c === "'") {
+          quote = c;
+        } else if (c === "(" || c === "[") {
+          stack.push(c);
+        } else if (c === ")" || c === "]") {
+          const open = stack.pop();
+          if ((c === ")" && open !== "(") || (c === "]" && open !== "[")) {
+            return `XPath syntax error at column ${i + 1}: unexpected '${c}'`;
+          }
+        }
+      }
+      if (quote) return `XPath syntax error: a string is not closed (${quote})`;
+      if (stack.length) return `XPath syntax error: '${stack.pop()}' is not closed`;
+      return null;
+    };
+
+    // expression -> { error: string|null, unknown?: true } once the runtime has answered; "pending" meanwhile.
+    // One cache for every node type: the runtime compiles an expression once per editor session.
+    const checked = {};
+    const waiting = {};
+    const revalidated = {};
+    /** Node types whose nodes are validated again (and redrawn if that changed them) when a verdict arrives. */
+    const revalidateOnXPathVerdict = (type) => {
+      revalidated[type] = true;
+    };
+    const revalidate = () => {
+      let changed = false;
+      RED.nodes.eachNode((n) => {
+        if (!revalidated[n.type]) return;
+        const was = n.valid;
+        RED.editor.validateNode(n);
+        changed = changed || was !== n.valid;
+      });
+      if (changed) RED.view.redraw(true);
+    };
+    /**
+     * The runtime's verdict on an expression (POST voevent/xpath/check, the package's own
+     * compiler): returned at once when known, else null; `callback`, if given, gets it when it is.
+     * A runtime that cannot answer (no permission, down) gives { error: null, unknown: true }.
+     */
+    const xpathCheck = (expr, callback) => {
+      const cached = checked[expr];
+      if (cached && cached !== "pending") {
+        if (callback) callback(cached);
+        return cached;
+      }
+      if (callback) {
+        if (!waiting[expr]) waiting[expr] = [];
+        waiting[expr].push(callback);
+      }
+      if (cached === "pending") return null;
+      checked[expr] = "pending";
+      $.ajax({
+        url: "voevent/xpath/check",
+        type: "POST",
+        contentType: "application/json",
+        data: JSON.stringify({ xpath: expr }),
+        dataType: "json",
+      })
+        .done((res) => {
+          checked[expr] = { error: res?.ok === false ? String(res.error) : null };
+        })
+        .fail((xhr) => {
+          // 400 carries the compiler's answer; anything else: no verdict.
+          const res = xhr.responseJSON;
+          checked[expr] = { error: res?.ok === false ? String(res.error) : null, unknown: !res };
+        })
+        .always(() => {
+          const callbacks = waiting[expr] || [];
+          delete waiting[expr];
+          for (const cb of callbacks) cb(checked[expr]);
+          revalidate();
+        });
+      return null;
+    };
+    /** null when the expression is good or not yet judged by the runtime; else what is wrong. */
+    const xpathProblem = (expr) => {
+      const syntax = xpathSyntax(expr);
+      if (syntax) return syntax;
+      const verdict = xpathCheck(String(expr));
+      return verdict?.error ? verdict.error : null;
+    };
+
+    return {
+      cidrOk,
+      whitelistProblem,
+      portOk,
+      xpathSyntax,
+      xpathCheck,
+      xpathProblem,
+      revalidateOnXPathVerdict,
+    };
+  })();

@@ -1,0 +1,97 @@
+/**
+ * The edit dialogs' shared checks (resources/voevent-editor.js) run in the browser; here they
+ * run in a bare context to show that they mark red exactly what the runtime would refuse.
+ */
+import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { runInNewContext } from "node:vm";
+import { isValidCidr } from "../../src/vtp/whitelist";
+
+interface EditorChecks {
+  cidrOk(entry: string): boolean;
+  whitelistProblem(v: unknown): string | null;
+  portOk(v: unknown): boolean;
+  xpathSyntax(expr: unknown): string | null;
+}
+
+function loadChecks(): EditorChecks {
+  const window: { VOEventEditor?: EditorChecks } = {};
+  runInNewContext(readFileSync(join(__dirname, "../../resources/voevent-editor.js"), "utf8"), { window });
+  assert.ok(window.VOEventEditor, "the script defines window.VOEventEditor");
+  return window.VOEventEditor;
+}
+
+const ENTRIES = [
+  "0.0.0.0/0",
+  "255.255.255.255/32",
+  "10.0.0.0/8",
+  "127.0.0.1",
+  "::/0",
+  "::",
+  "::1",
+  "fe80::/10",
+  "2001:db8::/32",
+  "64:ff9b::192.0.2.33",
+  "1:2:3:4:5:6:1.2.3.4",
+  "::ffff:10.0.0.0/104",
+  "1:2:3:4:5:6:7:8",
+  "10.0.0.0/33",
+  "::1/129",
+  "10.0.0.0/",
+  "10.0.0.0/8/8",
+  "10.0.0.0/-1",
+  "/8",
+  "256.0.0.1",
+  "1.2.3",
+  "1.2.3.4.5",
+  "1..2.3",
+  "010.0.0.1",
+  "localhost",
+  "example.org/24",
+  "1:2::3::4",
+  "1:2:3:4:5:6:7",
+  "1:2:3:4:5:6:7:8:9",
+  "1:2:3:4::5:6:7:8",
+  "12345::",
+  "g::1",
+  ":1:2:3:4:5:6:7",
+  "1:2:3:4:5:6:7:",
+  ":::1",
+  "1.2.3.4::",
+  "::1.2.3.4:5",
+  "::1.2.3.256",
+  "fe80::1%eth0",
+];
+
+describe("editor checks (resources/voevent-editor.js)", () => {
+  const checks = loadChecks();
+
+  it("accept and refuse the same whitelist entries as the runtime", () => {
+    for (const entry of ENTRIES) {
+      assert.equal(checks.cidrOk(entry), isValidCidr(entry), entry);
+    }
+  });
+
+  it("name the first bad entry of a whitelist, or say that it is empty", () => {
+    assert.equal(checks.whitelistProblem("127.0.0.0/8, ::1\n10.0.0.0/8"), null);
+    assert.equal(checks.whitelistProblem("127.0.0.0/8, ::1, 10.0.0.0/33, 1.2.3"), "10.0.0.0/33");
+    assert.equal(checks.whitelistProblem(" ,\n "), "");
+    assert.equal(checks.whitelistProblem(undefined), "");
+  });
+
+  it("take ports 1 to 65535 only", () => {
+    for (const ok of [1, "8098", " 8099 ", 65535]) assert.equal(checks.portOk(ok), true, String(ok));
+    for (const bad of [0, "65536", "", "80a", "-1", "8.5", null, undefined]) {
+      assert.equal(checks.portOk(bad), false, String(bad));
+    }
+  });
+
+  it("catch unbalanced XPath at once, saying where", () => {
+    assert.equal(checks.xpathSyntax('//Who/Author[contactName="KSK"]'), null);
+    assert.match(checks.xpathSyntax("//Who/Author[contactName='KSK'") ?? "", /'\[' is not closed/);
+    assert.match(checks.xpathSyntax("//Param)") ?? "", /column 8: unexpected '\)'/);
+    assert.match(checks.xpathSyntax('//Param[@name="x]') ?? "", /string is not closed/);
+    assert.match(checks.xpathSyntax("  ") ?? "", /empty/);
+  });
+});
