@@ -16,7 +16,9 @@ export type VOEventErrorCode =
   | "BAD_TRANSPORT" // a Transport message missing what it must have
   | "BAD_FRAME" // a VTP frame with a zero or hostile length
   | "SCHEMA" // fails XML Schema validation
-  | "BAD_XPATH"; // an XPath expression that does not compile
+  | "BAD_XPATH" // an XPath expression that does not compile
+  | "LIMIT" // a limit of ours refused it (connections, queue); the message names the limit
+  | "TIMEOUT"; // a peer or a worker missed a deadline; the message names the limit
 
 export class VOEventError extends Error {
   readonly code: VOEventErrorCode;

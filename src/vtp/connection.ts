@@ -6,15 +6,26 @@
  * - `frame` (payload: Buffer): one complete message, in order. The Buffer may
  *   share memory with a socket chunk: copy it if you keep a small part long.
  * - `error` (err: Error): a frame error (VOEventError TOO_LARGE / BAD_FRAME),
- *   a socket error (ECONNRESET…), or an exception thrown by a `frame`
- *   listener. The connection is destroyed right after. Emitted only when
- *   someone listens: an unheard error never throws.
+ *   a missed deadline (VOEventError TIMEOUT: `frameTimeoutMs`,
+ *   `writeTimeoutMs`), a socket error (ECONNRESET…), or an exception thrown
+ *   by a `frame` listener. The connection is destroyed right after. Emitted
+ *   only when someone listens: an unheard error never throws.
  * - `end`: the peer finished sending (half-close). With no `end` listener the
  *   connection closes itself once its writes are flushed.
  * - `drain`: the write buffer has emptied below the high-water mark again.
  * - `close` (reason: string): once, when the socket is fully closed.
  *
  * Nothing thrown by a listener escapes a socket callback.
+ *
+ * Deadlines (both off unless given, so that each role chooses its own):
+ * - `frameTimeoutMs`: a frame must be complete this long after its first byte
+ *   (of the length prefix) arrived. A peer that trickles a frame a byte at a
+ *   time, or sends a length and then stops, is cut off however often it sends.
+ *   The clock stops while we ourselves have paused reading.
+ * - `writeTimeoutMs`: every frame we send must be handed to the kernel within
+ *   this long of send(). Once the kernel's buffers are full, that happens only
+ *   as fast as the peer reads: a peer that never reads its replies is cut off.
+ *   Costs one callback per send(); the timer runs only while sends are waiting.
  */
 import { EventEmitter } from "node:events";
 import type net from "node:net";
@@ -29,6 +40,10 @@ export interface FramedConnectionOptions {
   maxBytes?: number;
   /** After close(), destroy the socket if the peer has not closed within this long. Default 2000 ms. */
   closeTimeoutMs?: number;
+  /** A frame must be complete this long after its first byte; 0 = no deadline (default). */
+  frameTimeoutMs?: number;
+  /** Every frame sent must reach the kernel this long after send(); 0 = no deadline (default). */
+  writeTimeoutMs?: number;
 }
 
 export class FramedConnection extends EventEmitter {
@@ -46,6 +61,18 @@ export class FramedConnection extends EventEmitter {
   private reason: string | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
 
+  private readonly frameTimeoutMs: number;
+  private frameTimer: NodeJS.Timeout | null = null;
+  /** decoder.frames when frameTimer was armed: the frame it times. */
+  private frameTimed = -1;
+  private paused = false;
+
+  private readonly writeTimeoutMs: number;
+  private writeTimer: NodeJS.Timeout | null = null;
+  /** When each send() not yet flushed to the kernel was made (oldest at sentHead). */
+  private sentAt: number[] = [];
+  private sentHead = 0;
+
   constructor(socket: net.Socket, options: FramedConnectionOptions = {}) {
     super();
     this.socket = socket;
@@ -53,6 +80,8 @@ export class FramedConnection extends EventEmitter {
     this.remotePort = socket.remotePort ?? 0;
     this.remote = formatPeer(this.remoteAddress, this.remotePort);
     this.closeTimeoutMs = options.closeTimeoutMs ?? 2000;
+    this.frameTimeoutMs = deadline("frameTimeoutMs", options.frameTimeoutMs);
+    this.writeTimeoutMs = deadline("writeTimeoutMs", options.writeTimeoutMs);
     this.decoder = new FrameDecoder({
       maxBytes: options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES,
       onFrame: (payload) => this.onFrame(payload),
@@ -66,6 +95,7 @@ export class FramedConnection extends EventEmitter {
       } catch (err) {
         this.fail(toError(err));
       }
+      if (this.frameTimeoutMs > 0) this.timeFrame();
     });
     socket.on("error", (err: Error) => this.fail(err));
     socket.on("end", () => {
@@ -89,7 +119,20 @@ export class FramedConnection extends EventEmitter {
   send(payload: Buffer | string): boolean {
     const frame = encodeFrame(payload);
     if (this.closing || this.closedFlag || this.socket.destroyed || this.socket.writableEnded) return false;
-    return this.socket.write(frame);
+    if (this.writeTimeoutMs === 0) return this.socket.write(frame);
+    this.sentAt.push(Date.now());
+    if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs);
+    return this.socket.write(frame, this.onFlushed);
+  }
+
+  /** Sends made and not yet handed to the kernel (counted only with writeTimeoutMs). */
+  get unflushedSends(): number {
+    return this.sentAt.length - this.sentHead;
+  }
+
+  /** True while part of a frame has arrived and the rest has not. */
+  get receiving(): boolean {
+    return this.decoder.partial;
   }
 
   /** Bytes written but not yet handed to the kernel. */
@@ -107,13 +150,20 @@ export class FramedConnection extends EventEmitter {
     return this.reason;
   }
 
-  /** Stops reading (back-pressure); frames already received are still delivered. */
+  /** Stops reading (back-pressure); frames already received are still delivered. The frame deadline stops too. */
   pause(): void {
-    if (!this.closedFlag) this.socket.pause();
+    if (this.closedFlag) return;
+    this.paused = true;
+    this.clearFrameTimer();
+    this.socket.pause();
   }
 
+  /** Reads again; a frame left partial by the pause gets a full frameTimeoutMs from now. */
   resume(): void {
-    if (!this.closedFlag) this.socket.resume();
+    if (this.closedFlag) return;
+    this.paused = false;
+    this.socket.resume();
+    if (this.frameTimeoutMs > 0) this.timeFrame();
   }
 
   /**
@@ -160,10 +210,76 @@ export class FramedConnection extends EventEmitter {
     if (!this.closing) {
       // Errors after close()/destroy() (a reset while closing) are of no interest to anyone.
       this.closing = true;
-      this.reason ??= err instanceof VOEventError ? `frame error: ${err.message}` : `error: ${err.message}`;
+      this.reason ??=
+        err instanceof VOEventError
+          ? err.code === "TIMEOUT"
+            ? err.message
+            : `frame error: ${err.message}`
+          : `error: ${err.message}`;
       this.safeEmit("error", err);
     }
     this.socket.destroy();
+  }
+
+  /** Starts the deadline of a frame whose first byte has arrived, or stops it when no frame is partial. */
+  private timeFrame(): void {
+    const decoder = this.decoder;
+    if (!decoder.partial || this.closing || this.closedFlag || this.paused) {
+      this.clearFrameTimer();
+      return;
+    }
+    if (this.frameTimer !== null && this.frameTimed === decoder.frames) return; // same frame, same deadline
+    this.clearFrameTimer();
+    this.frameTimed = decoder.frames;
+    const ms = this.frameTimeoutMs;
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = null;
+      if (this.closing || this.closedFlag || this.paused) return;
+      if (!decoder.partial || decoder.frames !== this.frameTimed) return;
+      this.fail(
+        new VOEventError(
+          "TIMEOUT",
+          `frame not complete ${ms} ms after its first byte (${decoder.buffered} bytes received; limit frameTimeoutMs = ${ms})`,
+        ),
+      );
+    }, ms);
+  }
+
+  private clearFrameTimer(): void {
+    if (this.frameTimer !== null) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = null;
+    }
+  }
+
+  private readonly onFlushed = (): void => {
+    this.sentHead++;
+    if (this.sentHead >= this.sentAt.length) {
+      this.sentAt.length = 0;
+      this.sentHead = 0;
+    } else if (this.sentHead >= 1024 && this.sentHead * 2 >= this.sentAt.length) {
+      this.sentAt = this.sentAt.slice(this.sentHead);
+      this.sentHead = 0;
+    }
+  };
+
+  private armWriteTimer(ms: number): void {
+    this.writeTimer = setTimeout(() => {
+      this.writeTimer = null;
+      if (this.closing || this.closedFlag || this.sentHead >= this.sentAt.length) return;
+      const waited = Date.now() - this.sentAt[this.sentHead]!;
+      const limit = this.writeTimeoutMs;
+      if (waited < limit) {
+        this.armWriteTimer(limit - waited);
+        return;
+      }
+      this.fail(
+        new VOEventError(
+          "TIMEOUT",
+          `the peer is not reading: a message sent ${waited} ms ago is still waiting (${this.socket.writableLength} bytes unsent; limit writeTimeoutMs = ${limit})`,
+        ),
+      );
+    }, ms);
   }
 
   private onClose(): void {
@@ -173,6 +289,11 @@ export class FramedConnection extends EventEmitter {
     if (this.closeTimer !== null) {
       clearTimeout(this.closeTimer);
       this.closeTimer = null;
+    }
+    this.clearFrameTimer();
+    if (this.writeTimer !== null) {
+      clearTimeout(this.writeTimer);
+      this.writeTimer = null;
     }
     this.decoder.reset();
     this.reason ??= "peer closed the connection";
@@ -215,6 +336,13 @@ export function normaliseAddress(address: string | undefined): string {
 /** "address:port", with an IPv6 address in brackets. */
 export function formatPeer(address: string, port: number): string {
   return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function deadline(name: string, value: number | undefined): number {
+  const v = value ?? 0;
+  if (!Number.isFinite(v) || v < 0)
+    throw new RangeError(`FramedConnection: ${name} must be a number ≥ 0, not ${v}`);
+  return v;
 }
 
 function toError(err: unknown): Error {

@@ -103,6 +103,8 @@ export class FrameDecoder {
   private queuedBytes = 0;
   /** Bumped by reset(), so a push() in progress notices and drops its chunk. */
   private generation = 0;
+  /** Frames completed since construction (not reset): tells one partial frame from the next. */
+  private completed = 0;
 
   constructor(opts: FrameDecoderOptions) {
     if (!Number.isInteger(opts.maxBytes) || opts.maxBytes < 1) {
@@ -120,6 +122,16 @@ export class FrameDecoder {
   get buffered(): number {
     const prefix = this.expected >= 0 ? FRAME_HEADER_BYTES : this.headerBytes;
     return prefix + this.partBytes + this.queuedBytes;
+  }
+
+  /** True while part of a frame (a byte of its length prefix or more) has arrived and the rest has not. */
+  get partial(): boolean {
+    return this.headerBytes > 0 || this.expected >= 0;
+  }
+
+  /** How many frames have been completed (delivered or being delivered) so far. */
+  get frames(): number {
+    return this.completed;
   }
 
   /** True after an error: input is ignored until reset(). */
@@ -218,6 +230,7 @@ export class FrameDecoder {
         this.partBytes = 0;
       }
       this.expected = -1;
+      this.completed++;
 
       try {
         this.onFrame(payload);

@@ -27,12 +27,27 @@
  * - maxBytes defaults to 1 MiB: real packets are a few kB; Comet refuses
  *   anything above 99,999 bytes, so a larger event accepted here may not
  *   travel further through Comet brokers.
+ * - Deadlines, so that no peer holds a connection (one of maxConnections) for
+ *   ever. Comet closes every connection 20 s after it opened; we keep a
+ *   connection as long as its author keeps using it, within three limits,
+ *   each 20 s by default: `idleTimeoutMs` between frames while we owe nothing,
+ *   `frameTimeoutMs` for a frame to be complete after its first byte (a frame
+ *   trickled a byte at a time is cut off however often bytes come), and
+ *   `replyTimeoutMs` for each reply to reach the kernel (an author that never
+ *   reads its replies is dropped once the kernel's buffers are full). A
+ *   connection whose frame or reply misses its deadline is closed, with no
+ *   reply, and reported as `dropped`.
+ * - Schema validation has its own deadline (`schemaTimeoutMs`, 10 s): an
+ *   xmllint run that takes longer is stopped and the event is naked.
+ * - Connections: at most `maxConnections` (256) in all and
+ *   `maxConnectionsPerAddress` (64) from one address (connection-limits.ts).
  *
  * Events (all emitted safely: a listener that throws cannot stop the server):
  * - `listening` {host, port}
  * - `connection` {peer}: a whitelisted peer connected
- * - `rejected` {address, port, peer, reason}: refused (not whitelisted, or
- *   too many connections) and closed at once, with no reply
+ * - `rejected` {address, port, peer, reason, limit?}: refused (not
+ *   whitelisted, or a connection limit: `limit` names it) and closed at
+ *   once, with no reply
  * - `event` (ReceivedEvent): accepted and acked
  * - `nak` (NakInfo): refused, with the reason sent
  * - `dropped` {peer, reason}: we closed a connection (idle, frame error, junk)
@@ -54,6 +69,7 @@ import {
   normaliseAddress,
   safeEmit,
 } from "./connection";
+import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits } from "./connection-limits";
 import { validateVOEventSchema } from "./schema";
 import { createServer, type TlsOptions } from "./tls";
 import { buildAck, buildNak, classify } from "./transport";
@@ -97,8 +113,14 @@ export interface VTPReceiverOptions {
   whitelist?: string | readonly string[];
   /** Largest event accepted, bytes. Default 1 MiB (Comet: 99,999). */
   maxBytes?: number;
-  /** A connection that sends nothing for this long (while we owe it nothing) is closed. Default 20000 ms. */
+  /** A connection that sends no frame for this long (while we owe it nothing) is closed. Default 20000 ms. */
   idleTimeoutMs?: number;
+  /** A frame must be complete this long after its first byte, or the connection is closed. Default 20000 ms; 0 = none. */
+  frameTimeoutMs?: number;
+  /** Each reply must reach the kernel this long after it is written (the author must read), or the connection is closed. Default 20000 ms; 0 = none. */
+  replyTimeoutMs?: number;
+  /** With validate "schema": an xmllint run that takes longer is stopped and the event naked. Default 10000 ms. */
+  schemaTimeoutMs?: number;
   /** "well-formed" (default): parse and IVORN checks only; "schema": also VOEvent-v2.0.xsd. */
   validate?: Validation;
   /** Refuse an ivorn without a `#local-id`, as Comet does ("No per-event local ID"). Default true. */
@@ -109,10 +131,18 @@ export interface VTPReceiverOptions {
   handler?: (ev: ReceivedEvent) => void | Promise<void>;
   /** Connections served at once; more are refused. Default 256. */
   maxConnections?: number;
+  /** Connections from one address at once; more are refused. Default 64. */
+  maxConnectionsPerAddress?: number;
 }
 
 export const DEFAULT_RECEIVER_WHITELIST = "127.0.0.0/8, ::1";
 export const DEFAULT_IDLE_TIMEOUT_MS = 20000;
+/** Defaults of the receiver's deadlines, ms. */
+export const RECEIVER_DEADLINES = {
+  frameTimeoutMs: 20000,
+  replyTimeoutMs: 20000,
+  schemaTimeoutMs: 10000,
+} as const;
 
 /** Frames read ahead of the one being answered before the connection stops reading. */
 const MAX_QUEUED_FRAMES = 16;
@@ -128,7 +158,9 @@ interface Outcome {
 }
 
 export class VTPReceiver extends EventEmitter {
-  private readonly opts: Required<Omit<VTPReceiverOptions, "tls" | "handler" | "whitelist">> & {
+  private readonly opts: Required<
+    Omit<VTPReceiverOptions, "tls" | "handler" | "whitelist" | "maxConnections" | "maxConnectionsPerAddress">
+  > & {
     tls: TlsOptions | undefined;
     handler: VTPReceiverOptions["handler"];
   };
@@ -136,7 +168,7 @@ export class VTPReceiver extends EventEmitter {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   /** TCP connections accepted and not yet closed (TLS sockets are counted once, by their raw socket). */
-  private accepted = 0;
+  private readonly limits: ConnectionLimits;
   private readonly sessions = new Set<Session>();
   private closing = false;
   private bound: { host: string; port: number } | null = null;
@@ -166,11 +198,34 @@ export class VTPReceiver extends EventEmitter {
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       validate: options.validate ?? "well-formed",
       requireLocalId: options.requireLocalId ?? true,
-      maxConnections: options.maxConnections ?? 256,
+      frameTimeoutMs: nonNegative(
+        "frameTimeoutMs",
+        options.frameTimeoutMs,
+        RECEIVER_DEADLINES.frameTimeoutMs,
+      ),
+      replyTimeoutMs: nonNegative(
+        "replyTimeoutMs",
+        options.replyTimeoutMs,
+        RECEIVER_DEADLINES.replyTimeoutMs,
+      ),
+      schemaTimeoutMs: nonNegative(
+        "schemaTimeoutMs",
+        options.schemaTimeoutMs,
+        RECEIVER_DEADLINES.schemaTimeoutMs,
+        1,
+      ),
       tls: options.tls,
       handler: options.handler,
     };
     this.whitelist = new Whitelist(options.whitelist ?? DEFAULT_RECEIVER_WHITELIST);
+    this.limits = new ConnectionLimits(
+      {
+        maxConnections: options.maxConnections ?? CONNECTION_LIMIT_DEFAULTS.receiverMaxConnections,
+        maxConnectionsPerAddress:
+          options.maxConnectionsPerAddress ?? CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerAddress,
+      },
+      "VTPReceiver",
+    );
   }
 
   /** Open connections (whitelisted, past any TLS handshake). */
@@ -251,19 +306,25 @@ export class VTPReceiver extends EventEmitter {
     const address = normaliseAddress(raw.remoteAddress);
     const port = raw.remotePort ?? 0;
     let reason: string | null = null;
+    let limit: string | undefined;
     if (this.closing) reason = "receiver closing";
     else if (!this.whitelist.allows(raw.remoteAddress)) reason = "address not in the whitelist";
-    else if (this.accepted >= this.opts.maxConnections) reason = "too many connections";
+    else {
+      const refusal = this.limits.check(address);
+      if (refusal !== null) ({ reason, limit } = refusal);
+    }
     if (reason !== null) {
-      safeEmit(this, "rejected", { address, port, peer: formatPeer(address, port), reason });
+      const peer = formatPeer(address, port);
+      safeEmit(
+        this,
+        "rejected",
+        limit === undefined ? { address, port, peer, reason } : { address, port, peer, reason, limit },
+      );
       return false;
     }
     this.sockets.add(raw);
-    this.accepted++;
-    raw.once("close", () => {
-      this.sockets.delete(raw);
-      this.accepted--;
-    });
+    this.limits.hold(raw, address);
+    raw.once("close", () => this.sockets.delete(raw));
     return true;
   }
 
@@ -277,7 +338,12 @@ export class VTPReceiver extends EventEmitter {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
     }
-    const conn = new FramedConnection(socket, { maxBytes: this.opts.maxBytes, closeTimeoutMs: 2000 });
+    const conn = new FramedConnection(socket, {
+      maxBytes: this.opts.maxBytes,
+      closeTimeoutMs: 2000,
+      frameTimeoutMs: this.opts.frameTimeoutMs,
+      writeTimeoutMs: this.opts.replyTimeoutMs,
+    });
     const session = new Session(this, conn);
     this.sessions.add(session);
     conn.on("close", (reason: string) => {
@@ -330,13 +396,15 @@ export class VTPReceiver extends EventEmitter {
       );
     }
     if (this.opts.validate === "schema") {
-      const r = await validateVOEventSchema(bytes, doc);
+      const r = await validateVOEventSchema(bytes, doc, { timeoutMs: this.opts.schemaTimeoutMs });
       if (!r.valid) {
         return nak(
           {
             ivorn: voevent.ivorn,
-            code: "SCHEMA",
-            reason: `Event rejected: schema validation failed: ${r.error}`,
+            code: r.timedOut ? "TIMEOUT" : "SCHEMA",
+            reason: r.timedOut
+              ? `Event rejected: ${r.error}`
+              : `Event rejected: schema validation failed: ${r.error}`,
           },
           false,
         );
@@ -357,6 +425,11 @@ export class VTPReceiver extends EventEmitter {
     }
     // `event` is emitted by the Session once the ack is written: ack first, then the event.
     return { reply: buildAck(voevent.ivorn, localIvo), close: false, event: ev };
+  }
+
+  /** @internal */
+  get framesTimed(): boolean {
+    return this.opts.frameTimeoutMs > 0;
   }
 
   /** @internal */
@@ -397,6 +470,7 @@ class Session {
       if (!this.busy) void this.drain();
     });
     conn.on("error", (err: Error) => {
+      // Frame errors and missed deadlines (TIMEOUT); a socket error is only a disconnect.
       if (isVOEventError(err))
         this.receiver.emitSafely("dropped", { peer: conn.remote, reason: err.message });
     });
@@ -405,7 +479,10 @@ class Session {
       if (!this.busy && this.queue.length === 0) conn.close("peer closed the connection");
     });
     conn.socket.on("data", () => {
-      if (!this.busy) this.armIdle();
+      // Part of a frame: its own deadline (frameTimeoutMs) runs from its first byte, and
+      // bytes trickling in do not restart the idle clock. Without a frame deadline, the
+      // idle clock (armed after the last reply) still bounds it.
+      if (!this.busy && conn.receiving && this.receiver.framesTimed) this.clearIdle();
     });
     this.armIdle();
   }
@@ -492,6 +569,13 @@ class Session {
 function rootIvorn(doc: XDocument): string | null {
   const a = doc.root.attrs.find((x) => x.local === "ivorn" && x.ns === "");
   return a === undefined ? null : a.value.trim();
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number, min = 0): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < min)
+    throw new RangeError(`VTPReceiver: ${name} must be a number ≥ ${min}, not ${v}`);
+  return v;
 }
 
 function messageOf(err: unknown): string {

@@ -20,10 +20,29 @@
  *
  * Input is expected to have been through parseVOEvent first (size limit, no
  * DTD, well-formed): xmllint is never handed a DOCTYPE by the receiver.
+ *
+ * Decisions (hostile packets):
+ * - Unforgeable verdicts. xmllint reports each file on its error stream, and
+ *   its messages quote the packet's own text (an attribute value may hold
+ *   line breaks). So each run names its files with 96 random bits that no
+ *   packet can know, a run whose exit status is 0 makes every file in it
+ *   valid, and otherwise a file is valid only when its one line
+ *   "<name> validates" is there and no error line of its own is; anything
+ *   ambiguous is validated again alone, where only the exit status counts.
+ * - A deadline. Each run has `timeoutMs` (default 10 s; a run takes 0.1–0.3 s):
+ *   a run that takes longer is stopped (its worker terminated); a packet
+ *   validated alone that times out is invalid with a "timed out" error
+ *   (`timedOut`), and a batch that times out is taken again one by one, so a
+ *   packet that hangs xmllint cannot spoil its batch-mates.
+ * - xmllint-wasm's own validateXML cannot be stopped from outside, so this
+ *   module starts the package's worker script itself and speaks its message
+ *   protocol (the one validateXML speaks: options tagged "xmllint-wasm",
+ *   answered with {exitCode, stderr}).
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { validateXML } from "xmllint-wasm";
+import { Worker } from "node:worker_threads";
 import { parseXml } from "../xml/parse";
 import type { XDocument } from "../xml/types";
 
@@ -37,8 +56,18 @@ export const MAX_CONCURRENT = 2;
 const MAX_BATCH = 32;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
+/** Default deadline of one xmllint run, ms. */
+export const DEFAULT_SCHEMA_TIMEOUT_MS = 10000;
+
+export interface SchemaOptions {
+  /** Stop an xmllint run that takes longer than this, ms; the packet is then invalid, `timedOut`. Default 10000. */
+  timeoutMs?: number;
+}
+
 export interface SchemaResult {
   valid: boolean;
+  /** True when the packet is invalid because validation did not finish within its deadline. */
+  timedOut: boolean;
   /** The first error, in words, with its line when known; null when valid. */
   error: string | null;
   /** Line of the first error in the packet, when xmllint gave one. */
@@ -65,15 +94,20 @@ function schema(): string {
   return schemaText;
 }
 
+interface Verdict {
+  error: string | null;
+  line: number | null;
+  timedOut?: boolean;
+}
+
 interface Job {
-  name: string;
   contents: string | Uint8Array;
   bytes: number;
-  resolve: (v: { error: string | null; line: number | null }) => void;
+  timeoutMs: number;
+  resolve: (v: Verdict) => void;
 }
 
 let running = 0;
-let counter = 0;
 const pending: Job[] = [];
 
 /** Starts batches while slots are free: every packet waiting when a slot frees goes in one xmllint run. */
@@ -105,14 +139,17 @@ async function runBatch(batch: Job[]): Promise<void> {
       j.resolve({ error: `schema validation could not run: ${messageOf(err)}`, line: null });
     return;
   }
+  // Names no packet can guess: 96 random bits per run.
+  const run = randomBytes(12).toString("hex");
+  const names = batch.map((_, i) => `v${run}-${i}.xml`);
+  const timeoutMs = Math.min(...batch.map((j) => j.timeoutMs));
+  let r: XmllintRun;
   try {
-    const r = await validateXML({
-      xml: batch.map((j) => ({ fileName: j.name, contents: j.contents })),
-      schema: [{ fileName: SCHEMA_FILE, contents: xsd }],
-      maxMemoryPages: 2048, // 128 MiB at most; the default (32 MiB) is tight for a full batch
-    });
-    const lines = r.rawOutput.split("\n");
-    for (const j of batch) j.resolve(r.valid ? { error: null, line: null } : verdict(j.name, lines));
+    r = await runXmllint(
+      batch.map((j, i) => ({ fileName: names[i]!, contents: j.contents })),
+      { fileName: SCHEMA_FILE, contents: xsd },
+      timeoutMs,
+    );
   } catch (err) {
     if (batch.length === 1) {
       batch[0]!.resolve({ error: `schema validation could not run: ${messageOf(err)}`, line: null });
@@ -120,38 +157,158 @@ async function runBatch(batch: Job[]): Promise<void> {
     }
     // One packet spoiled the run (xmllint exits with an unexpected code): take them one by one.
     for (const j of batch) await runBatch([j]);
+    return;
   }
+  if (r.timedOut) {
+    if (batch.length === 1) {
+      batch[0]!.resolve({
+        error: `schema validation timed out after ${timeoutMs} ms (limit schemaTimeoutMs = ${timeoutMs})`,
+        line: null,
+        timedOut: true,
+      });
+      return;
+    }
+    for (const j of batch) await runBatch([j]);
+    return;
+  }
+  if (r.exitCode === 0) {
+    for (const j of batch) j.resolve({ error: null, line: null });
+    return;
+  }
+  const lines = r.stderr.split("\n");
+  const again: Job[] = [];
+  batch.forEach((j, i) => {
+    const v = verdict(names[i]!, lines);
+    if (batch.length === 1) {
+      // Alone, the exit status is the verdict (invalid); the output only says why.
+      j.resolve(
+        v !== null && v.error !== null
+          ? v
+          : { error: "fails to validate (xmllint gave no message)", line: null },
+      );
+    } else if (v === null) again.push(j);
+    else j.resolve(v);
+  });
+  for (const j of again) await runBatch([j]);
 }
 
-/** One packet's result from xmllint's output for a batch: "<name> validates", or its first "<name>:<line>: …" error. */
-function verdict(name: string, lines: string[]): { error: string | null; line: number | null } {
-  if (lines.includes(`${name} validates`)) return { error: null, line: null };
+/**
+ * One file's verdict from xmllint's output for a run that failed: invalid
+ * with its first error when it has error lines or "<name> fails to
+ * validate"; valid when its only word is "<name> validates"; null when the
+ * output is ambiguous (both, or neither).
+ */
+function verdict(name: string, lines: readonly string[]): Verdict | null {
   const prefix = `${name}:`;
+  let validates = false;
+  let fails = false;
+  let first: Verdict | null = null;
   for (const l of lines) {
-    if (!l.startsWith(prefix)) continue;
-    const m = /^(\d+):\s*(.*)$/.exec(l.slice(prefix.length));
-    const text = (m === null ? l.slice(prefix.length) : m[2]!)
-      .replace(/^.*?Schemas validity error\s*:\s*/, "")
-      .trim();
-    const line = m === null ? null : Number(m[1]);
-    return { error: line === null ? text : `${text} (line ${line})`, line };
+    if (l === `${name} validates`) validates = true;
+    else if (l === `${name} fails to validate`) fails = true;
+    else if (first === null && l.startsWith(prefix)) {
+      const m = /^(\d+):\s*(.*)$/.exec(l.slice(prefix.length));
+      const text = (m === null ? l.slice(prefix.length) : m[2]!)
+        .replace(/^.*?Schemas validity error\s*:\s*/, "")
+        .trim();
+      const line = m === null ? null : Number(m[1]);
+      first = { error: line === null ? text : `${text} (line ${line})`, line };
+    }
   }
-  return { error: "fails to validate (xmllint gave no message)", line: null };
+  if (validates && !fails && first === null) return { error: null, line: null };
+  if (fails && !validates)
+    return first ?? { error: "fails to validate (xmllint gave no message)", line: null };
+  return null;
 }
+
+interface XmllintRun {
+  exitCode: number;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** The worker script of xmllint-wasm (the package's own, started here so that it can be stopped). */
+let workerScript: string | null = null;
+
+/**
+ * Runs xmllint --schema on `files` in a worker thread, as xmllint-wasm's
+ * validateXML does, but stops it after `timeoutMs`. Resolves with the exit
+ * status and error output; rejects when the worker fails or exits with a
+ * status other than 0 (valid), 3 or 4 (invalid).
+ */
+function runXmllint(
+  files: { fileName: string; contents: string | Uint8Array }[],
+  xsd: { fileName: string; contents: string },
+  timeoutMs: number,
+): Promise<XmllintRun> {
+  workerScript ??= require.resolve("xmllint-wasm/xmllint-node.js");
+  const worker = new Worker(workerScript);
+  return new Promise<XmllintRun>((resolve, reject) => {
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void worker.terminate().then(fn, fn);
+    };
+    const timer = setTimeout(
+      () => finish(() => resolve({ exitCode: -1, stderr: "", timedOut: true })),
+      timeoutMs,
+    );
+    worker.on("message", (data: unknown) => {
+      if (
+        data === null ||
+        typeof data !== "object" ||
+        (data as Record<string, unknown>)[MESSAGE_KEY] !== true
+      )
+        return;
+      const { exitCode, stderr } = data as { exitCode: unknown; stderr: unknown };
+      const code = typeof exitCode === "number" ? exitCode : -1;
+      const text = typeof stderr === "string" ? stderr : "";
+      if (code === 0 || code === 3 || code === 4)
+        finish(() => resolve({ exitCode: code, stderr: text, timedOut: false }));
+      else finish(() => reject(new Error(`xmllint exited with status ${code}: ${text.slice(0, 500)}`)));
+    });
+    worker.on("error", (err: Error) => finish(() => reject(err)));
+    worker.on("exit", (code: number) =>
+      finish(() => reject(new Error(`the xmllint worker stopped (exit ${code}) before answering`))),
+    );
+    worker.postMessage({
+      [MESSAGE_KEY]: true,
+      inputFiles: [...files, xsd],
+      args: ["--schema", xsd.fileName, "--noout", ...files.map((f) => f.fileName)],
+      initialMemory: 256, // 16 MiB, in 64 KiB pages
+      maxMemory: 2048, // 128 MiB at most; the default (32 MiB) is tight for a full batch
+    });
+  });
+}
+
+/** Tags xmllint-wasm's worker messages (both directions). */
+const MESSAGE_KEY = "xmllint-wasm";
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
 /**
- * Validates a VOEvent packet against VOEvent-v2.0.xsd. Never throws: a
- * validator that cannot run is reported as invalid, with the reason.
+ * Validates a VOEvent packet against VOEvent-v2.0.xsd. Never rejects: a
+ * validator that cannot run, or does not finish within `timeoutMs`, is
+ * reported as invalid, with the reason (throws RangeError only for a
+ * `timeoutMs` that is not above 0).
  * Pass `doc` when the packet is already parsed, to save parsing it again.
  */
-export async function validateVOEventSchema(xml: string | Buffer, doc?: XDocument): Promise<SchemaResult> {
+export async function validateVOEventSchema(
+  xml: string | Buffer,
+  doc?: XDocument,
+  options: SchemaOptions = {},
+): Promise<SchemaResult> {
   const t0 = performance.now();
-  const done = (error: string | null, line: number | null = null): SchemaResult => ({
+  const timeoutMs = options.timeoutMs ?? DEFAULT_SCHEMA_TIMEOUT_MS;
+  if (!(timeoutMs > 0))
+    throw new RangeError(`validateVOEventSchema: timeoutMs must be above 0, not ${timeoutMs}`);
+  const done = (error: string | null, line: number | null = null, timedOut = false): SchemaResult => ({
     valid: error === null,
+    timedOut,
     error,
     line,
     ms: performance.now() - t0,
@@ -177,10 +334,9 @@ export async function validateVOEventSchema(xml: string | Buffer, doc?: XDocumen
   }
   const contents = typeof xml === "string" ? xml : new Uint8Array(xml.buffer, xml.byteOffset, xml.length);
   const bytes = typeof xml === "string" ? xml.length : xml.length;
-  counter = (counter + 1) % 1_000_000_000;
-  const v = await new Promise<{ error: string | null; line: number | null }>((resolve) => {
-    pending.push({ name: `event-${counter}.xml`, contents, bytes, resolve });
+  const v = await new Promise<Verdict>((resolve) => {
+    pending.push({ contents, bytes, timeoutMs, resolve });
     pump();
   });
-  return done(v.error, v.line);
+  return done(v.error, v.line, v.timedOut === true);
 }
