@@ -35,11 +35,18 @@
  *   prefix above `maxBytes`, a zero length) ends the connection.
  * - Nothing is emitted as 'error': problems are 'warning' events, so an
  *   unheard event can never throw.
+ * - Limits on peers (connection-limits.ts): `maxConnections` (1000) and
+ *   `maxConnectionsPerAddress` (64) refuse more connections at once; a frame
+ *   from a subscriber must be complete `frameTimeoutMs` (20 s) after its first
+ *   byte; a subscriber whose queued bytes have not moved between two iamalive
+ *   ticks is dropped (reported on 'unsubscribe'), even if it answers iamalive
+ *   without reading.
  *
  * Events (a listener that throws is reported as a 'warning', never into a socket callback):
  * - `subscribe` {id, peer}; `unsubscribe` {id, peer, reason}
  * - `ack` {id, peer, origin}; `nak` {id, peer, origin, reason} (that subscriber is then dropped)
- * - `overflow` {id, peer}: dropped for not reading; `rejected` {address}: not whitelisted
+ * - `overflow` {id, peer}: dropped for not reading; `rejected` {address}: not
+ *   whitelisted, or {address, reason, limit} refused by a connection limit (`limit` names it)
  * - `filter-error` {id, peer, filter, message}: a filter that does not compile, ignored
  * - `test-event` {ivorn, sent}; `warning` {message}
  */
@@ -53,6 +60,7 @@ import { type CompiledXPath, compileXPath } from "../voevent/xpath";
 import { parseXml } from "../xml/parse";
 import type { XDocument } from "../xml/types";
 import { FramedConnection, normaliseAddress } from "./connection";
+import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits, WriteProgress } from "./connection-limits";
 import { encodeFrame } from "./framing";
 import type { TlsOptions } from "./tls";
 import { createServer } from "./tls";
@@ -96,6 +104,12 @@ export interface BroadcasterOptions {
   maxQueueBytes?: number;
   /** Largest frame accepted from a subscriber, bytes. Default 99999 (Comet's limit). */
   maxBytes?: number;
+  /** Subscribers connected at once; more are refused. Default 1000. */
+  maxConnections?: number;
+  /** Connections from one address at once; more are refused. Default 64. */
+  maxConnectionsPerAddress?: number;
+  /** A frame from a subscriber must be complete this long after its first byte. Default 20000 ms. */
+  frameTimeoutMs?: number;
   /** Serve TLS with this certificate and key; plain TCP when absent. */
   tls?: TlsOptions;
 }
@@ -128,6 +142,9 @@ export const BROADCASTER_DEFAULTS = {
   testIntervalMs: 0,
   maxQueueBytes: 4 * 1024 * 1024,
   maxBytes: 99999,
+  maxConnections: CONNECTION_LIMIT_DEFAULTS.broadcasterMaxConnections,
+  maxConnectionsPerAddress: CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerAddress,
+  frameTimeoutMs: 20000,
 } as const;
 
 interface Subscription {
@@ -148,6 +165,8 @@ interface Subscription {
   corked: boolean;
   /** Bytes written while corked (not yet handed to the socket's stream). */
   corkedBytes: number;
+  /** Whether its queued bytes move between iamalive ticks. */
+  readonly progress: WriteProgress;
 }
 
 export class VTPBroadcaster extends EventEmitter {
@@ -160,6 +179,8 @@ export class VTPBroadcaster extends EventEmitter {
   private readonly testIntervalMs: number;
   private readonly maxQueueBytes: number;
   private readonly maxBytes: number;
+  private readonly frameTimeoutMs: number;
+  private readonly limits: ConnectionLimits;
 
   private server: net.Server | null = null;
   private readonly subs = new Map<number, Subscription>();
@@ -208,6 +229,19 @@ export class VTPBroadcaster extends EventEmitter {
     );
     this.maxQueueBytes = positive("maxQueueBytes", options.maxQueueBytes, BROADCASTER_DEFAULTS.maxQueueBytes);
     this.maxBytes = positive("maxBytes", options.maxBytes, BROADCASTER_DEFAULTS.maxBytes);
+    this.frameTimeoutMs = positive(
+      "frameTimeoutMs",
+      options.frameTimeoutMs,
+      BROADCASTER_DEFAULTS.frameTimeoutMs,
+    );
+    this.limits = new ConnectionLimits(
+      {
+        maxConnections: options.maxConnections ?? BROADCASTER_DEFAULTS.maxConnections,
+        maxConnectionsPerAddress:
+          options.maxConnectionsPerAddress ?? BROADCASTER_DEFAULTS.maxConnectionsPerAddress,
+      },
+      "VTPBroadcaster",
+    );
     if (this.testIntervalMs > 0) streamOf(this.localIvo); // test events need an IVORN: throws BAD_IVORN now, not later
     if (options.tls !== undefined && (options.tls.cert === undefined || options.tls.key === undefined)) {
       throw new RangeError("VTPBroadcaster: TLS needs a certificate and a private key");
@@ -350,10 +384,17 @@ export class VTPBroadcaster extends EventEmitter {
 
   private accept(raw: net.Socket): boolean {
     if (this.closing !== null) return false;
+    const address = normaliseAddress(raw.remoteAddress);
     if (!this.whitelist.allows(raw.remoteAddress)) {
-      this.safeEmit("rejected", { address: normaliseAddress(raw.remoteAddress) });
+      this.safeEmit("rejected", { address });
       return false;
     }
+    const refusal = this.limits.check(address);
+    if (refusal !== null) {
+      this.safeEmit("rejected", { address, reason: refusal.reason, limit: refusal.limit });
+      return false;
+    }
+    this.limits.hold(raw, address);
     this.sockets.add(raw);
     raw.once("close", () => this.sockets.delete(raw));
     return true;
@@ -364,7 +405,10 @@ export class VTPBroadcaster extends EventEmitter {
       socket.destroy();
       return;
     }
-    const conn = new FramedConnection(socket, { maxBytes: this.maxBytes });
+    const conn = new FramedConnection(socket, {
+      maxBytes: this.maxBytes,
+      frameTimeoutMs: this.frameTimeoutMs,
+    });
     const s: Subscription = {
       id: this.nextId++,
       peer: conn.remote,
@@ -379,6 +423,7 @@ export class VTPBroadcaster extends EventEmitter {
       aliveSince: null,
       corked: false,
       corkedBytes: 0,
+      progress: new WriteProgress(),
     };
     conn.on("error", () => {
       // The reason is kept by the connection and reported on 'unsubscribe'.
@@ -537,6 +582,13 @@ export class VTPBroadcaster extends EventEmitter {
       }
     } else {
       this.expireAlive(now);
+    }
+    for (const s of this.subs.values()) {
+      if (s.progress.stalled(s.conn.socket, s.corkedBytes) && !s.conn.closed) {
+        s.conn.destroy(
+          `not reading: ${s.conn.bufferedBytes} bytes queued and none taken since the last iamalive`,
+        );
+      }
     }
     if (this.maxOutstanding > 0) {
       for (const s of this.subs.values()) {

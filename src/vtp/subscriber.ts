@@ -30,6 +30,16 @@
  *   connection stayed up `healthyAfterMs` (a broker that accepts and at once
  *   drops us is retried with growing delays, not hammered: Comet issue #29).
  * - Nothing is ever emitted as 'error': problems are 'warning' {message}.
+ * - A broker that does not read our replies: they are bounded. More than
+ *   `maxQueueBytes` (1 MiB) of replies waiting to be written, or a reply not
+ *   handed to the kernel within `replyTimeoutMs` (60 s), drops the connection
+ *   (and we reconnect with backoff), so a broker sending small junk frames
+ *   (each worth a 460-byte ack) and never reading cannot grow our memory.
+ *   Replies coalesced in one turn of the loop are flushed early once they pass
+ *   64 KiB, so only replies the broker has not taken count.
+ * - A frame must be complete `frameTimeoutMs` (60 s) after its first byte; a
+ *   broker that trickles bytes is dropped (the watchdog counts only complete
+ *   messages, so trickling does not keep it quiet either).
  *
  * Events (a listener that throws is reported as a 'warning'):
  * - `connecting` {attempt}: a connection attempt starts (the first, and each after a `reconnecting`)
@@ -82,6 +92,12 @@ export interface SubscriberOptions {
   maxBytes?: number;
   /** Connect with TLS; plain TCP when absent. */
   tls?: TlsOptions;
+  /** Most bytes of replies waiting to be written before the connection is dropped. Default 1 MiB. */
+  maxQueueBytes?: number;
+  /** Each reply must reach the kernel this long after it is written, or the connection is dropped. Default 60000 ms. */
+  replyTimeoutMs?: number;
+  /** A frame must be complete this long after its first byte, or the connection is dropped. Default 60000 ms. */
+  frameTimeoutMs?: number;
 }
 
 export type SubscriberState = "idle" | "connecting" | "connected" | "waiting" | "closed";
@@ -99,7 +115,13 @@ export const SUBSCRIBER_DEFAULTS = {
   healthyAfterMs: 30000,
   connectTimeoutMs: 20000,
   maxBytes: 1024 * 1024,
+  maxQueueBytes: 1024 * 1024,
+  replyTimeoutMs: 60000,
+  frameTimeoutMs: 60000,
 } as const;
+
+/** Replies coalesced (corked) in one turn are flushed at once past this many bytes. */
+const CORK_FLUSH_BYTES = 64 * 1024;
 
 export class VTPSubscriber extends EventEmitter {
   readonly host: string;
@@ -110,6 +132,9 @@ export class VTPSubscriber extends EventEmitter {
   private readonly healthyAfterMs: number;
   private readonly connectTimeoutMs: number;
   private readonly maxBytes: number;
+  private readonly maxQueueBytes: number;
+  private readonly replyTimeoutMs: number;
+  private readonly frameTimeoutMs: number;
   private readonly tls: TlsOptions | undefined;
   private readonly backoff: Backoff;
 
@@ -162,6 +187,17 @@ export class VTPSubscriber extends EventEmitter {
       SUBSCRIBER_DEFAULTS.connectTimeoutMs,
     );
     this.maxBytes = positive("maxBytes", options.maxBytes, SUBSCRIBER_DEFAULTS.maxBytes);
+    this.maxQueueBytes = positive("maxQueueBytes", options.maxQueueBytes, SUBSCRIBER_DEFAULTS.maxQueueBytes);
+    this.replyTimeoutMs = positive(
+      "replyTimeoutMs",
+      options.replyTimeoutMs,
+      SUBSCRIBER_DEFAULTS.replyTimeoutMs,
+    );
+    this.frameTimeoutMs = positive(
+      "frameTimeoutMs",
+      options.frameTimeoutMs,
+      SUBSCRIBER_DEFAULTS.frameTimeoutMs,
+    );
     this.tls = options.tls;
     this.backoff = new Backoff(options.backoff);
   }
@@ -173,6 +209,11 @@ export class VTPSubscriber extends EventEmitter {
   /** "host:port" of the broker. */
   get remote(): string {
     return this.conn?.remote ?? `${this.host}:${this.port}`;
+  }
+
+  /** Bytes of our replies written and not yet handed to the kernel (0 when not connected). */
+  get queuedBytes(): number {
+    return this.conn?.bufferedBytes ?? 0;
   }
 
   /** Starts connecting (and reconnecting). Does nothing if already started; throws after close(). */
@@ -250,7 +291,11 @@ export class VTPSubscriber extends EventEmitter {
       socket.destroy();
       return;
     }
-    const conn = new FramedConnection(socket, { maxBytes: this.maxBytes });
+    const conn = new FramedConnection(socket, {
+      maxBytes: this.maxBytes,
+      frameTimeoutMs: this.frameTimeoutMs,
+      writeTimeoutMs: this.replyTimeoutMs,
+    });
     this.conn = conn;
     this.stateValue = "connected";
     this.connectedAt = this.lastActivity = Date.now();
@@ -352,15 +397,30 @@ export class VTPSubscriber extends EventEmitter {
    * the loop's check phase.
    */
   private reply(conn: FramedConnection, xml: string): void {
-    if (!this.corked && !conn.closed) {
+    if (conn.closed) return;
+    if (!this.corked) {
       this.corked = true;
       conn.socket.cork();
       setImmediate(() => {
+        if (!this.corked) return;
         this.corked = false;
         conn.socket.uncork();
       });
     }
     conn.send(xml);
+    const queued = conn.bufferedBytes;
+    if (queued <= CORK_FLUSH_BYTES) return;
+    if (this.corked) {
+      // Hand the replies coalesced so far to the kernel: what stays queued is what the broker has not read.
+      this.corked = false;
+      conn.socket.uncork();
+    }
+    const waiting = conn.bufferedBytes;
+    if (waiting > this.maxQueueBytes) {
+      conn.destroy(
+        `the broker is not reading our replies: ${waiting} bytes waiting (limit maxQueueBytes = ${this.maxQueueBytes})`,
+      );
+    }
   }
 
   /** Acks a frame that cannot be emitted as an event (never a nak), and says why in a warning. */
