@@ -34,16 +34,39 @@ window.VOEventEditor =
       }
       return gap < 0 ? groups === 8 : groups <= 7;
     };
+    /** The address as bits ("0"/"1", 32 or 128 of them); the address is known to be well-formed. */
+    const addressBits = (s, v6) => {
+      const byte = (n, width) => Number(n).toString(2).padStart(width, "0");
+      if (!v6)
+        return s
+          .split(".")
+          .map((p) => byte(p, 8))
+          .join("");
+      const gap = s.indexOf("::");
+      const groupsOf = (part) => {
+        const out = [];
+        for (const g of part === "" ? [] : part.split(":")) {
+          if (g.indexOf(".") >= 0) out.push(addressBits(g, false));
+          else out.push(byte(Number.parseInt(g, 16), 16));
+        }
+        return out.join("");
+      };
+      if (gap < 0) return groupsOf(s);
+      const head = groupsOf(s.slice(0, gap));
+      const tail = groupsOf(s.slice(gap + 2));
+      return head + "0".repeat(128 - head.length - tail.length) + tail;
+    };
     const cidrOk = (entry) => {
       if (entry.indexOf("%") >= 0) return false;
       const slash = entry.indexOf("/");
       const address = slash < 0 ? entry : entry.slice(0, slash);
       const v6 = address.indexOf(":") >= 0;
-      if (slash >= 0) {
-        const prefix = entry.slice(slash + 1);
-        if (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > (v6 ? 128 : 32)) return false;
-      }
-      return v6 ? ipv6Ok(address) : ipv4Ok(address);
+      if (!(v6 ? ipv6Ok(address) : ipv4Ok(address))) return false;
+      if (slash < 0) return true;
+      const prefix = entry.slice(slash + 1);
+      if (!/^[0-9]{1,3}$/.test(prefix) || Number(prefix) > (v6 ? 128 : 32)) return false;
+      // Host bits below the prefix are refused, as the runtime refuses them ("did you mean …?").
+      return addressBits(address, v6).slice(Number(prefix)).indexOf("1") < 0;
     };
     /**
      * A whitelist: entries split by commas, spaces or new lines, each an IPv4 or IPv6 address,

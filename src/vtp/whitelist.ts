@@ -28,8 +28,11 @@ const SEPARATORS = /[\s,]+/;
 /**
  * Parses a whitelist: entries separated by commas, spaces or newlines (an
  * array's elements may themselves hold several). A bare address means /32 or
- * /128. Host bits set below the prefix are cleared ("10.1.2.3/8" is
- * 10.0.0.0/8). Throws an Error naming the first bad entry and what is wrong.
+ * /128. An entry with host bits set below the prefix is refused, with the
+ * network address it may have meant ("10.0.0.1/0": host bits set; did you
+ * mean 0.0.0.0/0?): silently clearing them turned a slip such as
+ * `10.0.0.1/0` or `::ffff:10.0.0.0/96` into "everyone". Throws an Error
+ * naming the first bad entry and what is wrong.
  */
 export function parseCidrList(spec: string | readonly string[]): Cidr[] {
   const texts = typeof spec === "string" ? [spec] : spec;
@@ -164,13 +167,19 @@ function parseCidr(entry: string): Parsed<Cidr> {
   }
   const v6 = parseIPv6(addressText);
   if (typeof v6 === "string") return v6;
-  if (prefix >= 96 && isMapped(v6)) return makeCidr(4, [v6[3]!], prefix - 96);
+  if (prefix >= 96 && isMapped(v6)) {
+    const v4 = v6[3]!;
+    const net = (v4 & maskWord(prefix - 96)) >>> 0;
+    if (net !== v4) return `host bits set; did you mean ::ffff:${formatIPv4(net)}/${prefix}?`;
+    return makeCidr(4, [v4], prefix - 96);
+  }
   return makeCidr(6, v6, prefix);
 }
 
-function makeCidr(family: 4 | 6, words: number[], prefix: number): Cidr {
+function makeCidr(family: 4 | 6, words: number[], prefix: number): Parsed<Cidr> {
   const net = words.map((w, i) => (w & maskWord(prefix - 32 * i)) >>> 0);
   const address = family === 4 ? formatIPv4(net[0]!) : formatIPv6(net);
+  if (net.some((w, i) => w !== words[i])) return `host bits set; did you mean ${address}/${prefix}?`;
   return { family, prefix, words: net, text: `${address}/${prefix}` };
 }
 

@@ -42,11 +42,15 @@ describe("vtp/whitelist", () => {
       assert.equal(v6!.prefix, 128);
     });
 
-    it("clears host bits below the prefix", () => {
-      assert.equal(parseCidrList("10.1.2.3/8")[0]!.text, "10.0.0.0/8");
-      assert.equal(parseCidrList("192.168.1.255/23")[0]!.text, "192.168.0.0/23");
-      assert.equal(parseCidrList("2001:db8:ffff::1/33")[0]!.text, "2001:db8:8000::/33");
-      assert.equal(parseCidrList("1.2.3.4/0")[0]!.text, "0.0.0.0/0");
+    it("refuses host bits below the prefix, naming the network address (issue 8, row 17)", () => {
+      assert.throws(
+        () => parseCidrList("10.1.2.3/8"),
+        /^Error: "10.1.2.3\/8": host bits set; did you mean 10.0.0.0\/8\?$/,
+      );
+      assert.throws(() => parseCidrList("192.168.1.255/23"), /did you mean 192.168.0.0\/23\?/);
+      assert.throws(() => parseCidrList("2001:db8:ffff::1/33"), /did you mean 2001:db8:8000::\/33\?/);
+      assert.throws(() => parseCidrList("1.2.3.4/0"), /did you mean 0.0.0.0\/0\?/);
+      assert.equal(parseCidrList("192.168.0.0/23")[0]!.text, "192.168.0.0/23");
     });
 
     it("writes IPv6 in canonical form (RFC 5952)", () => {
@@ -72,7 +76,7 @@ describe("vtp/whitelist", () => {
       assert.deepEqual([a!.family, a!.text], [4, "10.0.0.0/8"]);
       assert.deepEqual([b!.family, b!.text], [4, "127.0.0.1/32"]);
       assert.deepEqual([c!.family, c!.text], [4, "0.0.0.0/0"]);
-      assert.equal(parseCidrList("::ffff:0:0/95")[0]!.family, 6, "wider than the mapped range: IPv6");
+      assert.equal(parseCidrList("::fffe:0:0/95")[0]!.family, 6, "wider than the mapped range: IPv6");
     });
 
     it("exposes the network as words", () => {
@@ -319,7 +323,7 @@ describe("vtp/whitelist", () => {
   describe("Whitelist", () => {
     it("toString() lists the canonical entries", () => {
       assert.equal(
-        new Whitelist("10.1.2.3/8,::1\n::ffff:127.0.0.1").toString(),
+        new Whitelist("10.0.0.0/8,::1\n::ffff:127.0.0.1").toString(),
         "10.0.0.0/8, ::1/128, 127.0.0.1/32",
       );
       assert.equal(new Whitelist("").toString(), "");
