@@ -7,9 +7,15 @@
  * - nak: done(err) with the broker's reason (a Catch node gets the message,
  *   msg.vtp.reply "nak" and msg.vtp.reason included); nothing goes on;
  * - no receipt after the retries: done(err), msg.vtp.reply null, msg.vtp.error the code.
+ * - at most `maxInFlight` sends at once and `maxWaiting` more in a queue
+ *   (src/vtp/send-queue.ts); one more is refused at once: done(err) naming
+ *   the limit, msg.vtp.error "LIMIT", so a burst while the receiver is down
+ *   holds a bounded number of sockets and payloads.
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { rawPayloadOf } from "../../src/contract";
+import { isVOEventError } from "../../src/errors";
+import { SEND_QUEUE_DEFAULTS, SendQueue } from "../../src/vtp/send-queue";
 import { SendError, type SendResult, sendEvent } from "../../src/vtp/sender";
 import { errorStatusText } from "../shared/config";
 import { onClose, onInput } from "../shared/lifecycle";
@@ -25,11 +31,13 @@ interface SenderNodeDef extends NodeDef {
   portType?: string;
   timeout?: number | string;
   retries?: number | string;
+  maxInFlight?: number | string;
+  maxWaiting?: number | string;
   tls?: string;
 }
 
 const TYPE = "voevent-sender";
-const DEFAULTS = { port: 8098, timeout: 20, retries: 3 } as const;
+const DEFAULTS = { port: 8098, timeout: 20, retries: 3, ...SEND_QUEUE_DEFAULTS } as const;
 /** Where host and port may come from (TypedInput types). */
 const HOST_TYPES = ["str", "msg", "env"];
 const PORT_TYPES = ["num", "msg", "env"];
@@ -48,6 +56,7 @@ function init(RED: NodeAPI): void {
     let timeoutMs = DEFAULTS.timeout * 1000;
     let retries: number = DEFAULTS.retries;
     let tls: ReturnType<typeof tlsFromConfig>;
+    let queue = new SendQueue();
     try {
       if (hostType === "str" && hostValue === "") throw new SettingError("errors.host");
       if (hostType !== "str" && hostValue === "") throw new SettingError("errors.hostProperty");
@@ -55,6 +64,10 @@ function init(RED: NodeAPI): void {
       else if (portValue === "") throw new SettingError("errors.portProperty");
       timeoutMs = secondsSetting("timeout", config.timeout, DEFAULTS.timeout, { allowZero: false });
       retries = intSetting("retries", config.retries, DEFAULTS.retries, 0);
+      queue = new SendQueue({
+        maxInFlight: intSetting("maxInFlight", config.maxInFlight, DEFAULTS.maxInFlight, 1),
+        maxWaiting: intSetting("maxWaiting", config.maxWaiting, DEFAULTS.maxWaiting, 0),
+      });
       tls = tlsFromConfig(RED, config.tls, "client");
     } catch (err) {
       problem = new Error(t("errors.settings", { error: settingMessage(RED, TYPE, err) }));
@@ -104,15 +117,17 @@ function init(RED: NodeAPI): void {
       const controller = new AbortController();
       inFlight.add(controller);
       flasher.set(statusIdle(t("status.sending", { remote })));
-      const sending = sendEvent({
-        host,
-        port,
-        payload,
-        timeoutMs,
-        retries,
-        signal: controller.signal,
-        ...(tls === undefined ? {} : { tls }),
-      });
+      const sending = queue.run(() =>
+        sendEvent({
+          host,
+          port,
+          payload,
+          timeoutMs,
+          retries,
+          signal: controller.signal,
+          ...(tls === undefined ? {} : { tls }),
+        }),
+      );
       pending.add(sending);
       let result: SendResult;
       try {
@@ -129,6 +144,11 @@ function init(RED: NodeAPI): void {
           };
           flasher.set(statusError(t("status.failed", { code: err.code })));
           throw new Error(t("errors.failed", { remote, error: err.message }));
+        }
+        if (isVOEventError(err) && err.code === "LIMIT") {
+          msg.vtp = { ...previous, reply: null, reason: null, error: "LIMIT", attempts: 0, remote };
+          flasher.flash(statusError(t("status.full")));
+          throw new Error(t("errors.full", { remote, error: err.message }));
         }
         if (controller.signal.aborted) throw new Error(t("errors.stopped", { remote }));
         flasher.set(statusError(errorStatusText(RED, TYPE, err)));
@@ -158,6 +178,7 @@ function init(RED: NodeAPI): void {
 
     onClose(this, async () => {
       flasher.close();
+      queue.clear(new Error("stopped"));
       for (const controller of inFlight) controller.abort();
       await Promise.allSettled([...pending]);
     });
