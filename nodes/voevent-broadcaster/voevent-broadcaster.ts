@@ -8,7 +8,7 @@
  */
 import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { eventOf, rawPayloadOf } from "../../src/contract";
-import { VTPBroadcaster } from "../../src/vtp/broadcaster";
+import { BROADCASTER_DEFAULTS, VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { errorStatusText, flag } from "../shared/config";
 import { getLocalIvo } from "../shared/identity";
 import { onClose, onInput } from "../shared/lifecycle";
@@ -22,6 +22,7 @@ import {
   whitelistSetting,
 } from "../shared/net-config";
 import { tlsFromConfig } from "../shared/net-tls";
+import { PeerWarnings } from "../shared/peer-warnings";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
 
@@ -33,6 +34,8 @@ interface BroadcasterNodeDef extends NodeDef {
   iamaliveInterval?: number | string;
   testInterval?: number | string;
   maxQueue?: number | string;
+  maxConnections?: number | string;
+  maxPerAddress?: number | string;
   tls?: string;
   monitor?: boolean | string;
 }
@@ -45,6 +48,8 @@ const DEFAULTS = {
   iamaliveInterval: 60,
   testInterval: 0,
   maxQueue: 4 * 1024 * 1024,
+  maxConnections: BROADCASTER_DEFAULTS.maxConnections,
+  maxPerAddress: BROADCASTER_DEFAULTS.maxConnectionsPerAddress,
 } as const;
 
 /** Names of the monitor output's events (msg.topic and msg.payload.event). */
@@ -55,6 +60,9 @@ function init(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const t = (key: string, subs?: Record<string, string | number>): string => RED._(`${TYPE}.${key}`, subs);
     const flasher = new StatusFlasher(this);
+    const warnings = new PeerWarnings(this, (count, seconds, last) =>
+      t("warn.suppressed", { count, seconds, last }),
+    );
     const monitor = flag(config.monitor);
     let port = 0;
     let closed = false;
@@ -80,6 +88,13 @@ function init(RED: NodeAPI): void {
           allowZero: true,
         }),
         maxQueueBytes: intSetting("maxQueue", config.maxQueue, DEFAULTS.maxQueue, 1),
+        maxConnections: intSetting("maxConnections", config.maxConnections, DEFAULTS.maxConnections, 1),
+        maxConnectionsPerAddress: intSetting(
+          "maxPerAddress",
+          config.maxPerAddress,
+          DEFAULTS.maxPerAddress,
+          1,
+        ),
         ...(tls === undefined ? {} : { tls }),
       });
     } catch (err) {
@@ -118,19 +133,24 @@ function init(RED: NodeAPI): void {
         report("ack", { id: info.id, peer: info.peer, origin: info.origin });
       });
       b.on("nak", (info: { id: number; peer: string; origin: string | null; reason: string }) => {
-        this.warn(t("warn.nak", { peer: info.peer, reason: info.reason || "-" }));
+        warnings.warn(t("warn.nak", { peer: info.peer, reason: info.reason || "-" }));
         report("nak", { id: info.id, peer: info.peer, origin: info.origin, reason: info.reason });
       });
       b.on("overflow", (info: { id: number; peer: string }) => {
-        this.warn(t("warn.overflow", { peer: info.peer }));
+        warnings.warn(t("warn.overflow", { peer: info.peer }));
         report("overflow", { id: info.id, peer: info.peer });
       });
-      b.on("rejected", (info: { address: string }) => {
-        this.warn(t("warn.rejected", { peer: info.address }));
-        report("rejected", { peer: info.address, reason: "address not in the whitelist" });
+      b.on("rejected", (info: { address: string; reason?: string; limit?: string }) => {
+        const reason = info.reason ?? t("warn.notWhitelisted");
+        warnings.warn(t("warn.rejected", { peer: info.address, reason }));
+        report("rejected", {
+          peer: info.address,
+          reason,
+          ...(info.limit === undefined ? {} : { limit: info.limit }),
+        });
       });
       b.on("filter-error", (info: { peer: string; filter: string; message: string }) => {
-        this.warn(t("warn.filter", { peer: info.peer, filter: info.filter, error: info.message }));
+        warnings.warn(t("warn.filter", { peer: info.peer, filter: info.filter, error: info.message }));
       });
       b.on("warning", (info: { message: string }) => {
         this.log(info.message);
@@ -192,6 +212,7 @@ function init(RED: NodeAPI): void {
     onClose(this, async () => {
       closed = true;
       flasher.close();
+      warnings.close();
       if (broadcaster === null) return;
       await listening;
       await broadcaster.close();

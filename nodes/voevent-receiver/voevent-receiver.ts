@@ -21,6 +21,7 @@ import {
   whitelistSetting,
 } from "../shared/net-config";
 import { tlsFromConfig } from "../shared/net-tls";
+import { PeerWarnings } from "../shared/peer-warnings";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
 
@@ -48,6 +49,9 @@ function init(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const t = (key: string, subs?: Record<string, string | number>): string => RED._(`${TYPE}.${key}`, subs);
     const flasher = new StatusFlasher(this);
+    const warnings = new PeerWarnings(this, (count, seconds, last) =>
+      t("warn.suppressed", { count, seconds, last }),
+    );
     let received = 0;
     let port = 0;
     let closed = false;
@@ -86,7 +90,10 @@ function init(RED: NodeAPI): void {
       const message = settingMessage(RED, TYPE, err);
       this.error(t("errors.settings", { error: message }));
       flasher.set(statusError(t("status.settings")));
-      onClose(this, () => flasher.close());
+      onClose(this, () => {
+        flasher.close();
+        warnings.close();
+      });
       return;
     }
 
@@ -94,14 +101,14 @@ function init(RED: NodeAPI): void {
       if (info.code === "HANDLER") {
         this.error(t("errors.handler", { peer: info.peer, error: info.error?.message ?? "" }));
       } else {
-        this.warn(t("warn.nak", { peer: info.peer, ivorn: info.ivorn ?? "-", reason: info.reason }));
+        warnings.warn(t("warn.nak", { peer: info.peer, ivorn: info.ivorn ?? "-", reason: info.reason }));
       }
       flasher.flash(
         statusWarn(t("status.nak", { reason: shortReason(info.reason.replace(/^Event rejected: /, "")) })),
       );
     });
     receiver.on("rejected", (info: { peer: string; reason: string }) => {
-      this.warn(t("warn.rejected", { peer: info.peer, reason: info.reason }));
+      warnings.warn(t("warn.rejected", { peer: info.peer, reason: info.reason }));
     });
     receiver.on("dropped", (info: { peer: string; reason: string }) => {
       if (info.reason !== "not a VOEvent")
@@ -136,6 +143,7 @@ function init(RED: NodeAPI): void {
     onClose(this, async () => {
       closed = true;
       flasher.close();
+      warnings.close();
       await listening;
       await receiver.close();
       receiver.removeAllListeners();

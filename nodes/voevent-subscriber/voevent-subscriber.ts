@@ -19,6 +19,7 @@ import {
   shortReason,
 } from "../shared/net-config";
 import { tlsFromConfig } from "../shared/net-tls";
+import { PeerWarnings } from "../shared/peer-warnings";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
 import { registerXPathCheck } from "../shared/xpath-check";
@@ -68,6 +69,9 @@ function init(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const t = (key: string, subs?: Record<string, string | number>): string => RED._(`${TYPE}.${key}`, subs);
     const flasher = new StatusFlasher(this);
+    const warnings = new PeerWarnings(this, (count, seconds, last) =>
+      t("warn.suppressed", { count, seconds, last }),
+    );
 
     let subscriber: VTPSubscriber;
     let localIvo: string;
@@ -99,7 +103,10 @@ function init(RED: NodeAPI): void {
           t(err instanceof SettingError && err.key === "errors.filter" ? "status.filter" : "status.settings"),
         ),
       );
-      onClose(this, () => flasher.close());
+      onClose(this, () => {
+        flasher.close();
+        warnings.close();
+      });
       return;
     }
 
@@ -125,7 +132,7 @@ function init(RED: NodeAPI): void {
       this.send({ ...eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt }) });
     });
     subscriber.on("warning", (info: { message: string }) => {
-      this.warn(t("warn.broker", { where, message: info.message }));
+      warnings.warn(t("warn.broker", { where, message: info.message }));
     });
 
     subscriber.start();
@@ -133,6 +140,7 @@ function init(RED: NodeAPI): void {
     onClose(this, async () => {
       closed = true;
       flasher.close();
+      warnings.close();
       await subscriber.close();
       subscriber.removeAllListeners();
     });
