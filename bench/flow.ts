@@ -167,6 +167,8 @@ function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?:
       iamaliveInterval: 60,
       testInterval: 0,
       maxQueue: 4194304,
+      maxConnections: 4096, // every subscriber of the bench comes from 127.0.0.1
+      maxPerAddress: 4096,
       tls: "",
       monitor: false,
       outputs: 1,
