@@ -63,8 +63,9 @@ export class FramedConnection extends EventEmitter {
 
   private readonly frameTimeoutMs: number;
   private frameTimer: NodeJS.Timeout | null = null;
-  /** decoder.frames when frameTimer was armed: the frame it times. */
+  /** decoder.frames of the partial frame being timed (-1: none), and when its first byte came. */
   private frameTimed = -1;
+  private frameStartedAt = 0;
   private paused = false;
 
   private readonly writeTimeoutMs: number;
@@ -221,31 +222,50 @@ export class FramedConnection extends EventEmitter {
     this.socket.destroy();
   }
 
-  /** Starts the deadline of a frame whose first byte has arrived, or stops it when no frame is partial. */
+  /**
+   * Notes when a frame's first byte arrived. One timer per connection at most,
+   * armed when a partial frame is first seen and re-armed only when it fires,
+   * so the hot path (most chunks end mid-frame) costs a comparison and a clock read.
+   */
   private timeFrame(): void {
     const decoder = this.decoder;
-    if (!decoder.partial || this.closing || this.closedFlag || this.paused) {
-      this.clearFrameTimer();
+    if (!decoder.partial || this.paused) {
+      this.frameTimed = -1;
       return;
     }
-    if (this.frameTimer !== null && this.frameTimed === decoder.frames) return; // same frame, same deadline
-    this.clearFrameTimer();
+    if (this.frameTimed === decoder.frames) return; // same frame, same deadline
     this.frameTimed = decoder.frames;
-    const ms = this.frameTimeoutMs;
+    this.frameStartedAt = Date.now();
+    if (this.frameTimer === null && !this.closing && !this.closedFlag)
+      this.armFrameTimer(this.frameTimeoutMs);
+  }
+
+  private armFrameTimer(ms: number): void {
     this.frameTimer = setTimeout(() => {
       this.frameTimer = null;
+      const decoder = this.decoder;
       if (this.closing || this.closedFlag || this.paused) return;
-      if (!decoder.partial || decoder.frames !== this.frameTimed) return;
+      if (!decoder.partial || decoder.frames !== this.frameTimed) {
+        this.frameTimed = -1;
+        return;
+      }
+      const limit = this.frameTimeoutMs;
+      const waited = Date.now() - this.frameStartedAt;
+      if (waited < limit) {
+        this.armFrameTimer(limit - waited);
+        return;
+      }
       this.fail(
         new VOEventError(
           "TIMEOUT",
-          `frame not complete ${ms} ms after its first byte (${decoder.buffered} bytes received; limit frameTimeoutMs = ${ms})`,
+          `frame not complete ${limit} ms after its first byte (${decoder.buffered} bytes received; limit frameTimeoutMs = ${limit})`,
         ),
       );
     }, ms);
   }
 
   private clearFrameTimer(): void {
+    this.frameTimed = -1;
     if (this.frameTimer !== null) {
       clearTimeout(this.frameTimer);
       this.frameTimer = null;
