@@ -3,7 +3,7 @@
  * - the palette loads, and every node type of package.json's node sets is in the palette
  *   category "VOEvent" (config nodes excepted);
  * - screenshots/editor.png shows it (the VOEvent category scrolled into view);
- * - the seed demo (examples/demo.json) deploys, every one of its nodes is a known type in the
+ * - the seed demo (demo/demo.json) deploys, every one of its nodes is a known type in the
  *   editor, and screenshots/demo.png shows it;
  * - every example is listed under the package in Import > Examples, and this package's own
  *   examples import from there;
@@ -29,18 +29,11 @@ import {
 
 const SCREENSHOTS = path.join(REPO_ROOT, "screenshots");
 const CATEGORY = "VOEvent";
-const DEMO_FILE = path.join(REPO_ROOT, "examples", "demo.json");
+const DEMO_FILE = path.join(REPO_ROOT, "demo", "demo.json");
 const EMAIL_TYPES = ["e-mail", "e-mail in", "e-mail mta"];
 
 /** The examples this suite imports (others may need extra modules, e.g. node-red-node-email). */
-const IMPORTED_EXAMPLES = [
-  "01-broker",
-  "02-subscriber-filter",
-  "03-gcn",
-  "06-registry",
-  "07-test-alerts",
-  "demo",
-];
+const IMPORTED_EXAMPLES = ["01-broker", "02-subscriber-filter", "03-gcn", "06-registry", "07-test-alerts"];
 
 interface EditorNode {
   id: string;
@@ -70,7 +63,7 @@ interface EditorGlobal {
 }
 
 function readDemo(): FlowNode[] {
-  assert.ok(fs.existsSync(DEMO_FILE), "examples/demo.json exists");
+  assert.ok(fs.existsSync(DEMO_FILE), "demo/demo.json exists");
   return JSON.parse(fs.readFileSync(DEMO_FILE, "utf8")) as FlowNode[];
 }
 
@@ -164,8 +157,8 @@ describe("e2e: the editor in Chromium", function () {
     assert.ok(fs.statSync(file).size > 10_000, "a real picture");
   });
 
-  it("deploys the seed demo (examples/demo.json) and shows it (screenshots/demo.png)", async () => {
-    assert.ok(Array.isArray(demo) && demo.length > 0, "examples/demo.json is a non-empty flow array");
+  it("deploys the seed demo (demo/demo.json) and shows it (screenshots/demo.png)", async () => {
+    assert.ok(Array.isArray(demo) && demo.length > 0, "demo/demo.json is a non-empty flow array");
     const known = new Set((await rt!.nodes()).flatMap((s) => s.types));
     const structural = new Set(["tab", "subflow", "group", "junction", "comment"]);
     for (const node of demo) {
@@ -217,6 +210,11 @@ describe("e2e: the editor in Chromium", function () {
           .first()
           .waitFor({ timeout: 10_000 });
       }
+      assert.equal(
+        await labels.filter({ hasText: /^\s*demo\s*$/ }).count(),
+        0,
+        "the demo is not in the examples menu",
+      );
       await labels
         .filter({ hasText: new RegExp(`^\\s*${name}\\s*$`) })
         .first()
@@ -270,6 +268,95 @@ describe("e2e: the editor in Chromium", function () {
       await page!.locator(".red-ui-tray").waitFor({ state: "detached", timeout: 10_000 });
       assert.deepEqual(consoleErrors.slice(before), [], `${type}: no console errors`);
     }
+  });
+
+  it("lays out every dialog at the default size: no wrapped label, no cut placeholder, no overflow (screenshots/dialogs/)", async function () {
+    this.timeout(120_000);
+    const types = (await rt!.nodes()).filter((s) => s.module === PACKAGE_NAME).flatMap((s) => s.types);
+    const dir = path.join(SCREENSHOTS, "dialogs");
+    fs.mkdirSync(dir, { recursive: true });
+    const problems: string[] = [];
+    for (const type of types) {
+      const isConfig =
+        (await page!.evaluate(
+          (t) => (globalThis as unknown as EditorGlobal).RED.nodes.getType(t)?.category ?? null,
+          type,
+        )) === "config";
+      await page!.evaluate(
+        ({ t, config }) => {
+          const RED = (globalThis as unknown as EditorGlobal).RED;
+          let node: EditorNode | undefined = RED.nodes.filterNodes({ type: t })[0];
+          if (!node && !config) {
+            RED.nodes.import([
+              { id: `e2e-layout-${t}`, type: t, z: RED.workspaces.active(), x: 300, y: 700, wires: [] },
+            ]);
+            node = RED.nodes.node(`e2e-layout-${t}`) ?? undefined;
+          }
+          if (config) RED.editor.editConfig("", t, node?.id ?? "_ADD_");
+          else if (node) RED.editor.edit(node);
+        },
+        { t: type, config: isConfig },
+      );
+      const cancel = page!.locator(isConfig ? "#node-config-dialog-cancel" : "#node-dialog-cancel");
+      await cancel.waitFor({ state: "visible", timeout: 10_000 });
+      await page!.waitForTimeout(500); // the tray slides in; oneditprepare settles
+      const tray = page!.locator(".red-ui-tray").last();
+      await tray.screenshot({ path: path.join(dir, `${type}.png`) });
+      const found = await tray.evaluate((trayEl: Element) => {
+        const out: string[] = [];
+        const form = trayEl.querySelector(".red-ui-tray-body form, form.dialog-form") as HTMLElement | null;
+        if (!form) return ["no form"];
+        const visible = (el: Element) => {
+          const r = el.getBoundingClientRect();
+          return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden";
+        };
+        const formBox = form.getBoundingClientRect();
+        if (form.scrollWidth > form.clientWidth + 1)
+          out.push(`the form scrolls sideways (${form.scrollWidth} > ${form.clientWidth})`);
+        for (const el of Array.from(
+          form.querySelectorAll(
+            "input, select, textarea, label, button, .red-ui-typedInput-container, .red-ui-editableList",
+          ),
+        )) {
+          if (!visible(el)) continue;
+          const r = el.getBoundingClientRect();
+          if (r.right > formBox.right + 1) {
+            out.push(
+              `${el.tagName.toLowerCase()}#${el.id || (el as HTMLElement).className} ends ${Math.round(r.right - formBox.right)} px past the form`,
+            );
+          }
+        }
+        // A field label (first in its row) on more than one line.
+        for (const label of Array.from(form.querySelectorAll(".form-row > label:first-child"))) {
+          if (!visible(label)) continue;
+          const range = document.createRange();
+          range.selectNodeContents(label);
+          const tops = new Set(
+            Array.from(range.getClientRects())
+              .filter((r) => r.width > 0)
+              .map((r) => Math.round(r.top)),
+          );
+          if (tops.size > 1)
+            out.push(`label "${(label.textContent ?? "").trim()}" wraps onto ${tops.size} lines`);
+        }
+        // A placeholder wider than its input.
+        const canvas = document.createElement("canvas").getContext("2d")!;
+        for (const input of Array.from(form.querySelectorAll("input[placeholder]")) as HTMLInputElement[]) {
+          if (!visible(input) || input.placeholder === "" || input.value !== "") continue;
+          const style = getComputedStyle(input);
+          canvas.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+          const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          if (canvas.measureText(input.placeholder).width > room + 1) {
+            out.push(`the placeholder "${input.placeholder}" of #${input.id || input.className} is cut`);
+          }
+        }
+        return out;
+      });
+      for (const p of found) problems.push(`${type}: ${p}`);
+      await cancel.evaluate((button) => (button as { click(): void }).click());
+      await page!.locator(".red-ui-tray").waitFor({ state: "detached", timeout: 10_000 });
+    }
+    assert.deepEqual(problems, []);
   });
 
   it("marks bad settings invalid before deploy, and leaves good ones valid", async () => {
@@ -417,6 +504,21 @@ describe("e2e: the editor in Chromium", function () {
       await registry.click("#submit");
       await registry.locator("#list tr[data-name='KSK']").waitFor({ timeout: 10_000 });
       assert.match((await registry.locator("#message").textContent()) ?? "", /Saved KSK/);
+      // The address field only for destinations that have one.
+      assert.equal(await registry.locator("#target").isVisible(), false, "no address for debug");
+      await registry.selectOption("#destination", "email");
+      assert.equal(await registry.locator("#target").isVisible(), true, "an address for e-mail");
+      assert.equal(await registry.locator("#target-label").textContent(), "E-mail address");
+      await registry.selectOption("#destination", "debug");
+      // The same name again: the page asks before replacing.
+      await registry.fill("#name", "KSK");
+      await registry.fill("#xpath", '//Who/Author[contactName="KSK"] or @role="test"');
+      await registry.click("#submit");
+      await registry.locator("#confirm:not([hidden]) #replace").waitFor({ timeout: 10_000 });
+      assert.match((await registry.locator("#message").textContent()) ?? "", /exists already.*Replace it\?/);
+      await registry.click("#replace");
+      await registry.locator("#message.ok", { hasText: "Replaced KSK" }).waitFor({ timeout: 10_000 });
+      assert.match((await registry.locator("#list tr[data-name='KSK']").textContent()) ?? "", /@role="test"/);
       await registry.fill("#name", "broken");
       await registry.fill("#xpath", '//Who[contactName=="KSK"]');
       await registry.click("#submit");
@@ -429,8 +531,10 @@ describe("e2e: the editor in Chromium", function () {
       // The browser logs the refused POST (HTTP 400) as a failed resource; nothing else.
       const refused = /status of 400/;
       assert.equal(errors.filter((e) => refused.test(e)).length, 1, "the bad XPath was refused");
+      const conflict = /status of 409/;
+      assert.equal(errors.filter((e) => conflict.test(e)).length, 1, "the existing name was answered 409");
       assert.deepEqual(
-        errors.filter((e) => !refused.test(e)),
+        errors.filter((e) => !refused.test(e) && !conflict.test(e)),
         [],
       );
     } finally {
