@@ -84,6 +84,60 @@ const EDITOR_LOADED = `(() => {
     (!loading || getComputedStyle(loading).display === "none");
 })()`;
 
+/** What is wrong with the open dialog's layout (run in the page): wrapped field labels, cut
+ * placeholders, elements past the form's right edge, a form that scrolls sideways. */
+const LAYOUT_PROBLEMS = `(() => {
+  const trayEl = document.querySelectorAll(".red-ui-tray")[document.querySelectorAll(".red-ui-tray").length - 1];
+        const out = [];
+        const form = trayEl.querySelector(".red-ui-tray-body form, form.dialog-form");
+        if (!form) return ["no form"];
+        const visible = (el) => {
+          const r = el.getBoundingClientRect();
+          return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden";
+        };
+        const formBox = form.getBoundingClientRect();
+        if (form.scrollWidth > form.clientWidth + 1)
+          out.push(\`the form scrolls sideways (\${form.scrollWidth} > \${form.clientWidth})\`);
+        for (const el of Array.from(
+          form.querySelectorAll(
+            "input, select, textarea, label, button, .red-ui-typedInput-container, .red-ui-editableList",
+          ),
+        )) {
+          if (!visible(el)) continue;
+          const r = el.getBoundingClientRect();
+          if (r.right > formBox.right + 1) {
+            out.push(
+              \`\${el.tagName.toLowerCase()}#\${el.id || el.className} ends \${Math.round(r.right - formBox.right)} px past the form\`,
+            );
+          }
+        }
+        // A field label (first in its row) on more than one line.
+        for (const label of Array.from(form.querySelectorAll(".form-row > label:first-child"))) {
+          if (!visible(label)) continue;
+          const range = document.createRange();
+          range.selectNodeContents(label);
+          const tops = new Set(
+            Array.from(range.getClientRects())
+              .filter((r) => r.width > 0)
+              .map((r) => Math.round(r.top)),
+          );
+          if (tops.size > 1)
+            out.push(\`label "\${(label.textContent ?? "").trim()}" wraps onto \${tops.size} lines\`);
+        }
+        // A placeholder wider than its input.
+        const canvas = document.createElement("canvas").getContext("2d");
+        for (const input of Array.from(form.querySelectorAll("input[placeholder]"))) {
+          if (!visible(input) || input.placeholder === "" || input.value !== "") continue;
+          const style = getComputedStyle(input);
+          canvas.font = \`\${style.fontStyle} \${style.fontWeight} \${style.fontSize} \${style.fontFamily}\`;
+          const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          if (canvas.measureText(input.placeholder).width > room + 1) {
+            out.push(\`the placeholder "\${input.placeholder}" of #\${input.id || input.className} is cut\`);
+          }
+        }
+        return out;
+})()`;
+
 async function openEditor(page: Page, url: string): Promise<void> {
   await page.goto(url, { waitUntil: "load", timeout: 60_000 });
   await page.waitForFunction(EDITOR_LOADED, undefined, { timeout: 60_000, polling: 200 });
@@ -221,6 +275,16 @@ describe("e2e: the editor in Chromium", function () {
         .click();
       await page!.locator("#red-ui-clipboard-dialog-ok").click();
       await dialog.waitFor({ state: "hidden", timeout: 10_000 });
+      // The examples share one identity node: from the second one on, Node-RED says it exists
+      // already; "Import copy" reuses an identical config node, so it stays one.
+      const copy = page!.locator(".red-ui-notification button", { hasText: "Import copy" });
+      if (await copy.isVisible({ timeout: 1500 }).catch(() => false)) await copy.click();
+      await page!.waitForTimeout(300);
+      const identities = await page!.evaluate(
+        () =>
+          (globalThis as unknown as EditorGlobal).RED.nodes.filterNodes({ type: "voevent-identity" }).length,
+      );
+      assert.ok(identities <= 1, `${name}: one identity node after importing, not ${identities}`);
       const tabs = await page!.evaluate(() => {
         const labels: string[] = [];
         (globalThis as unknown as EditorGlobal).RED.nodes.eachWorkspace((ws) => labels.push(ws.label));
@@ -302,56 +366,7 @@ describe("e2e: the editor in Chromium", function () {
       await page!.waitForTimeout(500); // the tray slides in; oneditprepare settles
       const tray = page!.locator(".red-ui-tray").last();
       await tray.screenshot({ path: path.join(dir, `${type}.png`) });
-      const found = await tray.evaluate((trayEl: Element) => {
-        const out: string[] = [];
-        const form = trayEl.querySelector(".red-ui-tray-body form, form.dialog-form") as HTMLElement | null;
-        if (!form) return ["no form"];
-        const visible = (el: Element) => {
-          const r = el.getBoundingClientRect();
-          return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden";
-        };
-        const formBox = form.getBoundingClientRect();
-        if (form.scrollWidth > form.clientWidth + 1)
-          out.push(`the form scrolls sideways (${form.scrollWidth} > ${form.clientWidth})`);
-        for (const el of Array.from(
-          form.querySelectorAll(
-            "input, select, textarea, label, button, .red-ui-typedInput-container, .red-ui-editableList",
-          ),
-        )) {
-          if (!visible(el)) continue;
-          const r = el.getBoundingClientRect();
-          if (r.right > formBox.right + 1) {
-            out.push(
-              `${el.tagName.toLowerCase()}#${el.id || (el as HTMLElement).className} ends ${Math.round(r.right - formBox.right)} px past the form`,
-            );
-          }
-        }
-        // A field label (first in its row) on more than one line.
-        for (const label of Array.from(form.querySelectorAll(".form-row > label:first-child"))) {
-          if (!visible(label)) continue;
-          const range = document.createRange();
-          range.selectNodeContents(label);
-          const tops = new Set(
-            Array.from(range.getClientRects())
-              .filter((r) => r.width > 0)
-              .map((r) => Math.round(r.top)),
-          );
-          if (tops.size > 1)
-            out.push(`label "${(label.textContent ?? "").trim()}" wraps onto ${tops.size} lines`);
-        }
-        // A placeholder wider than its input.
-        const canvas = document.createElement("canvas").getContext("2d")!;
-        for (const input of Array.from(form.querySelectorAll("input[placeholder]")) as HTMLInputElement[]) {
-          if (!visible(input) || input.placeholder === "" || input.value !== "") continue;
-          const style = getComputedStyle(input);
-          canvas.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-          const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-          if (canvas.measureText(input.placeholder).width > room + 1) {
-            out.push(`the placeholder "${input.placeholder}" of #${input.id || input.className} is cut`);
-          }
-        }
-        return out;
-      });
+      const found = (await page!.evaluate(LAYOUT_PROBLEMS)) as string[];
       for (const p of found) problems.push(`${type}: ${p}`);
       await cancel.evaluate((button) => (button as { click(): void }).click());
       await page!.locator(".red-ui-tray").waitFor({ state: "detached", timeout: 10_000 });

@@ -353,7 +353,12 @@ describe("e2e: the examples in a real runtime", function () {
       assert.equal(page.status, 200);
       assert.match(String(page.headers["content-type"]), /text\/html/);
       assert.match(page.body, /<form id="add">/);
-      const list = await httpRequest(api());
+      // The default subscription is added by an inject node 0.1 s after the flows start.
+      let list = await httpRequest(api());
+      for (let i = 0; i < 50 && list.body === "[]"; i++) {
+        await delay(100);
+        list = await httpRequest(api());
+      }
       assert.equal(list.status, 200);
       assert.deepEqual(JSON.parse(list.body), [
         { name: "all", xpath: "true()", destination: "debug", target: "" },
