@@ -350,6 +350,32 @@ describe("e2e: the editor in Chromium", function () {
         ({ t, config }) => {
           const RED = (globalThis as unknown as EditorGlobal).RED;
           let node: EditorNode | undefined = RED.nodes.filterNodes({ type: t })[0];
+          if (t === "voevent-filter") {
+            // Every rule type, the widest row (the sky cone) included.
+            RED.nodes.import([
+              {
+                id: "e2e-layout-filter",
+                type: t,
+                z: RED.workspaces.active(),
+                x: 300,
+                y: 760,
+                rulesFrom: "node",
+                rules: [
+                  { t: "xpath", xpath: '//Who/Author[contactName="KSK"]' },
+                  { t: "role", op: "not", role: "utility" },
+                  { t: "stream", pattern: "ivo://nasa.gsfc.gcn/*" },
+                  { t: "ivorn", pattern: "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_*" },
+                  { t: "param", name: "Sun_Distance", op: "gte", value: "40" },
+                  { t: "cone", ra: "-123.456", dec: "-89.999", radius: "180", error: true },
+                ],
+                checkall: "true",
+                otherwise: true,
+                outputs: 7,
+                wires: [],
+              },
+            ]);
+            node = RED.nodes.node("e2e-layout-filter") ?? undefined;
+          }
           if (!node && !config) {
             RED.nodes.import([
               { id: `e2e-layout-${t}`, type: t, z: RED.workspaces.active(), x: 300, y: 700, wires: [] },
@@ -368,6 +394,15 @@ describe("e2e: the editor in Chromium", function () {
       await tray.screenshot({ path: path.join(dir, `${type}.png`) });
       const found = (await page!.evaluate(LAYOUT_PROBLEMS)) as string[];
       for (const p of found) problems.push(`${type}: ${p}`);
+      if (type === "voevent-receiver" || type === "voevent-parse") {
+        // Sizes in KiB/MiB: the default 1048576 bytes shows as 1 MiB.
+        const size = await page!.evaluate(`(() => {
+          const tray = document.querySelectorAll(".red-ui-tray")[document.querySelectorAll(".red-ui-tray").length - 1];
+          const unit = tray.querySelector(".voevent-size-unit");
+          return [tray.querySelector(".voevent-size-number")?.value, unit?.options[unit.selectedIndex]?.text];
+        })()`);
+        assert.deepEqual(size, ["1", "MiB"], `${type}: the size limit in MiB`);
+      }
       await cancel.evaluate((button) => (button as { click(): void }).click());
       await page!.locator(".red-ui-tray").waitFor({ state: "detached", timeout: 10_000 });
     }
