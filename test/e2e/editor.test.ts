@@ -165,7 +165,11 @@ describe("e2e: the editor in Chromium", function () {
   before(async function () {
     this.timeout(INSTALL_TIMEOUT_MS + 120_000);
     const usesEmail = demo.some((n) => EMAIL_TYPES.includes(n.type));
-    rt = await startRuntime({ extraModules: usesEmail ? ["node-red-node-email"] : [] });
+    // httpNodeRoot "/" as `npm start` has it, so the screenshots show the paths the README gives.
+    rt = await startRuntime({
+      extraModules: usesEmail ? ["node-red-node-email"] : [],
+      settings: { httpNodeRoot: "/" },
+    });
     browser = await launchBrowser();
     page = await browser.newPage();
     page.on("console", (msg) => {
@@ -573,6 +577,9 @@ describe("e2e: the editor in Chromium", function () {
       await registry.click("#submit");
       await registry.locator("#list tr[data-name='KSK']").waitFor({ timeout: 10_000 });
       assert.match((await registry.locator("#message").textContent()) ?? "", /Saved KSK/);
+      // The README's step 2, as the reader sees it (docs/images/registry.png is a copy).
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await registry.screenshot({ path: path.join(SCREENSHOTS, "registry.png") });
       // The address field only for destinations that have one.
       assert.equal(await registry.locator("#target").isVisible(), false, "no address for debug");
       await registry.selectOption("#destination", "email");
@@ -597,7 +604,7 @@ describe("e2e: the editor in Chromium", function () {
       await registry.locator("#message.error").waitFor({ timeout: 10_000 });
       assert.match((await registry.locator("#message").textContent()) ?? "", /not a valid XPath/);
       fs.mkdirSync(SCREENSHOTS, { recursive: true });
-      await registry.screenshot({ path: path.join(SCREENSHOTS, "registry.png") });
+      await registry.screenshot({ path: path.join(SCREENSHOTS, "registry-error.png") });
       await registry.locator("#list tr[data-name='KSK'] button").click();
       await registry.locator("#list tr[data-name='KSK']").waitFor({ state: "detached", timeout: 10_000 });
       // The browser logs the refused POST (HTTP 400) as a failed resource; nothing else.
