@@ -182,7 +182,60 @@ window.VOEventEditor =
       return verdict?.error ? verdict.error : null;
     };
 
+    // --- sizes: a byte count shown as a number and a unit (bytes, KiB, MiB) ---
+    const UNITS = [
+      ["MiB", 1048576],
+      ["KiB", 1024],
+      ["B", 1],
+    ];
+    /**
+     * Shows the byte-count field `input` (its value stays a number of bytes, as the node stores
+     * it) as a number and a unit select, in the largest unit that divides it exactly.
+     * `labels` gives each unit's words ({ B, KiB, MiB }) from the node's catalogue.
+     */
+    const sizeField = (input, labels) => {
+      const field = $(input);
+      if (field.data("voevent-size")) return;
+      field.data("voevent-size", true);
+      const bytes = Number(field.val());
+      let factor = 1;
+      for (const [, f] of UNITS) {
+        if (Number.isSafeInteger(bytes) && bytes > 0 && bytes % f === 0) {
+          factor = f;
+          break;
+        }
+      }
+      const number = $('<input type="text" class="voevent-size-number">')
+        .css({ width: "90px" })
+        .val(
+          Number.isFinite(bytes) && String(field.val()).trim() !== "" ? String(bytes / factor) : field.val(),
+        );
+      const unit = $('<select class="voevent-size-unit"></select>').css({
+        width: "90px",
+        "margin-left": "4px",
+      });
+      for (const [name, f] of UNITS.slice().reverse()) {
+        $("<option></option>")
+          .val(String(f))
+          .text(labels[name] || name)
+          .appendTo(unit);
+      }
+      unit.val(String(factor));
+      const sync = () => {
+        const text = String(number.val()).trim();
+        const n = Number(text);
+        field.val(text !== "" && Number.isFinite(n) ? String(Math.round(n * Number(unit.val()))) : text);
+        field.trigger("change");
+      };
+      number.on("input change", sync);
+      unit.on("change", sync);
+      const shown = field.parent().hasClass("ui-spinner") ? field.parent() : field;
+      shown.hide();
+      shown.after(unit).after(number);
+    };
+
     return {
+      sizeField,
       cidrOk,
       whitelistProblem,
       portOk,

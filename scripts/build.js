@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Build: compile src/ and nodes/ with tsc into dist/, then copy each node's
-// .html and locales/ beside its compiled .js, as Node-RED loads them from there.
+// .html and locales/ (and the SVGs of icons/) beside its compiled .js, as Node-RED loads them
+// from there. `npm pack` and `npm publish` run it (prepack), so the tarball always has dist/.
 
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -31,6 +32,16 @@ function copyAssets(srcDir, outDir) {
 }
 const nodesDir = path.join(root, "nodes");
 if (fs.existsSync(nodesDir)) copyAssets(nodesDir, path.join(dist, "nodes"));
+// Node-RED finds a module's icons in an icons/ folder beside each node's .js: the SVGs of
+// icons/ go beside every node (any node of the module may use any of them).
+const iconsDir = path.join(root, "icons");
+if (fs.existsSync(iconsDir) && fs.existsSync(nodesDir)) {
+  for (const entry of fs.readdirSync(nodesDir, { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name !== "shared") {
+      copyAssets(iconsDir, path.join(dist, "nodes", entry.name, "icons"));
+    }
+  }
+}
 // CLI entry points must be executable.
 const cliDir = path.join(dist, "src", "cli");
 if (fs.existsSync(cliDir)) {

@@ -6,7 +6,7 @@
 //   symlinks the package into .node-red/node_modules: a rebuild (`npm run build`) is live
 //   on the next start, and nothing is copied. Offline and quick; skipped when already linked.
 // - settings.js is (re)written when missing or when it is still the generated one.
-// - On first start, examples/demo.json (when it exists) becomes the deployed flows.json.
+// - On first start, demo/demo.json (when it exists) becomes the deployed flows.json.
 // - Node-RED runs from this repository's node_modules; Ctrl-C stops it cleanly.
 //
 // Environment: PORT (default 1880). The editor listens on 127.0.0.1 only.
@@ -20,7 +20,7 @@ const root = path.resolve(__dirname, "..");
 const userDir = path.join(root, ".node-red");
 const settingsFile = path.join(userDir, "settings.js");
 const flowFile = path.join(userDir, "flows.json");
-const demoFlow = path.join(root, "examples", "demo.json");
+const demoFlow = path.join(root, "demo", "demo.json");
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
 const host = "127.0.0.1";
 const port = Number(process.env.PORT || 1880);
@@ -63,6 +63,8 @@ module.exports = {
   externalModules: {},
   functionExternalModules: true,
   debugMaxLength: 1000,
+  // No welcome tour over the demo flow.
+  editorTheme: { tours: false },
 };
 `;
 }
@@ -88,16 +90,16 @@ function writeFirstFlows() {
   const existing = readJson(flowFile);
   if (fs.existsSync(flowFile) && !(Array.isArray(existing) && existing.length === 0)) return;
   if (!fs.existsSync(demoFlow)) {
-    log("no examples/demo.json yet: starting with an empty workspace");
+    log("no demo/demo.json: starting with an empty workspace");
     return;
   }
   const flows = readJson(demoFlow);
   if (!Array.isArray(flows)) {
-    log("examples/demo.json is not a flow array: starting with an empty workspace");
+    log("demo/demo.json is not a flow array: starting with an empty workspace");
     return;
   }
   fs.writeFileSync(flowFile, `${JSON.stringify(flows, null, 4)}\n`);
-  log(`deployed the demo flow (examples/demo.json, ${flows.length} nodes) to .node-red/flows.json`);
+  log(`deployed the demo flow (demo/demo.json, ${flows.length} nodes) to .node-red/flows.json`);
 }
 
 function isLinked(name, target) {

@@ -3,7 +3,9 @@
  * Adapts src/vtp/receiver.ts: each valid event is sent on as the message
  * contract from inside the engine's handler, so the author's ack goes out
  * only once the event has been handed to the flow. A refused event is
- * answered with a nak and reported (warning + status), not sent on.
+ * answered with a nak and reported (warning + status), and, when the optional
+ * second output is on, sent there as {payload: the frame as text, reason, code,
+ * ivorn, vtp.peer}.
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
@@ -34,6 +36,7 @@ interface ReceiverNodeDef extends NodeDef {
   maxBytes?: number | string;
   tls?: string;
   requireLocalId?: boolean | string;
+  refusedOutput?: boolean | string;
 }
 
 const TYPE = "voevent-receiver";
@@ -97,7 +100,21 @@ function init(RED: NodeAPI): void {
       return;
     }
 
+    const refusedOutput = flag(config.refusedOutput ?? false);
     receiver.on("nak", (info: NakInfo) => {
+      if (refusedOutput) {
+        // The second output: the refused frame as text, why, and from whom, to route or count.
+        this.send([
+          null,
+          {
+            payload: info.bytes.toString("utf8"),
+            reason: info.reason,
+            code: info.code,
+            ivorn: info.ivorn,
+            vtp: { peer: info.peer, localIvo, receivedAt: new Date().toISOString() },
+          },
+        ]);
+      }
       if (info.code === "HANDLER") {
         this.error(t("errors.handler", { peer: info.peer, error: info.error?.message ?? "" }));
       } else {

@@ -5,7 +5,10 @@
  * changes (compared as JSON), and an entry that does not compile is skipped and
  * reported once, never fatal: one bad subscription must not stop the others.
  *
- * An entry is `{ name, xpath }`, or `{ name, t, … }` with any rule of ./rules.ts.
+ * An entry is `{ name, xpath }`, or `{ name, rule: { t, … } }` with any rule of ./rules.ts: the
+ * subscription's name stays apart from the rule's own fields (a Param rule has a `name` of its
+ * own, the Param's). The older flat form `{ name, t, … }` is still read, for every rule type but
+ * `param`, whose `name` it could not tell from the subscription's.
  */
 import { compileRule, type FilterRule, type RulePredicate } from "./rules";
 
@@ -73,14 +76,29 @@ export function compileRegistry(value: unknown): { rules: NamedRule[]; problems:
       problems.push({ index, name: null, message: `entry ${index + 1} has no name` });
       return;
     }
+    const nested = record.rule;
+    if (nested !== undefined && (nested === null || typeof nested !== "object" || Array.isArray(nested))) {
+      problems.push({ index, name, message: `'${name}': rule is not an object { t, … }` });
+      return;
+    }
+    if (nested === undefined && record.t === "param") {
+      problems.push({
+        index,
+        name,
+        message: `'${name}': a param rule goes in rule: { t: "param", name, op, value }, apart from the subscription's name`,
+      });
+      return;
+    }
     const rule: FilterRule | null =
-      typeof record.t === "string"
-        ? (record as unknown as FilterRule)
-        : typeof record.xpath === "string"
-          ? { t: "xpath", xpath: record.xpath }
-          : null;
+      nested !== undefined
+        ? (nested as FilterRule)
+        : typeof record.t === "string"
+          ? (record as unknown as FilterRule)
+          : typeof record.xpath === "string"
+            ? { t: "xpath", xpath: record.xpath }
+            : null;
     if (rule === null) {
-      problems.push({ index, name, message: `'${name}' has neither an xpath nor a rule type t` });
+      problems.push({ index, name, message: `'${name}' has neither an xpath nor a rule { t, … }` });
       return;
     }
     try {

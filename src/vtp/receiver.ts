@@ -90,6 +90,8 @@ export interface ReceivedEvent {
 
 export interface NakInfo {
   peer: string;
+  /** The refused frame's bytes, as received. */
+  bytes: Buffer;
   /** The event's ivorn when it had one, else null. */
   ivorn: string | null;
   /** The reason sent in Meta/Result. */
@@ -358,8 +360,8 @@ export class VTPReceiver extends EventEmitter {
   /** @internal Decides the answer to one frame. Never throws. */
   async answer(bytes: Buffer, peer: string, receivedAt: Date): Promise<Outcome> {
     const { localIvo, maxBytes } = this.opts;
-    const nak = (info: Omit<NakInfo, "peer">, close: boolean): Outcome => {
-      safeEmit(this, "nak", { peer, ...info });
+    const nak = (info: Omit<NakInfo, "peer" | "bytes">, close: boolean): Outcome => {
+      safeEmit(this, "nak", { peer, bytes, ...info });
       return { reply: buildNak(info.ivorn ?? "", localIvo, info.reason), close };
     };
     let xml: string;

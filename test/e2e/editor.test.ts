@@ -3,7 +3,7 @@
  * - the palette loads, and every node type of package.json's node sets is in the palette
  *   category "VOEvent" (config nodes excepted);
  * - screenshots/editor.png shows it (the VOEvent category scrolled into view);
- * - the seed demo (examples/demo.json) deploys, every one of its nodes is a known type in the
+ * - the seed demo (demo/demo.json) deploys, every one of its nodes is a known type in the
  *   editor, and screenshots/demo.png shows it;
  * - every example is listed under the package in Import > Examples, and this package's own
  *   examples import from there;
@@ -29,7 +29,7 @@ import {
 
 const SCREENSHOTS = path.join(REPO_ROOT, "screenshots");
 const CATEGORY = "VOEvent";
-const DEMO_FILE = path.join(REPO_ROOT, "examples", "demo.json");
+const DEMO_FILE = path.join(REPO_ROOT, "demo", "demo.json");
 const EMAIL_TYPES = ["e-mail", "e-mail in", "e-mail mta"];
 
 /** The examples this suite imports (others may need extra modules, e.g. node-red-node-email). */
@@ -39,7 +39,7 @@ const IMPORTED_EXAMPLES = [
   "03-gcn",
   "06-registry",
   "07-test-alerts",
-  "demo",
+  "08-parse-mqtt",
 ];
 
 interface EditorNode {
@@ -70,7 +70,7 @@ interface EditorGlobal {
 }
 
 function readDemo(): FlowNode[] {
-  assert.ok(fs.existsSync(DEMO_FILE), "examples/demo.json exists");
+  assert.ok(fs.existsSync(DEMO_FILE), "demo/demo.json exists");
   return JSON.parse(fs.readFileSync(DEMO_FILE, "utf8")) as FlowNode[];
 }
 
@@ -89,6 +89,58 @@ const EDITOR_LOADED = `(() => {
   const loading = document.getElementById("red-ui-loading-progress");
   return !!toolbar && getComputedStyle(toolbar).display !== "none" &&
     (!loading || getComputedStyle(loading).display === "none");
+})()`;
+
+/** What is wrong with the open dialog's layout (run in the page): wrapped field labels, cut
+ * placeholders, elements past the form's right edge, a form that scrolls sideways. */
+const LAYOUT_PROBLEMS = `(() => {
+  const trayEl = document.querySelectorAll(".red-ui-tray")[document.querySelectorAll(".red-ui-tray").length - 1];
+        const out = [];
+        const form = trayEl.querySelector(".red-ui-tray-body form, form.dialog-form");
+        if (!form) return ["no form"];
+        const visible = (el) => {
+          const r = el.getBoundingClientRect();
+          return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden";
+        };
+        const formBox = form.getBoundingClientRect();
+        if (form.scrollWidth > form.clientWidth + 1)
+          out.push(\`the form scrolls sideways (\${form.scrollWidth} > \${form.clientWidth})\`);
+        for (const el of Array.from(
+          form.querySelectorAll(
+            "input, select, textarea, label, button, .red-ui-typedInput-container, .red-ui-editableList",
+          ),
+        )) {
+          if (!visible(el)) continue;
+          const r = el.getBoundingClientRect();
+          if (r.right > formBox.right + 1) {
+            out.push(
+              \`\${el.tagName.toLowerCase()}#\${el.id || el.className} ends \${Math.round(r.right - formBox.right)} px past the form\`,
+            );
+          }
+        }
+        // A field label (first in its row) on more than one line: taller than itself unwrapped.
+        for (const label of Array.from(form.querySelectorAll(".form-row > label:first-child"))) {
+          if (!visible(label)) continue;
+          const height = label.getBoundingClientRect().height;
+          const saved = label.style.whiteSpace;
+          label.style.whiteSpace = "nowrap";
+          const oneLine = label.getBoundingClientRect().height;
+          label.style.whiteSpace = saved;
+          if (height > oneLine + 2)
+            out.push(\`label "\${(label.textContent ?? "").trim()}" wraps (\${Math.round(height)} px high, one line is \${Math.round(oneLine)})\`);
+        }
+        // A placeholder wider than its input.
+        const canvas = document.createElement("canvas").getContext("2d");
+        for (const input of Array.from(form.querySelectorAll("input[placeholder]"))) {
+          if (!visible(input) || input.placeholder === "" || input.value !== "") continue;
+          const style = getComputedStyle(input);
+          canvas.font = \`\${style.fontStyle} \${style.fontWeight} \${style.fontSize} \${style.fontFamily}\`;
+          const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          if (canvas.measureText(input.placeholder).width > room + 1) {
+            out.push(\`the placeholder "\${input.placeholder}" of #\${input.id || input.className} is cut\`);
+          }
+        }
+        return out;
 })()`;
 
 async function openEditor(page: Page, url: string): Promise<void> {
@@ -113,7 +165,11 @@ describe("e2e: the editor in Chromium", function () {
   before(async function () {
     this.timeout(INSTALL_TIMEOUT_MS + 120_000);
     const usesEmail = demo.some((n) => EMAIL_TYPES.includes(n.type));
-    rt = await startRuntime({ extraModules: usesEmail ? ["node-red-node-email"] : [] });
+    // httpNodeRoot "/" as `npm start` has it, so the screenshots show the paths the README gives.
+    rt = await startRuntime({
+      extraModules: usesEmail ? ["node-red-node-email"] : [],
+      settings: { httpNodeRoot: "/" },
+    });
     browser = await launchBrowser();
     page = await browser.newPage();
     page.on("console", (msg) => {
@@ -164,8 +220,8 @@ describe("e2e: the editor in Chromium", function () {
     assert.ok(fs.statSync(file).size > 10_000, "a real picture");
   });
 
-  it("deploys the seed demo (examples/demo.json) and shows it (screenshots/demo.png)", async () => {
-    assert.ok(Array.isArray(demo) && demo.length > 0, "examples/demo.json is a non-empty flow array");
+  it("deploys the seed demo (demo/demo.json) and shows it (screenshots/demo.png)", async () => {
+    assert.ok(Array.isArray(demo) && demo.length > 0, "demo/demo.json is a non-empty flow array");
     const known = new Set((await rt!.nodes()).flatMap((s) => s.types));
     const structural = new Set(["tab", "subflow", "group", "junction", "comment"]);
     for (const node of demo) {
@@ -217,12 +273,31 @@ describe("e2e: the editor in Chromium", function () {
           .first()
           .waitFor({ timeout: 10_000 });
       }
+      assert.equal(
+        await labels.filter({ hasText: /^\s*demo\s*$/ }).count(),
+        0,
+        "the demo is not in the examples menu",
+      );
       await labels
         .filter({ hasText: new RegExp(`^\\s*${name}\\s*$`) })
         .first()
         .click();
       await page!.locator("#red-ui-clipboard-dialog-ok").click();
       await dialog.waitFor({ state: "hidden", timeout: 10_000 });
+      // The examples share one identity node: from the second one on, Node-RED says it exists
+      // already; "Import copy" reuses an identical config node, so it stays one.
+      const copy = page!.locator(".red-ui-notification button", { hasText: "Import copy" });
+      const conflict = await copy
+        .waitFor({ state: "visible", timeout: 3000 })
+        .then(() => true)
+        .catch(() => false);
+      if (conflict) await copy.click();
+      await page!.waitForTimeout(300);
+      const identities = await page!.evaluate(
+        () =>
+          (globalThis as unknown as EditorGlobal).RED.nodes.filterNodes({ type: "voevent-identity" }).length,
+      );
+      assert.ok(identities <= 1, `${name}: one identity node after importing, not ${identities}`);
       const tabs = await page!.evaluate(() => {
         const labels: string[] = [];
         (globalThis as unknown as EditorGlobal).RED.nodes.eachWorkspace((ws) => labels.push(ws.label));
@@ -270,6 +345,91 @@ describe("e2e: the editor in Chromium", function () {
       await page!.locator(".red-ui-tray").waitFor({ state: "detached", timeout: 10_000 });
       assert.deepEqual(consoleErrors.slice(before), [], `${type}: no console errors`);
     }
+  });
+
+  it("lays out every dialog at the default size: no wrapped label, no cut placeholder, no overflow (screenshots/dialogs/)", async function () {
+    this.timeout(120_000);
+    const types = (await rt!.nodes()).filter((s) => s.module === PACKAGE_NAME).flatMap((s) => s.types);
+    const dir = path.join(SCREENSHOTS, "dialogs");
+    fs.mkdirSync(dir, { recursive: true });
+    const problems: string[] = [];
+    for (const type of types) {
+      const isConfig =
+        (await page!.evaluate(
+          (t) => (globalThis as unknown as EditorGlobal).RED.nodes.getType(t)?.category ?? null,
+          type,
+        )) === "config";
+      await page!.evaluate(
+        ({ t, config }) => {
+          const RED = (globalThis as unknown as EditorGlobal).RED;
+          let node: EditorNode | undefined = RED.nodes.filterNodes({ type: t })[0];
+          if (t === "voevent-filter") {
+            // Every rule type, the widest row (the sky cone) included.
+            RED.nodes.import([
+              {
+                id: "e2e-layout-filter",
+                type: t,
+                z: RED.workspaces.active(),
+                x: 300,
+                y: 760,
+                rulesFrom: "node",
+                rules: [
+                  { t: "xpath", xpath: '//Who/Author[contactName="KSK"]' },
+                  { t: "role", op: "not", role: "utility" },
+                  { t: "stream", pattern: "ivo://nasa.gsfc.gcn/*" },
+                  { t: "ivorn", pattern: "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_*" },
+                  { t: "param", name: "Sun_Distance", op: "gte", value: "40" },
+                  { t: "cone", ra: "-123.456", dec: "-89.999", radius: "180", error: true },
+                ],
+                checkall: "true",
+                otherwise: true,
+                outputs: 7,
+                wires: [],
+              },
+            ]);
+            node = RED.nodes.node("e2e-layout-filter") ?? undefined;
+          }
+          if (!node && !config) {
+            RED.nodes.import([
+              {
+                id: `e2e-layout-${t}`,
+                type: t,
+                z: RED.workspaces.active(),
+                x: 300,
+                y: 700,
+                wires: [],
+                ...(t === "voevent-receiver" || t === "voevent-parse" ? { maxBytes: 1048576 } : {}),
+              },
+            ]);
+            node = RED.nodes.node(`e2e-layout-${t}`) ?? undefined;
+          }
+          if (config) RED.editor.editConfig("", t, node?.id ?? "_ADD_");
+          else if (node) RED.editor.edit(node);
+        },
+        { t: type, config: isConfig },
+      );
+      const cancel = page!.locator(isConfig ? "#node-config-dialog-cancel" : "#node-dialog-cancel");
+      await cancel.waitFor({ state: "visible", timeout: 10_000 });
+      await page!.waitForTimeout(500); // the tray slides in; oneditprepare settles
+      const tray = page!.locator(".red-ui-tray").last();
+      await tray.screenshot({ path: path.join(dir, `${type}.png`) });
+      const found = (await page!.evaluate(LAYOUT_PROBLEMS)) as string[];
+      for (const p of found) problems.push(`${type}: ${p}`);
+      if (type === "voevent-receiver" || type === "voevent-parse") {
+        // Sizes in KiB/MiB: 1048576 bytes shows as 1 MiB.
+        const size = await page!.evaluate(`(() => {
+          const tray = document.querySelectorAll(".red-ui-tray")[document.querySelectorAll(".red-ui-tray").length - 1];
+          const unit = tray.querySelector(".voevent-size-unit");
+          return [tray.querySelector(".voevent-size-number")?.value, unit?.options[unit.selectedIndex]?.text];
+        })()`);
+        if (JSON.stringify(size) !== JSON.stringify(["1", "MiB"])) {
+          problems.push(`${type}: the size limit shows as ${JSON.stringify(size)}, not 1 MiB`);
+        }
+      }
+      await cancel.evaluate((button) => (button as { click(): void }).click());
+      await page!.locator(".red-ui-tray").waitFor({ state: "detached", timeout: 10_000 });
+    }
+    assert.deepEqual(problems, []);
   });
 
   it("marks bad settings invalid before deploy, and leaves good ones valid", async () => {
@@ -417,20 +577,43 @@ describe("e2e: the editor in Chromium", function () {
       await registry.click("#submit");
       await registry.locator("#list tr[data-name='KSK']").waitFor({ timeout: 10_000 });
       assert.match((await registry.locator("#message").textContent()) ?? "", /Saved KSK/);
+      // The README's step 2, as the reader sees it (docs/images/registry.png is a copy).
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await registry.screenshot({ path: path.join(SCREENSHOTS, "registry.png") });
+      // The address field only for destinations that have one.
+      assert.equal(await registry.locator("#target").isVisible(), false, "no address for debug");
+      await registry.selectOption("#destination", "email");
+      assert.equal(await registry.locator("#target").isVisible(), true, "an address for e-mail");
+      assert.equal(await registry.locator("#target-label").textContent(), "E-mail address");
+      await registry.selectOption("#destination", "debug");
+      // The same name again: the page asks before replacing.
+      await registry.fill("#name", "KSK");
+      await registry.fill("#xpath", '//Who/Author[contactName="KSK"] or @role="test"');
+      await registry.click("#submit");
+      await registry.locator("#confirm:not([hidden]) #replace").waitFor({ timeout: 10_000 });
+      assert.match((await registry.locator("#message").textContent()) ?? "", /exists already.*Replace it\?/);
+      await registry.click("#replace");
+      await registry.locator("#message.ok", { hasText: "Replaced KSK" }).waitFor({ timeout: 10_000 });
+      await registry
+        .locator("#list tr[data-name='KSK']", { hasText: '@role="test"' })
+        .waitFor({ timeout: 10_000 });
+      assert.equal(await registry.locator("#list tr[data-name='KSK']").count(), 1, "replaced, not added");
       await registry.fill("#name", "broken");
       await registry.fill("#xpath", '//Who[contactName=="KSK"]');
       await registry.click("#submit");
       await registry.locator("#message.error").waitFor({ timeout: 10_000 });
       assert.match((await registry.locator("#message").textContent()) ?? "", /not a valid XPath/);
       fs.mkdirSync(SCREENSHOTS, { recursive: true });
-      await registry.screenshot({ path: path.join(SCREENSHOTS, "registry.png") });
+      await registry.screenshot({ path: path.join(SCREENSHOTS, "registry-error.png") });
       await registry.locator("#list tr[data-name='KSK'] button").click();
       await registry.locator("#list tr[data-name='KSK']").waitFor({ state: "detached", timeout: 10_000 });
       // The browser logs the refused POST (HTTP 400) as a failed resource; nothing else.
       const refused = /status of 400/;
       assert.equal(errors.filter((e) => refused.test(e)).length, 1, "the bad XPath was refused");
+      const conflict = /status of 409/;
+      assert.equal(errors.filter((e) => conflict.test(e)).length, 1, "the existing name was answered 409");
       assert.deepEqual(
-        errors.filter((e) => !refused.test(e)),
+        errors.filter((e) => !refused.test(e) && !conflict.test(e)),
         [],
       );
     } finally {

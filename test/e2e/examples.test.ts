@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { readPacket } from "../helpers/corpus";
-import { countInLog, readExample, rewriteFlow, seen, tapDebugs } from "./flows";
+import { countInLog, EXAMPLES_DIR, readDemo, readExample, rewriteFlow, seen, tapDebugs } from "./flows";
 import {
   delay,
   type FlowNode,
@@ -33,7 +33,6 @@ const MINE = [
   "03-gcn.json",
   "06-registry.json",
   "07-test-alerts.json",
-  "demo.json",
 ];
 const GCN_HOSTS = ["45.58.43.186", "68.169.57.253"];
 const KSK_XPATH = '//Who/Author[contactName="KSK"]';
@@ -147,6 +146,50 @@ describe("e2e: the examples in a real runtime", function () {
     await rt?.stop();
   });
 
+  it("examples share one identity node and listen on ports of their own (8100-8199), apart from the demo's", () => {
+    const files = fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".json"));
+    assert.ok(!files.includes("demo.json"), "the demo is not among the examples");
+    const identities = new Set<string>();
+    for (const file of files) {
+      for (const node of readExample(file)) {
+        if (node.type === "voevent-identity") {
+          assert.deepEqual(
+            { id: node.id, name: node.name, localIvo: node.localIvo },
+            {
+              id: "voevent-identity-example",
+              name: "this Node-RED",
+              localIvo: "ivo://node-red.local/voevent",
+            },
+            `${file}: the shared identity node`,
+          );
+          identities.add(node.id);
+        }
+        if (typeof node.identity === "string" && node.identity !== "") {
+          assert.equal(
+            node.identity,
+            "voevent-identity-example",
+            `${file}: ${node.id} uses the shared identity`,
+          );
+        }
+        if (node.type === "voevent-receiver" || node.type === "voevent-broadcaster") {
+          const port = Number(node.port);
+          assert.ok(port >= 8100 && port <= 8199, `${file}: ${node.id} listens on ${port}, not 8100-8199`);
+        }
+        for (const text of [node.info, node.name].filter((t): t is string => typeof t === "string")) {
+          // GCN's own servers listen on 8099; every other mention would be the demo's broker.
+          if (file !== "03-gcn.json")
+            assert.doesNotMatch(text, /\b809[89]\b/, `${file}: ${node.id} names the demo's ports`);
+          assert.doesNotMatch(
+            text,
+            /broker example \(0[2-9]\)/,
+            `${file}: ${node.id}: the broker example is 01`,
+          );
+        }
+      }
+    }
+    assert.deepEqual([...identities], ["voevent-identity-example"]);
+  });
+
   it("each example is a flow with a Comment saying how to try it, and deploys without edits", async function () {
     this.timeout(120_000);
     const known = new Set((await rt.nodes()).flatMap((s) => s.types));
@@ -164,8 +207,8 @@ describe("e2e: the examples in a real runtime", function () {
         if (!STRUCTURAL.has(n.type))
           assert.ok(known.has(n.type), `${file}: ${n.id} is a known type (${n.type})`);
       }
-      // Only the fixed listening ports move (another test may hold 8098/8099).
-      const ports = { 8098: await freePort(), 8099: await freePort() };
+      // Only the fixed listening ports move (another test may hold 8100/8101).
+      const ports = { 8100: await freePort(), 8101: await freePort() };
       const since = await deploy(rewriteFlow(flows, { ports }));
       await delay(300);
       const log = rt.logs().slice(since);
@@ -175,23 +218,23 @@ describe("e2e: the examples in a real runtime", function () {
   });
 
   it("01 broker: the listener gets the exact bytes once; dedupe drops the re-send", async () => {
-    const ports = { 8098: await freePort(), 8099: await freePort() };
+    const ports = { 8100: await freePort(), 8101: await freePort() };
     const flows = tapDebugs(rewriteFlow(readExample("01-broker.json"), { ports }), {
       "ex01-received": "voevent.ivorn",
       "ex01-duplicate": "voevent.ivorn",
       "ex01-relayed": "voevent.ivorn",
     });
     const since = await deploy(flows);
-    const listener = await listen(ports[8099]);
+    const listener = await listen(ports[8101]);
     try {
       const a = await alertFile("KSK");
-      await send(ports[8098], a.file);
+      await send(ports[8100], a.file);
       await until("the event at the listener", () => listener.packets.length === 1);
       assert.equal(listener.packets[0], a.xml.replace(/\s+$/, ""), "the bytes as sent");
-      await send(ports[8098], a.file);
+      await send(ports[8100], a.file);
       await rt.waitForLog(seen("ex01-duplicate", a.ivorn), 10_000, since);
       const b = await alertFile("other");
-      await send(ports[8098], b.file);
+      await send(ports[8100], b.file);
       await until("the next event", () => listener.packets.length >= 2);
       await delay(QUIET_MS);
       assert.deepEqual(listener.packets.map(ivornOf), [a.ivorn, b.ivorn], "each event once, in order");
@@ -203,17 +246,17 @@ describe("e2e: the examples in a real runtime", function () {
   });
 
   it("02 subscriber + filter: KSK's events pass, others are dropped", async () => {
-    const ports = { 8098: await freePort(), 8099: await freePort() };
+    const ports = { 8100: await freePort(), 8101: await freePort() };
     const flows = tapDebugs(
       rewriteFlow([...readExample("01-broker.json"), ...readExample("02-subscriber-filter.json")], { ports }),
       { "ex02-ksk": "voevent.ivorn", "ex02-all": "voevent.ivorn" },
     );
     const since = await deploy(flows);
-    await primed(ports[8098], "ex02-all");
+    await primed(ports[8100], "ex02-all");
     const other = await alertFile("other");
     const ksk = await alertFile("KSK");
-    await send(ports[8098], other.file);
-    await send(ports[8098], ksk.file);
+    await send(ports[8100], other.file);
+    await send(ports[8100], ksk.file);
     await rt.waitForLog(seen("ex02-ksk", ksk.ivorn), 10_000, since);
     await rt.waitForLog(seen("ex02-all", other.ivorn), 10_000, since);
     await delay(QUIET_MS);
@@ -295,7 +338,7 @@ describe("e2e: the examples in a real runtime", function () {
     before(async () => {
       ports[8098] = await freePort();
       ports[8099] = await freePort();
-      const flows = tapDebugs(rewriteFlow(readExample("demo.json"), { ports }), {
+      const flows = tapDebugs(rewriteFlow(readDemo(), { ports }), {
         "demo-matched": "summary",
         "demo-received": "voevent.ivorn",
         "demo-email-debug": 'to & " " & voevent.ivorn',
@@ -310,7 +353,12 @@ describe("e2e: the examples in a real runtime", function () {
       assert.equal(page.status, 200);
       assert.match(String(page.headers["content-type"]), /text\/html/);
       assert.match(page.body, /<form id="add">/);
-      const list = await httpRequest(api());
+      // The default subscription is added by an inject node 0.1 s after the flows start.
+      let list = await httpRequest(api());
+      for (let i = 0; i < 50 && list.body === "[]"; i++) {
+        await delay(100);
+        list = await httpRequest(api());
+      }
       assert.equal(list.status, 200);
       assert.deepEqual(JSON.parse(list.body), [
         { name: "all", xpath: "true()", destination: "debug", target: "" },
@@ -324,8 +372,8 @@ describe("e2e: the examples in a real runtime", function () {
 
     it("refuses a bad subscription with a clear error", async () => {
       const cases: Array<[unknown, RegExp]> = [
-        [{ name: "x", xpath: '//Who/Author[contactName=="KSK"]' }, /not a valid XPath/],
-        [{ name: "x", xpath: "//Who[" }, /xpath: '\[' is not closed/],
+        [{ name: "x", xpath: '//Who/Author[contactName=="KSK"]' }, /not a valid XPath.*column 26.*found '='/],
+        [{ name: "x", xpath: "//Who[" }, /not a valid XPath.*column 7.*end of expression/],
         [{ name: "", xpath: "true()" }, /^name:/],
         [{ name: "x", xpath: "true()", destination: "email", target: "nobody" }, /e-mail address/],
         [{ name: "x", xpath: "true()", destination: "pager" }, /destination/],
@@ -340,6 +388,51 @@ describe("e2e: the examples in a real runtime", function () {
         list.map((s) => s.name),
         ["all"],
       );
+    });
+
+    it("creates with 201, refuses an existing name with 409, replaces only when asked (200)", async () => {
+      const first = { name: "twice", xpath: "true()", destination: "debug" };
+      assert.equal((await httpRequest(api(), { method: "POST", body: first })).status, 201);
+      const again = await httpRequest(api(), { method: "POST", body: { ...first, xpath: "false()" } });
+      assert.equal(again.status, 409, again.body);
+      assert.match((JSON.parse(again.body) as { error: string }).error, /exists.*replace: true/);
+      const listed = () =>
+        httpRequest(api()).then((r) =>
+          (JSON.parse(r.body) as Array<{ name: string; xpath: string }>).filter((s) => s.name === "twice"),
+        );
+      assert.deepEqual(
+        (await listed()).map((s) => s.xpath),
+        ["true()"],
+        "unchanged after the 409",
+      );
+      const replaced = await httpRequest(api(), {
+        method: "POST",
+        body: { ...first, xpath: "false()", replace: true },
+      });
+      assert.equal(replaced.status, 200, replaced.body);
+      assert.deepEqual(
+        (await listed()).map((s) => s.xpath),
+        ["false()"],
+        "replaced in place, once",
+      );
+      assert.equal((await httpRequest(api("/twice"), { method: "DELETE" })).status, 200);
+    });
+
+    it("checks each request's XPath on its own: concurrent requests never see each other's", async () => {
+      const bodies = Array.from({ length: 12 }, (_, i) =>
+        i % 2 === 0
+          ? { name: `good${i}`, xpath: `//Param[@name="P${i}"]`, destination: "debug" }
+          : { name: `bad${i}`, xpath: `//Param[@name=="P${i}"]`, destination: "debug" },
+      );
+      const results = await Promise.all(bodies.map((body) => httpRequest(api(), { method: "POST", body })));
+      assert.deepEqual(
+        results.map((r) => r.status),
+        bodies.map((b) => (b.name.startsWith("good") ? 201 : 400)),
+      );
+      for (const b of bodies) {
+        if (b.name.startsWith("good"))
+          assert.equal((await httpRequest(api(`/${b.name}`), { method: "DELETE" })).status, 200);
+      }
     });
 
     it("a KSK subscription gets KSK's alerts only, until it is removed", async () => {

@@ -9,6 +9,13 @@ import { type FlowNode, REPO_ROOT, type Runtime } from "./harness";
 
 export const EXAMPLES_DIR = path.join(REPO_ROOT, "examples");
 
+/** The demo that `npm start` deploys (demo/demo.json: not an example, so not in the menu). */
+export function readDemo(): FlowNode[] {
+  const flows: unknown = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "demo", "demo.json"), "utf8"));
+  if (!Array.isArray(flows)) throw new Error("demo/demo.json is not a flow array");
+  return flows as FlowNode[];
+}
+
 /** examples/<file> as a flow array. */
 export function readExample(file: string): FlowNode[] {
   const flows: unknown = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), "utf8"));

@@ -202,10 +202,10 @@ export function run(
   });
 }
 
-const NPM_QUIET = ["--no-audit", "--no-fund", "--loglevel=error"];
+export const NPM_QUIET = ["--no-audit", "--no-fund", "--loglevel=error"];
 
 /** Environment for npm: no lifecycle variables of an enclosing `npm test` leaking in. */
-function npmEnv(): NodeJS.ProcessEnv {
+export function npmEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!/^npm_(lifecycle|package|config_(prefix|global|workspace|include_workspace))/i.test(k)) env[k] = v;
@@ -459,6 +459,9 @@ export interface StartRuntimeOptions {
   env?: Record<string, string>;
   /** Default RUNTIME_START_TIMEOUT_MS. */
   startTimeoutMs?: number;
+  /** A user directory with the package already installed, copied instead of the harness's own
+   * (which installs `npm pack` of this working tree); extraModules is then ignored. */
+  userDirTemplate?: string;
 }
 
 export interface Runtime {
@@ -540,7 +543,7 @@ function copyDir(from: string, to: string): void {
 
 /** Starts Node-RED in a child process with the packed package installed in a temporary userDir. */
 export async function startRuntime(options: StartRuntimeOptions = {}): Promise<Runtime> {
-  const template = await userDirTemplate(options.extraModules ?? []);
+  const template = options.userDirTemplate ?? (await userDirTemplate(options.extraModules ?? []));
   const port = options.settings?.uiPort ?? (await freePort());
   const userDir = makeTempDir("userdir");
   copyDir(template, userDir);

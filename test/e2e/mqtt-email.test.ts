@@ -1,5 +1,5 @@
 /**
- * Examples 04 (alerts to MQTT) and 05 (alerts to e-mail) end to end: a real Node-RED runtime
+ * Examples 04 (alerts to MQTT), 05 (alerts to e-mail) and 08 (MQTT → parse → filter) end to end: a real Node-RED runtime
  * with the packed package and node-red-node-email installed, the two example flows deployed
  * through the admin API with only their hosts and ports rewritten, a VTPBroadcaster in this
  * process standing in for the VTP broker, a real Mosquitto and an SMTP sink.
@@ -12,6 +12,7 @@ import { testAlert } from "../../src/voevent/alert";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { corpusAvailable, readPacket } from "../helpers/corpus";
+import { seen, tapDebugs } from "./flows";
 import {
   delay,
   type FlowNode,
@@ -115,11 +116,17 @@ describe("e2e: examples 04 (alerts to MQTT) and 05 (alerts to e-mail)", function
     const ports = { vtp: listening.port, mqtt: broker.port, smtp: smtp.port };
     const flows = [
       ...rewrite(readExample("04-mqtt.json"), ports),
-      ...rewrite(readExample("05-email.json"), ports),
+      ...rewrite(readExample("05-email-needs-node-red-node-email.json"), ports),
+      ...tapDebugs(rewrite(readExample("08-parse-mqtt.json"), ports), {
+        "ex08-ksk": "voevent.ivorn",
+        "ex08-other": "voevent.ivorn",
+        "ex08-bad": "error.message",
+      }),
     ];
     const since = rt.logs().length;
     await rt.deploy(flows);
-    await rt.waitForLog(/Connected to broker/, 20_000, since);
+    // Both MQTT examples connect: 04's mqtt out and 08's mqtt in.
+    await rt.waitForLog(/Connected to broker[\s\S]*Connected to broker/, 20_000, since);
     const deadline = Date.now() + 20_000;
     while (vtp.count < 2) {
       if (Date.now() > deadline) throw new Error(`${vtp.count} of 2 subscribers connected\n${rt.logs()}`);
@@ -135,7 +142,7 @@ describe("e2e: examples 04 (alerts to MQTT) and 05 (alerts to e-mail)", function
 
   it("deploys both examples as they are, apart from hosts and ports", async () => {
     const deployed = await rt!.getFlows();
-    for (const name of ["04-mqtt.json", "05-email.json"]) {
+    for (const name of ["04-mqtt.json", "05-email-needs-node-red-node-email.json", "08-parse-mqtt.json"]) {
       for (const node of readExample(name)) {
         assert.ok(
           deployed.some((d) => d.id === node.id && d.type === node.type),
@@ -237,5 +244,23 @@ describe("e2e: examples 04 (alerts to MQTT) and 05 (alerts to e-mail)", function
       false,
       "the Fermi test notice was mailed",
     );
+  });
+
+  it("08: XML from an MQTT topic is parsed and filtered; junk goes to the catch node", async () => {
+    const since = rt!.logs().length;
+    const ksk = testAlert();
+    const kskIvorn = parseVOEvent(ksk).voevent.ivorn;
+    const other = testAlert({ contactName: "someone-else" });
+    const otherIvorn = parseVOEvent(other).voevent.ivorn;
+    // Straight onto a topic that only 08's mqtt in reads from (04 publishes what it filters).
+    await client!.publishAsync("voevent/e2e/parse", other, { qos: 1 });
+    await client!.publishAsync("voevent/e2e/parse", "not a VOEvent at all", { qos: 1 });
+    await client!.publishAsync("voevent/e2e/parse", ksk, { qos: 1 });
+    await rt!.waitForLog(seen("ex08-ksk", kskIvorn), 15_000, since);
+    await rt!.waitForLog(seen("ex08-other", otherIvorn), 15_000, since);
+    await rt!.waitForLog(/SEEN ex08-bad \S/, 15_000, since);
+    const log = rt!.logs().slice(since);
+    assert.ok(!log.includes(seen("ex08-ksk", otherIvorn)), "someone else's alert is not KSK's");
+    assert.ok(!log.includes(seen("ex08-other", kskIvorn)), "KSK's alert is not on otherwise");
   });
 });

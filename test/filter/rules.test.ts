@@ -193,6 +193,31 @@ describe("filter registry (rules from context)", () => {
     assert.match(problems[0].message, /XPath/);
   });
 
+  it("keeps the subscription's name apart from a rule's own fields: { name, rule: { t: \"param\", name, … } }", () => {
+    const subject = made({ groups: {} });
+    const { rules, problems } = compileRegistry([
+      { name: "gbm", rule: { t: "param", name: "Packet_Type", op: "eq", value: "61" } },
+      { name: "bat", rule: { t: "param", name: "Packet_Type", op: "eq", value: "115" } },
+      { name: "Packet_Type", t: "param", op: "eq", value: "61" },
+      { name: "broken", rule: "param" },
+    ]);
+    assert.deepEqual(
+      rules.map((r) => [r.name, r.test(subject)]),
+      [
+        ["gbm", true],
+        ["bat", false],
+      ],
+    );
+    assert.deepEqual(
+      problems.map((p) => [p.index, p.name]),
+      [
+        [2, "Packet_Type"],
+        [3, "broken"],
+      ],
+    );
+    assert.match(problems[0]!.message, /rule: \{ t: "param"/);
+  });
+
   it("an absent list is no rules; a non-list is one problem", () => {
     assert.deepEqual(compileRegistry(undefined), { rules: [], problems: [] });
     assert.equal(compileRegistry({ name: "x" }).problems.length, 1);

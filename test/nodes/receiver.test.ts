@@ -112,6 +112,34 @@ describe("voevent-receiver node", () => {
     assert.equal(out.length, 0);
   });
 
+  it("with refusedOutput, sends each refused frame (text, reason, peer) to its second output", async () => {
+    const port = await freePort();
+    const flow = receiverFlow(port, { refusedOutput: true, outputs: 2 });
+    flow[1]!.wires = [["out"], ["refused"]];
+    await loadFlow(TYPES, [...flow, { id: "refused", type: "helper" }]);
+    await listening();
+    const out = collect("out");
+    const refused = collect("refused");
+    const junk = "<VOEvent><unclosed></VOEvent>";
+    assert.equal((await send(port, junk)).reply, "nak");
+    const noLocalId = fixture("no-wherewhen.xml");
+    const reply = await send(port, noLocalId);
+    assert.equal(reply.reply, "nak");
+    assert.equal((await send(port, packet())).reply, "ack");
+    await waitUntil(() => refused.length === 2 && out.length === 1, 2000, "two refusals, one event");
+    assert.equal(refused[0]!.payload, junk, "the frame as text");
+    assert.equal(refused[0]!.code, "MALFORMED");
+    assert.match(String(refused[0]!.reason), /^Event rejected: /);
+    assert.equal(refused[0]!.ivorn, null);
+    assert.equal(refused[1]!.payload, noLocalId.toString("utf8"));
+    assert.equal(refused[1]!.reason, reply.reason, "the reason sent in the nak");
+    assert.match(String(refused[1]!.ivorn), /^ivo:\/\//);
+    const vtp = refused[1]!.vtp as { peer: string; localIvo: string };
+    assert.match(vtp.peer, /^127\.0\.0\.1:\d+$/);
+    assert.equal(vtp.localIvo, LOCAL_IVO);
+    assert.equal(out[0]!.voevent !== undefined, true, "accepted events still leave on the first output");
+  });
+
   it("requireLocalId off accepts an IVORN without #local-id", async () => {
     const port = await freePort();
     await loadFlow(TYPES, receiverFlow(port, { requireLocalId: false }));
