@@ -325,74 +325,83 @@ describe("dedupe/file", () => {
   });
 
   it("loses no acknowledged key when the process is killed, mid-write or mid-compaction", async function () {
-    this.timeout(60_000);
+    this.timeout(120_000);
     const capacity = 200;
     let next = 0;
-    let sawTemp = 0;
     for (let round = 0; round < 8; round++) {
-      const last = await runAndKill(path, next, capacity, 20 + round * 35);
-      if (existsSync(`${path}.compact.tmp`)) sawTemp++;
+      const last = await runAndKill(path, next, capacity, 50 + round * 150);
       assert.ok(last >= next, `round ${round}: the child recorded nothing`);
       const s = new FileStore({ path, ttlMs: 1e12, capacity });
       assert.equal(existsSync(`${path}.compact.tmp`), false);
-      // key<last+1> may have been recorded before the kill but not reported: it
-      // counts towards the capacity, so the reported window is capacity - 1 keys.
+      // The child acknowledges a key only after checkAndAdd returned, so at most
+      // key<last+1> was recorded beyond the last acknowledgement (and it counts
+      // towards the capacity): the acknowledged window is capacity - 1 keys.
       for (let i = Math.max(next, last - capacity + 2); i <= last; i++) {
         assert.equal(s.has(`key${i}`), true, `round ${round}: key${i} (last acknowledged: ${last}) lost`);
       }
+      assert.equal(
+        s.has(`key${last + 2}`),
+        false,
+        `round ${round}: the child ran on past its acknowledgements`,
+      );
       assert.ok(s.size <= capacity);
       s.close();
       for (const l of lines()) assert.match(l, /^\d+ key\d+$/);
       next = last + 2;
     }
-    // How often the kill landed mid-compaction varies; it is not asserted.
-    void sawTemp;
   });
 });
 
 /**
  * Runs a child that records key<start>, key<start+1>, … (compacting every 20
- * keys) and reports each on stdout once checkAndAdd returned; kills it with
- * SIGKILL `delayMs` after it started writing. Returns the last key reported.
+ * keys) and acknowledges each, once checkAndAdd returned, with one writeSync
+ * of a line to an acknowledgement file (synchronous, unlike stdout on a pipe,
+ * which queues in the child when the parent reads slowly: the cause of an
+ * earlier flaky version of this test). Kills it with SIGKILL once it has
+ * acknowledged at least `count` keys. Returns the last key acknowledged.
  */
-function runAndKill(path: string, start: number, capacity: number, delayMs: number): Promise<number> {
+function runAndKill(path: string, start: number, capacity: number, count: number): Promise<number> {
+  const ackPath = `${path}.acks`;
+  writeFileSync(ackPath, "");
   const code = `
+    const { openSync, writeSync } = require("node:fs");
     const { FileStore } = require(${JSON.stringify(SRC)});
     const s = new FileStore({ path: ${JSON.stringify(path)}, ttlMs: 1e12, capacity: ${capacity} });
-    process.stdout.write("ready\\n");
+    const acks = openSync(${JSON.stringify(ackPath)}, "a");
     for (let i = ${start}; ; i++) {
       s.checkAndAdd("key" + i);
-      process.stdout.write(i + "\\n");
+      writeSync(acks, i + "\\n");
       if (i % 20 === 0) s.compact();
     }`;
+  const acknowledged = (): string[] =>
+    readFileSync(ackPath, "utf8")
+      .split("\n")
+      .slice(0, -1) // the last piece may be a partial line
+      .filter((l) => /^\d+$/.test(l));
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), "-e", code], {
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", "ignore", "pipe"],
     });
-    let out = "";
     let err = "";
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (data: string) => {
-      out += data;
-      if (timer === undefined && out.includes("ready\n")) {
-        timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
+    let killed = false;
+    // Each acknowledgement is at least 2 bytes: poll the file's size until `count` may be there.
+    const poll = setInterval(() => {
+      if (statSync(ackPath).size >= 2 * count && acknowledged().length >= count) {
+        killed = child.kill("SIGKILL");
+        clearInterval(poll);
       }
-    });
+    }, 2);
     child.stderr.on("data", (data: Buffer) => {
       err += data.toString();
     });
     child.on("error", reject);
     child.on("close", (_code, signal) => {
-      if (timer !== undefined) clearTimeout(timer);
-      if (signal !== "SIGKILL") {
+      clearInterval(poll);
+      if (signal !== "SIGKILL" || !killed) {
         reject(new Error(`child ended without being killed: ${err}`));
         return;
       }
-      const numbers = out
-        .split("\n")
-        .slice(0, -1) // the last piece may be a partial line
-        .filter((l) => /^\d+$/.test(l));
+      const numbers = acknowledged();
       resolvePromise(numbers.length === 0 ? start - 1 : Number(numbers.at(-1)));
     });
   });
