@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { FileStore, type FileStoreOptions } from "../../src/dedupe/file";
 
 const SRC = resolve(__dirname, "../../src/dedupe/file.ts");
+const HEADER = "# voevent-dedupe seen keys v1\n";
 
 describe("dedupe/file", () => {
   let dir: string;
@@ -19,9 +20,16 @@ describe("dedupe/file", () => {
     open.push(s);
     return s;
   }
+  /** The entry lines of the log, after its header line (checked). */
   function lines(): string[] {
     const text = readFileSync(path, "utf8");
-    return text === "" ? [] : text.slice(0, -1).split("\n");
+    assert.ok(text.startsWith(HEADER), "the log starts with its header line");
+    const body = text.slice(HEADER.length);
+    return body === "" ? [] : body.slice(0, -1).split("\n");
+  }
+  /** Writes a log as the store would have: the header line, then `body`. */
+  function writeLog(body: string): void {
+    writeFileSync(path, HEADER + body);
   }
 
   beforeEach(() => {
@@ -47,10 +55,10 @@ describe("dedupe/file", () => {
     assert.equal(s.path, path);
   });
 
-  it("creates the file on open", () => {
+  it("creates the file on open, with only its header line", () => {
     store();
     assert.ok(existsSync(path));
-    assert.equal(statSync(path).size, 0);
+    assert.equal(readFileSync(path, "utf8"), HEADER);
   });
 
   it("survives close and reopen (a redeploy)", () => {
@@ -131,7 +139,7 @@ describe("dedupe/file", () => {
   });
 
   it("ignores a torn last line (a crash mid-write) and appends cleanly after it", () => {
-    writeFileSync(path, `${clock} a\n${clock} b\n${clock} 3c499e1a`);
+    writeLog(`${clock} a\n${clock} b\n${clock} 3c499e1a`);
     const s = store();
     assert.equal(s.size, 2);
     assert.equal(s.has("3c499e1a"), false);
@@ -144,10 +152,17 @@ describe("dedupe/file", () => {
   });
 
   it("opens a log whose only line is torn", () => {
-    writeFileSync(path, "17000000");
+    writeLog("17000000");
     const s = store();
     assert.equal(s.size, 0);
-    assert.equal(statSync(path).size, 0);
+    assert.deepEqual(lines(), []);
+  });
+
+  it("completes a header torn by a crash while the log was being created", () => {
+    writeFileSync(path, HEADER.slice(0, 9));
+    const s = store();
+    assert.equal(s.checkAndAdd("a"), true);
+    assert.deepEqual(lines(), [`${clock} a`]);
   });
 
   it("skips malformed lines anywhere", () => {
@@ -164,7 +179,7 @@ describe("dedupe/file", () => {
       `${clock} cr\r`,
       `${clock} good2`,
     ];
-    writeFileSync(path, `${garbage.join("\n")}\n`);
+    writeLog(`${garbage.join("\n")}\n`);
     const s = store();
     assert.equal(s.size, 2);
     assert.equal(s.has("good1"), true);
@@ -175,14 +190,14 @@ describe("dedupe/file", () => {
   it("refuses a file that is not a dedupe log, leaving it untouched", () => {
     const json = '{\n  "flows": [1, 2, 3],\n  "x": true\n}';
     writeFileSync(path, json);
-    assert.throws(() => store(), /is not a dedupe log.*refusing to overwrite it/);
+    assert.throws(() => store(), /is not a dedupe log.*refusing to touch it/);
     assert.equal(readFileSync(path, "utf8"), json);
     writeFileSync(path, "no newline at all, but a lot of text that is nothing like a log");
     assert.throws(() => store(), /is not a dedupe log/);
   });
 
   it("ignores and removes a temp file left by a crash mid-compaction", () => {
-    writeFileSync(path, `${clock} a\n${clock} b\n`);
+    writeLog(`${clock} a\n${clock} b\n`);
     writeFileSync(`${path}.compact.tmp`, `${clock} a\n${clock} b\n${clock} half-writ`);
     const s = store();
     assert.equal(existsSync(`${path}.compact.tmp`), false);
@@ -231,7 +246,7 @@ describe("dedupe/file", () => {
   it("compacts on open when most of the log is garbage", () => {
     const old = Array.from({ length: 3000 }, (_, i) => `${clock - 100_000} stale${i}`);
     const live = Array.from({ length: 10 }, (_, i) => `${clock} live${i}`);
-    writeFileSync(path, `${[...old, ...live].join("\n")}\n`);
+    writeLog(`${[...old, ...live].join("\n")}\n`);
     const s = store({ ttlMs: 50_000 });
     assert.equal(s.size, 10);
     assert.equal(lines().length, 10);
@@ -242,7 +257,7 @@ describe("dedupe/file", () => {
     for (let i = 0; i < 50; i++) s.checkAndAdd(`k${i}`);
     s.clear();
     assert.equal(s.size, 0);
-    assert.equal(statSync(path).size, 0);
+    assert.deepEqual(lines(), []);
     assert.equal(s.checkAndAdd("k1"), true);
     s.close();
     const again = store();
