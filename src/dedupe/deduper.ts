@@ -11,7 +11,8 @@
  * may have passed them too). With `whenDown: "hold"` (an asynchronous primary
  * that reports when it is back), checks wait for the store instead, up to
  * `maxPending`; past that a check fails with a DedupeError (code
- * PENDING_LIMIT).
+ * PENDING_LIMIT). Without hold, at most `maxPending` checks wait for the
+ * primary at once; further ones are answered by memory (as during an outage).
  *
  * A key in the fallback store is a duplicate without asking the primary: so a
  * key kept in memory during an outage stays seen after it. With `mirror` every
@@ -94,6 +95,8 @@ export class Deduper {
   /** Checks in input order; answered ones leave from the front. */
   private readonly queue: Slot[] = [];
   private head = 0;
+  /** Checks sent to an asynchronous primary and not yet answered. */
+  private inFlight = 0;
   /** Checks waiting for the primary to come back (hold). */
   private held: Slot[] = [];
   private stopListening: (() => void) | undefined;
@@ -187,8 +190,16 @@ export class Deduper {
       this.settle(slot, null, { first: this.remember(key), by: "memory" });
       return;
     }
-    if (primary.available === false || this.pending > this.maxPending) {
+    if (primary.available === false) {
       this.unavailable(slot, new Error("the store is unreachable"));
+      return;
+    }
+    if (this.inFlight >= this.maxPending && !this.holds()) {
+      // Too many round trips outstanding (a store that stopped answering): memory answers this one.
+      this.unavailable(
+        slot,
+        new Error(`${this.maxPending} checks already waiting for the store (maxPending)`),
+      );
       return;
     }
     let answer: boolean | Promise<boolean>;
@@ -203,9 +214,16 @@ export class Deduper {
       this.answered(slot, answer, answer);
       return;
     }
+    this.inFlight++;
     answer.then(
-      (first) => this.answered(slot, first, true),
-      (err: unknown) => this.unavailable(slot, asError(err)),
+      (first) => {
+        this.inFlight--;
+        this.answered(slot, first, true);
+      },
+      (err: unknown) => {
+        this.inFlight--;
+        this.unavailable(slot, asError(err));
+      },
     );
   }
 
@@ -234,7 +252,7 @@ export class Deduper {
       this.downSince = this.clock();
       safely(() => this.onDegradedCb(err));
     }
-    if (this.whenDown === "hold" && this.primary?.onAvailable !== undefined) {
+    if (this.holds()) {
       if (this.held.length >= this.maxPending) {
         this.settle(
           slot,
@@ -260,6 +278,10 @@ export class Deduper {
       this.unsharedTotal++;
     }
     this.settle(slot, null, { first, by: "memory" });
+  }
+
+  private holds(): boolean {
+    return this.whenDown === "hold" && this.primary?.onAvailable !== undefined;
   }
 
   /** The primary is back: run the held checks again, in order. */
