@@ -91,12 +91,13 @@ function init(RED: NodeAPI): void {
 
     let seen = 0;
     let dropped = 0;
+    const whenDown: WhenDown = kind === "redis" && config.whenDown === "hold" ? "hold" : "memory";
     const deduper = new Deduper({
       primary,
       ttlMs,
       capacity,
       mirror: kind === "redis",
-      whenDown: kind === "redis" && config.whenDown === "hold" ? "hold" : "memory",
+      whenDown,
       onDegraded: (err) => {
         this.warn(RED._("voevent-dedupe.errors.degraded", { store: storeName, error: err.message }));
         showState();
@@ -115,13 +116,14 @@ function init(RED: NodeAPI): void {
 
     /** The steady status: counts, or what is wrong with the store. */
     const showState = () => {
+      const redisDown = redisStore !== null && !redisStore.available;
       if (broken) {
         flasher.set(
           statusError(RED._("voevent-dedupe.status.no-store", { store: storeName, seen, dropped })),
         );
-      } else if (deduper.holding > 0) {
+      } else if (redisDown && whenDown === "hold") {
         flasher.set(statusWarn(RED._("voevent-dedupe.status.holding", { count: deduper.holding })));
-      } else if (deduper.degraded || (redisStore !== null && !redisStore.available && seen + dropped > 0)) {
+      } else if (redisStore !== null ? redisDown : deduper.degraded) {
         flasher.set(
           statusWarn(
             RED._("voevent-dedupe.status.degraded", {
@@ -143,7 +145,7 @@ function init(RED: NodeAPI): void {
     } else {
       showState();
     }
-    const stopWatching = redisStore?.onAvailable(() => showState());
+    const stopWatching = redisStore?.onChange(() => showState());
 
     onInput(this, async (msg, send, done) => {
       if (Object.hasOwn(msg, "reset")) {
@@ -173,6 +175,7 @@ function init(RED: NodeAPI): void {
         send(verdict.first ? [msg, null] : [null, msg]);
         done();
       });
+      if (deduper.holding > 0) showState();
     });
 
     onClose(this, async () => {

@@ -85,8 +85,13 @@ export class RedisStore implements PrimaryStore {
   private readonly client: Redis;
   private readonly ttlMs: number;
   private readonly listeners = new Set<() => void>();
+  private readonly changeListeners = new Set<(available: boolean) => void>();
   private readonly onReady = () => {
     for (const l of [...this.listeners]) l();
+    for (const l of [...this.changeListeners]) l(true);
+  };
+  private readonly onClose = () => {
+    for (const l of [...this.changeListeners]) l(false);
   };
   private closed = false;
 
@@ -98,6 +103,7 @@ export class RedisStore implements PrimaryStore {
     this.ttlMs = opts.ttlMs;
     this.prefix = opts.prefix ?? REDIS_DEFAULTS.prefix;
     this.client.on("ready", this.onReady);
+    this.client.on("close", this.onClose);
   }
 
   /** Whether the connection is up (commands are sent only then). */
@@ -108,6 +114,12 @@ export class RedisStore implements PrimaryStore {
   onAvailable(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Calls `listener` when the connection comes up (true) or goes down (false); returns a function that stops it. */
+  onChange(listener: (available: boolean) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** true the first time any user of this server, db and prefix sets the key while it lives. */
@@ -143,7 +155,9 @@ export class RedisStore implements PrimaryStore {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.changeListeners.clear();
     this.client.removeListener("ready", this.onReady);
+    this.client.removeListener("close", this.onClose);
   }
 }
 
