@@ -182,7 +182,7 @@ export class Deduper {
       return;
     }
     if (known) {
-      this.settle(slot, null, { first: false, by: this.primary === null ? "memory" : "store" });
+      this.settle(slot, null, { first: false, by: "memory" });
       return;
     }
     const primary = this.primary;

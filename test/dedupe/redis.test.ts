@@ -115,11 +115,11 @@ describe("dedupe/redis against a real redis-server", function () {
     await server.stop();
     await until(() => c.status !== "ready", 5000, "the client to see the outage");
     assert.deepEqual(await check("during1"), { first: true, by: "memory" });
-    assert.deepEqual(await check("during1"), { first: false, by: "store" });
+    assert.deepEqual(await check("during1"), { first: false, by: "memory" });
     assert.deepEqual(await check("during2"), { first: true, by: "memory" });
     assert.deepEqual(
       await check("before"),
-      { first: false, by: "store" },
+      { first: false, by: "memory" },
       "seen before the outage: kept in memory",
     );
     assert.equal(degraded.length, 1);
