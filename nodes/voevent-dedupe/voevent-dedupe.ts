@@ -181,7 +181,7 @@ function init(RED: NodeAPI): void {
     onClose(this, async () => {
       flasher.close();
       stopWatching?.();
-      await Promise.race([deduper.drain(), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+      await withDeadline(deduper.drain(), CLOSE_WAIT_MS);
       deduper.close();
       file?.close();
       redisStore?.close();
@@ -197,6 +197,16 @@ function init(RED: NodeAPI): void {
     } catch {
       return undefined;
     }
+  }
+}
+
+/** Resolves when `work` does or after `ms`, whichever is first; leaves no timer behind. */
+async function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -22,6 +22,9 @@ interface RedisNodeDef extends NodeDef {
   tls?: string;
 }
 
+/** How long closing waits for Redis to answer QUIT before dropping the connection. */
+const QUIT_WAIT_MS = 1000;
+
 function init(RED: NodeAPI): void {
   function VOEventRedisNode(this: Node, config: RedisNodeDef) {
     RED.nodes.createNode(this, config);
@@ -83,7 +86,10 @@ function init(RED: NodeAPI): void {
       if (c === null) return;
       if (c.status === "ready") {
         try {
-          await Promise.race([c.quit(), new Promise((r) => setTimeout(r, 1000).unref())]);
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([c.quit(), new Promise((r) => (timer = setTimeout(r, QUIT_WAIT_MS)))]).finally(
+            () => clearTimeout(timer),
+          );
         } catch {
           // closing anyway
         }

@@ -78,19 +78,27 @@ export interface RedisStoreOptions {
   ttlMs: number;
   /** Put before every key (default "voevent:dedupe:"). */
   prefix?: string;
+  /** Longest wait of a check for the first connection, ms (default the connect deadline). */
+  connectWaitMs?: number;
 }
 
 export class RedisStore implements PrimaryStore {
   readonly prefix: string;
   private readonly client: Redis;
   private readonly ttlMs: number;
+  private readonly connectWaitMs: number;
   private readonly listeners = new Set<() => void>();
   private readonly changeListeners = new Set<(available: boolean) => void>();
+  /** The first connection attempt has ended (ready, or failed): until then checks wait for it. */
+  private started: boolean;
+  private startWaiters: Array<() => void> = [];
   private readonly onReady = () => {
+    this.markStarted();
     for (const l of [...this.listeners]) l();
     for (const l of [...this.changeListeners]) l(true);
   };
   private readonly onClose = () => {
+    this.markStarted();
     for (const l of [...this.changeListeners]) l(false);
   };
   private closed = false;
@@ -102,13 +110,48 @@ export class RedisStore implements PrimaryStore {
     this.client = opts.client;
     this.ttlMs = opts.ttlMs;
     this.prefix = opts.prefix ?? REDIS_DEFAULTS.prefix;
+    this.connectWaitMs = opts.connectWaitMs ?? REDIS_DEFAULTS.connectTimeoutMs;
+    this.started = this.client.status === "ready" || this.client.status === "end";
     this.client.on("ready", this.onReady);
     this.client.on("close", this.onClose);
+    this.client.on("error", this.onError);
   }
 
-  /** Whether the connection is up (commands are sent only then). */
+  private readonly onError = () => {
+    this.markStarted();
+  };
+
+  private markStarted(): void {
+    if (this.started) return;
+    this.started = true;
+    const waiters = this.startWaiters;
+    this.startWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Waits for the first connection attempt to end (at most the connect deadline). */
+  private firstConnection(): Promise<void> {
+    if (this.started) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.startWaiters = this.startWaiters.filter((w) => w !== done);
+        resolve();
+      }, this.connectWaitMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.startWaiters.push(done);
+    });
+  }
+
+  /**
+   * Whether checks go to Redis: the connection is up, or the first attempt is
+   * still under way (checks wait for it, at most the connect deadline, so a
+   * (re)deploy does not pass its first events unshared).
+   */
   get available(): boolean {
-    return !this.closed && this.client.status === "ready";
+    return !this.closed && (this.client.status === "ready" || !this.started);
   }
 
   onAvailable(listener: () => void): () => void {
@@ -127,6 +170,7 @@ export class RedisStore implements PrimaryStore {
     if (typeof key !== "string")
       throw new TypeError(`RedisStore: the key must be a string, not ${typeof key}`);
     if (this.closed) throw new Error("RedisStore: the store is closed");
+    if (!this.started) await this.firstConnection();
     const full = this.prefix + key;
     const reply = Number.isFinite(this.ttlMs)
       ? await this.client.set(full, "1", "PX", Math.max(1, Math.ceil(this.ttlMs)), "NX")
@@ -158,6 +202,8 @@ export class RedisStore implements PrimaryStore {
     this.changeListeners.clear();
     this.client.removeListener("ready", this.onReady);
     this.client.removeListener("close", this.onClose);
+    this.client.removeListener("error", this.onError);
+    this.markStarted();
   }
 }
 

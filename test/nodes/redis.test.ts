@@ -8,6 +8,7 @@ import {
   helper,
   loadFlow,
   type Msg,
+  nodeInit,
   statusHistory,
   useNodeRed,
   waitForStatus,
@@ -139,5 +140,83 @@ describe("voevent-dedupe node with the redis store (voevent-redis)", function ()
       first.map((m: Msg) => m.topic),
       ["x", "y", "z"],
     );
+  });
+
+  it("30 full redeploys, Redis up or down, leave no connection, socket or timer behind", async () => {
+    const kinds = ["TCPSocketWrap", "Timeout"] as const;
+    const resources = () => {
+      const counts: Record<string, number> = { TCPSocketWrap: 0, Timeout: 0 };
+      for (const r of process.getActiveResourcesInfo()) if (r in counts) counts[r] = (counts[r] ?? 0) + 1;
+      return counts;
+    };
+    // The test helper's redeploy (setFlows) cannot carry credentials: this server has no password.
+    const open = await RedisServer.start();
+    const peek = new Redis({ host: open.host, port: open.port });
+    peek.on("error", () => {});
+    const ours = async () =>
+      String(await peek.call("CLIENT", "LIST"))
+        .split("\n")
+        .filter((l) => l.includes("name=node-red-voevent-r ")).length;
+    const tab: FlowNode = { id: "tab1", type: "tab", label: "test" };
+    const generationFlow = (generation: number): FlowNode[] => [
+      tab,
+      ...flow(open.port).map((n) =>
+        n.type === "voevent-redis" ? n : { ...n, z: "tab1", name: `generation ${generation}` },
+      ),
+    ];
+    try {
+      await helper.load([nodeInit("voevent-redis"), nodeInit("voevent-dedupe")], [tab]);
+      await new Promise((r) => setTimeout(r, 100));
+      peek.disconnect();
+      const before = resources();
+      for (let generation = 0; generation < 30; generation++) {
+        if (generation === 20) await open.stop(); // the last ten with Redis down: reconnect timers
+        await helper.setFlows(generationFlow(generation), "full");
+        const first = collect("first");
+        getNode("d1").receive({ topic: `g${generation}` });
+        await waitUntil(() => first.length === 1, 5000, `generation ${generation} passes`);
+        if (generation === 19) {
+          await peek.connect();
+          assert.equal(await peek.get("test:g19"), "1", "checked on Redis");
+          assert.equal(await ours(), 1, "one connection");
+          peek.disconnect();
+        }
+      }
+      await open.start();
+      // A deploy that removes the dedupe nodes but keeps the config node: the last user gone, the connection closes.
+      await helper.setFlows(generationFlow(30), "full");
+      const first = collect("first");
+      getNode("d1").receive({ topic: "g30" });
+      await waitUntil(() => first.length === 1, 5000, "generation 30 passes");
+      await peek.connect();
+      assert.equal(await ours(), 1, "one connection");
+      const configOnly = generationFlow(31).filter((n) => n.type === "tab" || n.type === "voevent-redis");
+      await helper.setFlows(configOnly, "nodes");
+      assert.ok(helper.getNode("r"), "the config node is still deployed");
+      const closing = Date.now() + 5000;
+      while ((await ours()) > 0 && Date.now() < closing) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(
+        await ours(),
+        0,
+        "the connection closed with its last user, the config node still deployed",
+      );
+      peek.disconnect();
+      await helper.setFlows([tab], "full");
+      // Short-lived timers of the last deploys may still run; a reconnect loop or socket left behind never ends.
+      let after = resources();
+      const end = Date.now() + 10_000;
+      while (kinds.some((k) => (after[k] ?? 0) > (before[k] ?? 0)) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = resources();
+      }
+      await peek.connect();
+      assert.equal(await ours(), 0, "no connection of ours left on the server");
+      peek.disconnect();
+      for (const k of kinds)
+        assert.ok((after[k] ?? 0) <= (before[k] ?? 0), `${k}: ${before[k]} before, ${after[k]} after`);
+    } finally {
+      peek.disconnect();
+      await open.close();
+    }
   });
 });
