@@ -146,7 +146,10 @@ describe("e2e: two instances share one dedupe on Redis", function () {
     for (const tag of ["a", "b"]) {
       const rt = await startRuntime();
       runtimes.push(rt);
+      const since = rt.logs().length;
       await rt.deploy(flow(tag, redis.port, brokerPorts, bound.port));
+      // The status a user would look at: connected, nothing seen yet.
+      await rt.waitForLog(/\[debug:dedupe status\][\s\S]*?seen 0, dropped 0/, 20_000, since);
     }
     await until("both instances subscribed to both brokers", () =>
       brokers.every((b) => b.subscribers.length === 2),
