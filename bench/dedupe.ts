@@ -6,12 +6,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { Deduper } from "../src/dedupe/deduper";
 import { FileStore } from "../src/dedupe/file";
 import { sha1Key } from "../src/dedupe/keys";
 import { MemoryStore } from "../src/dedupe/memory";
+import { createRedisClient, RedisStore } from "../src/dedupe/redis";
 import type { SeenStore } from "../src/dedupe/store";
 import { encodeFrame, FrameDecoder } from "../src/vtp/framing";
 import { Whitelist } from "../src/vtp/whitelist";
+import { RedisServer } from "../test/helpers/redis-server";
 
 const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
 
@@ -128,4 +131,76 @@ function main(): void {
   row("Whitelist.allows (v4, mapped, v6 mix)", 1_000_000, ms, "checks");
 }
 
+/**
+ * The dedupe node's path (Deduper: ordered answers) over memory and over a
+ * local redis-server: `n` checks of new keys (a quarter repeated), at most
+ * `window` in flight; latency from check() to the ordered answer.
+ */
+async function benchDeduper(label: string, make: () => Deduper, n: number, window: number): Promise<void> {
+  const d = make();
+  const ks = keys(n, label);
+  const latencies = new Float64Array(n);
+  let issued = 0;
+  let answered = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (issued < n && issued - answered < window) {
+        const i = issued++;
+        const start = performance.now();
+        d.check(ks[i % 4 === 3 ? i - 1 : i] as string, (err) => {
+          if (err) throw err;
+          latencies[i] = performance.now() - start;
+          answered++;
+          if (answered === n) resolve();
+          else if (answered % Math.max(1, window >> 1) === 0 || window === 1) setImmediate(pump);
+        });
+      }
+    };
+    pump();
+  });
+  const ms = performance.now() - t0;
+  const sorted = Array.from(latencies).sort((a, b) => a - b);
+  const pct = (p: number) => (sorted[Math.min(n - 1, Math.floor(n * p))] ?? 0).toFixed(3);
+  console.log(
+    `${`${label}, ${window} in flight`.padEnd(56)} ${rate(n, ms).padStart(14)} checks  p50 ${pct(0.5)} ms  p99 ${pct(0.99)} ms`,
+  );
+  d.close();
+}
+
+async function benchRedis(): Promise<void> {
+  console.log("");
+  const memory = () => new Deduper({ primary: null, ttlMs: THIRTY_DAYS, capacity: 100_000 });
+  await benchDeduper("Deduper on memory", memory, 200_000, 1);
+  await benchDeduper("Deduper on memory", memory, 200_000, 256);
+  let server: RedisServer;
+  try {
+    server = await RedisServer.start();
+  } catch (err) {
+    console.log(`Redis: skipped (${(err as Error).message.split("\n")[0]})`);
+    return;
+  }
+  const client = createRedisClient({ host: server.host, port: server.port });
+  try {
+    await new Promise<void>((resolve) => client.once("ready", () => resolve()));
+    const redis = () =>
+      new Deduper({
+        primary: new RedisStore({ client, ttlMs: THIRTY_DAYS, prefix: `bench:${Date.now()}:` }),
+        ttlMs: THIRTY_DAYS,
+        capacity: 100_000,
+        mirror: true,
+      });
+    await benchDeduper("Deduper on Redis (local redis-server)", redis, 10_000, 1);
+    await benchDeduper("Deduper on Redis (local redis-server)", redis, 100_000, 16);
+    await benchDeduper("Deduper on Redis (local redis-server)", redis, 100_000, 256);
+  } finally {
+    client.disconnect();
+    await server.close();
+  }
+}
+
 main();
+benchRedis().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system tools the end-to-end tests use, only when they are missing:
-#   mosquitto  MQTT broker (the tests start their own on a free loopback port)
-#   chromium   browser driven by playwright-core (executablePath /usr/bin/chromium)
+#   mosquitto     MQTT broker (the tests start their own on a free loopback port)
+#   redis-server  Redis (the dedupe tests start their own on a free loopback port)
+#   chromium      browser driven by playwright-core (executablePath /usr/bin/chromium)
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
 need=()
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
@@ -27,7 +29,7 @@ fi
 
 echo "ensure-test-tools: installing ${need[*]} (Debian packages)..." >&2
 
-# Keep the package's service from starting: the tests run their own broker.
+# Keep the packages' services from starting: the tests run their own broker and Redis.
 policy=/usr/sbin/policy-rc.d
 made_policy=0
 if [ ! -e "$policy" ]; then
@@ -44,7 +46,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 
-for bin in /usr/sbin/mosquitto /usr/bin/chromium; do
+for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium; do
   if [ ! -x "$bin" ]; then
     echo "ensure-test-tools: $bin still missing after install" >&2
     exit 1

@@ -1,18 +1,25 @@
 /**
  * voevent-dedupe: passes an event on the first output only the first time its
  * key is seen within the TTL; repeats go to the second output. The seen keys
- * live in a src/dedupe store: memory, or a file that survives redeploys and
- * restarts. msg.reset (any value) forgets every key and sends nothing.
+ * live in a src/dedupe store: memory, a file that survives redeploys and
+ * restarts, or Redis shared by several Node-RED instances (through a
+ * voevent-redis config node). msg.reset (any value) forgets every key and
+ * sends nothing.
+ *
+ * Degrade, don't drop: when the file or Redis fails, events still pass as
+ * first-seen, deduped in memory meanwhile; status and log say so (see
+ * src/dedupe/deduper.ts).
  */
 import path from "node:path";
 import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { Deduper, type PrimaryStore, type WhenDown } from "../../src/dedupe/deduper";
 import { FileStore } from "../../src/dedupe/file";
-import { MemoryStore } from "../../src/dedupe/memory";
-import type { SeenStore } from "../../src/dedupe/store";
+import { RedisStore } from "../../src/dedupe/redis";
 import { errorStatusText, positiveInt, positiveNumber } from "../shared/config";
 import { asError, onClose, onInput } from "../shared/lifecycle";
-import { StatusFlasher, statusError, statusOk } from "../shared/status";
+import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
+import type { RedisConfigNode } from "../voevent-redis/config";
 import { eventKey, type KeyMode, propertyKey } from "./key";
 
 interface DedupeNodeDef extends NodeDef {
@@ -22,13 +29,19 @@ interface DedupeNodeDef extends NodeDef {
   ttl?: number | string;
   ttlUnits?: "seconds" | "minutes" | "hours" | "days";
   capacity?: number | string;
-  store?: "memory" | "file";
+  store?: "memory" | "file" | "redis";
   /** The file store's log; blank: <userDir>/voevent-dedupe-<node id>.log. Relative paths are under userDir. */
   path?: string;
+  /** The voevent-redis config node's id, for store = redis. */
+  redis?: string;
+  /** While Redis is unreachable: dedupe in memory and pass (default), or hold events until it is back. */
+  whenDown?: WhenDown;
 }
 
 const UNIT_MS = { seconds: 1000, minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;
 const DEFAULTS = { ttl: 30, ttlUnits: "days", capacity: 100_000 } as const;
+/** How long a close waits for checks in flight (each has Redis's command deadline anyway). */
+const CLOSE_WAIT_MS = 5000;
 
 function init(RED: NodeAPI): void {
   function VOEventDedupeNode(this: Node, config: DedupeNodeDef) {
@@ -41,74 +54,138 @@ function init(RED: NodeAPI): void {
     const ttlMs = positiveNumber(config.ttl, DEFAULTS.ttl) * UNIT_MS[units];
     const capacity = positiveInt(config.capacity, DEFAULTS.capacity);
 
-    let store: SeenStore | null = null;
-    let problem: Error | null = null;
+    const kind = config.store === "file" || config.store === "redis" ? config.store : "memory";
+    const storeName = RED._(`voevent-dedupe.store.${kind}-short`);
+    let primary: PrimaryStore | null = null;
+    let file: FileStore | null = null;
+    let redisStore: RedisStore | null = null;
+    let redisConfig: RedisConfigNode | null = null;
+    let broken = false;
     try {
-      if (config.store === "file") {
+      if (kind === "file") {
         const userDir = RED.settings.userDir ?? process.cwd();
         const given = String(config.path ?? "").trim();
-        const file =
+        const where =
           given === "" ? path.join(userDir, `voevent-dedupe-${this.id}.log`) : path.resolve(userDir, given);
-        store = new FileStore({
-          path: file,
+        file = new FileStore({
+          path: where,
           ttlMs,
           capacity,
           onError: (err) => this.warn(RED._("voevent-dedupe.errors.compact", { error: err.message })),
         });
-      } else {
-        store = new MemoryStore({ ttlMs, capacity });
+        primary = file;
+      } else if (kind === "redis") {
+        const found = RED.nodes.getNode(String(config.redis ?? "")) as RedisConfigNode | null;
+        if (found === null || found.type !== "voevent-redis") {
+          throw new Error(RED._("voevent-dedupe.errors.no-redis"));
+        }
+        redisConfig = found;
+        redisStore = new RedisStore({ client: found.register(this), ttlMs, prefix: found.prefix });
+        primary = redisStore;
       }
     } catch (err) {
-      problem = asError(err);
-      this.error(RED._("voevent-dedupe.errors.store", { error: problem.message }));
-      flasher.set(statusError(RED._("voevent-dedupe.status.no-store")));
+      // Degrade, don't drop: without its store the node dedupes in memory.
+      broken = true;
+      this.error(RED._("voevent-dedupe.errors.store", { error: asError(err).message }));
     }
 
     let seen = 0;
     let dropped = 0;
-    const showCounts = () => flasher.set(statusOk(RED._("voevent-dedupe.status.counts", { seen, dropped })));
-    if (store !== null) {
-      const held = store.size;
-      flasher.set(
-        held > 0
-          ? statusOk(RED._("voevent-dedupe.status.remembered", { count: held }))
-          : statusOk(RED._("voevent-dedupe.status.counts", { seen, dropped })),
-      );
-    }
+    const whenDown: WhenDown = kind === "redis" && config.whenDown === "hold" ? "hold" : "memory";
+    const deduper = new Deduper({
+      primary,
+      ttlMs,
+      capacity,
+      mirror: kind === "redis",
+      whenDown,
+      onDegraded: (err) => {
+        this.warn(RED._("voevent-dedupe.errors.degraded", { store: storeName, error: err.message }));
+        showState();
+      },
+      onRecovered: ({ unshared, downForMs }) => {
+        this.log(
+          RED._("voevent-dedupe.log.recovered", {
+            store: storeName,
+            seconds: Math.round(downForMs / 1000),
+            count: unshared,
+          }),
+        );
+        showState();
+      },
+    });
 
-    onInput(this, (msg, send, done) => {
-      if (store === null) {
-        done(problem ?? new Error("no store"));
-        return;
+    /** The steady status: counts, or what is wrong with the store. */
+    const showState = () => {
+      const redisDown = redisStore !== null && !redisStore.available;
+      if (broken) {
+        flasher.set(
+          statusError(RED._("voevent-dedupe.status.no-store", { store: storeName, seen, dropped })),
+        );
+      } else if (redisDown && whenDown === "hold") {
+        flasher.set(statusWarn(RED._("voevent-dedupe.status.holding", { count: deduper.holding })));
+      } else if (redisStore !== null ? redisDown : deduper.degraded) {
+        flasher.set(
+          statusWarn(
+            RED._("voevent-dedupe.status.degraded", {
+              store: storeName,
+              seen,
+              dropped,
+              unshared: deduper.unsharedNow,
+            }),
+          ),
+        );
+      } else {
+        flasher.set(statusOk(RED._("voevent-dedupe.status.counts", { seen, dropped })));
       }
+    };
+    if (file !== null && file.size > 0) {
+      flasher.set(statusOk(RED._("voevent-dedupe.status.remembered", { count: file.size })));
+    } else if (redisStore !== null && !redisStore.available) {
+      flasher.set(statusIdle(RED._("voevent-dedupe.status.connecting", { where: redisConfig?.where ?? "" })));
+    } else {
+      showState();
+    }
+    const stopWatching = redisStore?.onChange(() => showState());
+
+    onInput(this, async (msg, send, done) => {
       if (Object.hasOwn(msg, "reset")) {
-        store.clear();
+        await deduper.clear();
         seen = 0;
         dropped = 0;
         flasher.set(statusOk(RED._("voevent-dedupe.status.cleared")));
         done();
         return;
       }
-      let first: boolean;
+      let key: string;
       try {
-        const key =
-          mode === "property" ? propertyKey(readProperty(msg, property), property) : eventKey(msg, mode);
-        first = store.checkAndAdd(key);
+        key = mode === "property" ? propertyKey(readProperty(msg, property), property) : eventKey(msg, mode);
       } catch (err) {
         flasher.flash(statusError(errorStatusText(RED, "voevent-dedupe", err)));
         throw err;
       }
-      if (first) seen++;
-      else dropped++;
-      showCounts();
-      send(first ? [msg, null] : [null, msg]);
-      done();
+      deduper.check(key, (err, verdict) => {
+        if (err !== null || verdict === undefined) {
+          flasher.flash(statusError(errorStatusText(RED, "voevent-dedupe", err)));
+          done(err ?? new Error("no answer"));
+          return;
+        }
+        if (verdict.first) seen++;
+        else dropped++;
+        showState();
+        send(verdict.first ? [msg, null] : [null, msg]);
+        done();
+      });
+      if (deduper.holding > 0) showState();
     });
 
-    onClose(this, () => {
+    onClose(this, async () => {
       flasher.close();
-      store?.close();
-      store = null;
+      stopWatching?.();
+      await withDeadline(deduper.drain(), CLOSE_WAIT_MS);
+      deduper.close();
+      file?.close();
+      redisStore?.close();
+      if (redisConfig !== null) await redisConfig.deregister(this);
     });
   }
   RED.nodes.registerType("voevent-dedupe", VOEventDedupeNode);
@@ -120,6 +197,16 @@ function init(RED: NodeAPI): void {
     } catch {
       return undefined;
     }
+  }
+}
+
+/** Resolves when `work` does or after `ms`, whichever is first; leaves no timer behind. */
+async function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * A SeenStore that survives restarts and redeploys: the keys live in memory
  * (as in MemoryStore) and in an append-only log file, one line per recorded
- * key: `<epoch-ms> <key>\n`.
+ * key: `<epoch-ms> <key>\n`, after a header line (`# voevent-dedupe seen keys v1`)
+ * that marks the file as one this store created.
  *
  * Durability: the log is opened once; each new key is one writeSync of one
  * whole line on that fd, so a crash loses at most the line being written
@@ -9,7 +10,8 @@
  * keys, never the file). A line that could not be written completely is cut
  * off again at once.
  *
- * Opening reads the log, drops a torn last line (a crash mid-write) by
+ * Opening refuses a file that does not start with the header (a file the
+ * store did not create is never truncated or appended to), reads the log, drops a torn last line (a crash mid-write) by
  * truncating the file to its last complete line, skips malformed lines,
  * forgets expired entries and keeps the newest `capacity`.
  *
@@ -54,6 +56,13 @@ const MIN_GARBAGE_LINES = 1000;
 /** Compaction writes in batches of about this many characters. */
 const WRITE_BATCH = 1 << 20;
 const TEMP_SUFFIX = ".compact.tmp";
+/**
+ * The first line of every log this store writes. A file without it was not
+ * made by this store (a pid file, someone's notes, a path typed wrong): it is
+ * refused and left as it is.
+ */
+const HEADER = "# voevent-dedupe seen keys v1\n";
+const HEADER_BYTES = Buffer.from(HEADER, "latin1");
 const OWNER = "FileStore";
 
 /** Paths of the stores open in this process. */
@@ -179,19 +188,24 @@ export class FileStore implements SeenStore {
       throw new Error(`${OWNER}: cannot open ${this.path}: ${asError(err).message}`, { cause: err });
     }
     try {
-      const data = readAll(fd);
-      const end = data.lastIndexOf(0x0a) + 1; // complete lines end with "\n"
-      if (!looksLikeLog(data, end)) {
+      let data = readAll(fd);
+      if (isTornHeader(data)) {
+        // Empty, or a crash while the header of a new log was being written.
+        ftruncateSync(fd, 0);
+        writeAll(fd, HEADER_BYTES);
+        data = HEADER_BYTES;
+      } else if (!data.subarray(0, HEADER_BYTES.length).equals(HEADER_BYTES)) {
         throw new Error(
-          `${this.path} is not a dedupe log (no line of the form "<epoch-ms> <key>"); refusing to overwrite it`,
+          `${this.path} is not a dedupe log (it does not start with the line "${HEADER.trim()}" that this store writes); refusing to touch it`,
         );
       }
+      const end = data.lastIndexOf(0x0a) + 1; // complete lines end with "\n"
       if (end < data.length) ftruncateSync(fd, end); // a torn last line: never written completely
       this.fd = fd;
       this.fileBytes = end;
       const now = timeOf(undefined, this.clock, OWNER);
       this.lines = 0;
-      const text = data.toString("utf8", 0, end);
+      const text = data.toString("utf8", HEADER_BYTES.length, end);
       for (let start = 0; start < text.length; ) {
         const stop = text.indexOf("\n", start);
         const entry = parseLine(text.slice(start, stop));
@@ -231,6 +245,7 @@ export class FileStore implements SeenStore {
     let count = 0;
     try {
       tempFd = openSync(this.tempPath, "w");
+      bytes += writeAll(tempFd, HEADER_BYTES);
       let batch = "";
       for (const [key, recordedAt] of entries) {
         batch += formatLine(recordedAt, key);
@@ -306,7 +321,6 @@ const PLAIN_KEY = /^[\x21-\x24\x26-\x7e]*$/;
 const ESCAPED = /[%\s\p{Cc}]/gu;
 const RAW_FORBIDDEN = /[\s\p{Cc}]/u;
 const TIME = /^-?\d+(?:\.\d+)?$/;
-const TORN_FIRST_LINE = /^-?[\d.]*(?: \S*)?$/;
 
 function formatLine(time: number, key: string): string {
   const token = PLAIN_KEY.test(key) ? key : key.replace(ESCAPED, (c) => encodeURIComponent(c));
@@ -330,23 +344,9 @@ function parseLine(line: string): { time: number; key: string } | undefined {
   }
 }
 
-/**
- * Whether a file may be taken for a log of ours, so a path pointing at some
- * other file by mistake is refused rather than truncated and overwritten:
- * empty, or its first complete line parses, or it is a single torn line.
- */
-function looksLikeLog(data: Buffer, end: number): boolean {
-  if (data.length === 0) return true;
-  if (end === 0) return data.length < 4096 && TORN_FIRST_LINE.test(data.toString("latin1"));
-  const firstEnd = data.indexOf(0x0a);
-  if (parseLine(data.toString("utf8", 0, firstEnd)) !== undefined) return true;
-  // A damaged first line: accept if most of the next few lines are entries.
-  const sample = data
-    .toString("utf8", 0, Math.min(end, 64 * 1024))
-    .split("\n")
-    .slice(0, 20);
-  const good = sample.filter((line) => parseLine(line) !== undefined).length;
-  return good > 0 && good * 2 >= sample.length - 1;
+/** Whether `data` is empty or a strict prefix of the header: a log this store was creating. */
+function isTornHeader(data: Buffer): boolean {
+  return data.length < HEADER_BYTES.length && HEADER_BYTES.subarray(0, data.length).equals(data);
 }
 
 function readAll(fd: number): Buffer {

@@ -298,12 +298,21 @@ describe("e2e: the editor in Chromium", function () {
           (globalThis as unknown as EditorGlobal).RED.nodes.filterNodes({ type: "voevent-identity" }).length,
       );
       assert.ok(identities <= 1, `${name}: one identity node after importing, not ${identities}`);
-      const tabs = await page!.evaluate(() => {
-        const labels: string[] = [];
-        (globalThis as unknown as EditorGlobal).RED.nodes.eachWorkspace((ws) => labels.push(ws.label));
-        return labels;
-      });
-      for (const label of exampleTabs(name)) {
+      // The editor fetches the example only when Import is clicked, and imports it when the
+      // fetch answers: wait for its tabs rather than reading them at once.
+      const expected = exampleTabs(name);
+      const workspaces = () =>
+        page!.evaluate(() => {
+          const labels: string[] = [];
+          (globalThis as unknown as EditorGlobal).RED.nodes.eachWorkspace((ws) => labels.push(ws.label));
+          return labels;
+        });
+      let tabs = await workspaces();
+      for (let end = Date.now() + 10_000; !expected.every((l) => tabs.includes(l)) && Date.now() < end; ) {
+        await new Promise((r) => setTimeout(r, 100));
+        tabs = await workspaces();
+      }
+      for (const label of expected) {
         assert.ok(tabs.includes(label), `importing ${name} adds its tab "${label}" (${tabs.join(", ")})`);
       }
       assert.equal(await page!.locator(".red-ui-flow-node-unknown").count(), 0, `${name}: no unknown nodes`);

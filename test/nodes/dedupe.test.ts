@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describeCorpus, readPacket } from "../helpers/corpus";
 import {
+  callsOf,
   catchNode,
   caughtError,
   collect,
@@ -210,7 +211,7 @@ describe("voevent-dedupe node", () => {
       assert.deepEqual(h.tags(h.dup), [2]);
       getNode("d").receive({ reset: 1 });
       await sleep(20);
-      assert.equal(readFileSync(file, "utf8"), "");
+      assert.equal(readFileSync(file, "utf8"), "# voevent-dedupe seen keys v1\n");
       await h.send({ payload: "A", tag: 3 });
       assert.deepEqual(h.tags(h.first), [3]);
     });
@@ -221,22 +222,27 @@ describe("voevent-dedupe node", () => {
       await h.send({ payload: "A", tag: 1 });
       const file = path.join(userDir, "voevent-dedupe-d.log");
       assert.ok(existsSync(file), `${file} exists`);
-      assert.match(readFileSync(file, "utf8"), /^\d+ [0-9a-f]{40}\n$/);
+      assert.match(readFileSync(file, "utf8"), /^# voevent-dedupe seen keys v1\n\d+ [0-9a-f]{40}\n$/);
       await helper.unload();
       rmSync(file);
     });
 
-    it("a second node on the same file refuses to start", async () => {
+    it("a second node on the same file refuses the file, says so, and dedupes in memory", async () => {
       const file = path.join(dir, "shared.log");
       const nodes = flow({ store: "file", path: file });
       await loadFlow(["voevent-dedupe"], [...nodes, { ...nodes[0], id: "d2", wires: [["first"], ["dup"]] }]);
       const broken = ["d", "d2"].filter((id) =>
-        statusHistory(id).some((s) => s.fill === "red" && s.text === "no store: see debug"),
+        statusHistory(id).some((s) => s.fill === "red" && /^no file store, in memory/.test(String(s.text))),
       );
       assert.equal(broken.length, 1);
-      const caught = nextMessage("caught");
-      getNode(broken[0]).receive({ payload: "A" });
-      assert.match(caughtError(await caught), /already open in this process/);
+      const id = broken[0] as string;
+      assert.ok(callsOf(id, "error").some(([e]) => /already open in this process/.test(String(e))));
+      const h = harness();
+      getNode(id).receive({ payload: "A", tag: 1 });
+      getNode(id).receive({ payload: "A", tag: 2 });
+      await waitUntil(() => h.first.length + h.dup.length === 2, 2000, "both out");
+      assert.deepEqual(h.tags(h.first), [1]);
+      assert.deepEqual(h.tags(h.dup), [2]);
     });
   });
 });
