@@ -72,6 +72,15 @@ export function decodeXml(bytes: Uint8Array): string {
     );
   }
   const bom = buf.length >= 3 && b0 === 0xef && b1 === 0xbb && buf[2] === 0xbf;
+  let first = bom ? 3 : 0;
+  while (
+    first < buf.length &&
+    (buf[first] === 0x20 || buf[first] === 0x0a || buf[first] === 0x0d || buf[first] === 0x09)
+  ) {
+    first++;
+  }
+  // Not markup at all (binary junk, prose): the parser says so (NOT_XML), whatever the bytes.
+  if (first < buf.length && buf[first] !== 0x3c) return buf.toString("utf8");
   // The declaration is ASCII in every ASCII-compatible encoding: read it as Latin-1.
   const head = buf.toString("latin1", bom ? 3 : 0, Math.min(buf.length, (bom ? 3 : 0) + 512));
   const name = declaredName(head, 0);
