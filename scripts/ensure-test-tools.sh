@@ -2,12 +2,14 @@
 # Installs the system tools the end-to-end tests use, only when they are missing:
 #   mosquitto  MQTT broker (the tests start their own on a free loopback port)
 #   chromium   browser driven by playwright-core (executablePath /usr/bin/chromium)
+#   xmllint    libxml2's parser (libxml2-utils), the XML parser's differential test
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
 need=()
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/xmllint ] || need+=(libxml2-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -44,7 +46,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 
-for bin in /usr/sbin/mosquitto /usr/bin/chromium; do
+for bin in /usr/sbin/mosquitto /usr/bin/chromium /usr/bin/xmllint; do
   if [ ! -x "$bin" ]; then
     echo "ensure-test-tools: $bin still missing after install" >&2
     exit 1

@@ -135,6 +135,12 @@ function isSpace(c: number): boolean {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters XML forbids
 const NOT_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/g;
 
+/**
+ * What no URI reference contains (RFC 3986: white space, non-ASCII, `<>"{}|\^` and backquote, a
+ * '%' without two hex digits, a second '#'): libxml2 refuses such a namespace name, so do we.
+ */
+const NOT_URI = /[^\u0021-\u007e]|[<>"{}|\\^`]|%(?![0-9A-Fa-f]{2})|#.*#/;
+
 /** True for a character XML 1.0 allows in a document. */
 function isXmlChar(c: number): boolean {
   if (c < 32) return c === 9 || c === 10 || c === 13;
@@ -609,6 +615,9 @@ class Parser {
     if (uri === XML_NS) this.fail("MALFORMED", `only the prefix xml can be bound to ${XML_NS}`, at);
     if (uri === XMLNS_NS) this.fail("MALFORMED", `${XMLNS_NS} cannot be declared`, at);
     if (prefix !== "" && uri === "") this.fail("MALFORMED", `prefix ${prefix} bound to an empty name`, at);
+    if (NOT_URI.test(uri)) {
+      this.fail("MALFORMED", `namespace name ${JSON.stringify(uri)} is not a URI reference`, at);
+    }
   }
 
   /** Decodes an attribute value: references, then literal white space → space (XML 1.0 §3.3.3). */

@@ -212,6 +212,10 @@ describe("xml: strict well-formedness", () => {
         '<r xmlns:a="urn:1" xmlns:b="urn:1" a:x="1" b:x="2"/>',
         "same attribute",
       ],
+      ["a namespace name with a space", '<r xmlns:p="urn:a b"/>', "not a URI reference"],
+      ["a namespace name with a bad escape", '<r xmlns="urn:a%zz"/>', "not a URI reference"],
+      ["a namespace name with non-ASCII", '<r xmlns:p="urn:é"/>', "not a URI reference"],
+      ["a namespace name with two fragments", '<r xmlns:p="urn:a#b#c"/>', "not a URI reference"],
       ["a local part that is not a name", '<p:-r xmlns:p="urn:p"/>', "local part"],
     ];
     for (const [what, xml, part] of bad) it(`refused: ${what}`, () => refuses(xml, "MALFORMED", part));
