@@ -200,9 +200,15 @@ class Parser {
     const s = this.s;
     const len = s.length;
     let q = start;
-    const w = nameCharWidth(s, q, true);
-    if (w === 0) return start;
-    q += w;
+    const c0 = s.charCodeAt(q);
+    if (c0 < 128) {
+      if (ASCII_NAME[c0] !== 2) return start;
+      q++;
+    } else {
+      const w = nameCharWidth(s, q, true);
+      if (w === 0) return start;
+      q += w;
+    }
     while (q < len) {
       const c = s.charCodeAt(q);
       if (c < 128) {
@@ -468,7 +474,6 @@ class Parser {
       order: this.order++,
     };
     let rawAttrs: { name: string; value: string; at: number; colon: number }[] | null = null;
-    let names: string[] | null = null;
     let nameSet: Set<string> | null = null;
     let count = 0;
     for (;;) {
@@ -500,22 +505,24 @@ class Parser {
       }
       const attrName = s.slice(an, q);
       const acolon = this.checkQName(attrName, an, "attribute");
+      const isDecl = acolon < 0 ? attrName === "xmlns" : acolon === 5 && attrName.startsWith("xmlns");
       // Duplicates by name as written: a scan while few, a set beyond.
-      if (names === null) names = [attrName];
-      else {
-        if (nameSet !== null) {
-          if (nameSet.has(attrName))
-            this.fail("MALFORMED", `duplicate attribute ${attrName} in <${name}>`, an);
-          nameSet.add(attrName);
-        } else {
-          for (let i = 0; i < names.length; i++) {
-            if (names[i] === attrName)
-              this.fail("MALFORMED", `duplicate attribute ${attrName} in <${name}>`, an);
-          }
-          names.push(attrName);
-          if (names.length > 8) nameSet = new Set(names);
-        }
+      let dup = false;
+      if (nameSet === null && count > 8) {
+        nameSet = new Set();
+        if (rawAttrs !== null) for (const a of rawAttrs) nameSet.add(a.name);
+        for (const d of el.nsDecls) nameSet.add(d.prefix === "" ? "xmlns" : `xmlns:${d.prefix}`);
       }
+      if (nameSet !== null) {
+        dup = nameSet.has(attrName);
+        nameSet.add(attrName);
+      } else if (isDecl) {
+        const prefix = acolon < 0 ? "" : attrName.slice(6);
+        for (const d of el.nsDecls) if (d.prefix === prefix) dup = true;
+      } else if (rawAttrs !== null) {
+        for (const a of rawAttrs) if (a.name === attrName) dup = true;
+      }
+      if (dup) this.fail("MALFORMED", `duplicate attribute ${attrName} in <${name}>`, an);
       while (q < len && isSpace(s.charCodeAt(q))) q++;
       if (s.charCodeAt(q) !== 61 /* = */) this.fail("MALFORMED", `attribute ${attrName} has no value`, q);
       q++;
@@ -527,7 +534,7 @@ class Parser {
       if (vEnd < 0) this.fail("MALFORMED", `unterminated value of attribute ${attrName}`, q);
       const value = this.attrValue(q + 1, vEnd, attrName);
       q = vEnd + 1;
-      if (acolon < 0 ? attrName === "xmlns" : acolon === 5 && attrName.startsWith("xmlns")) {
+      if (isDecl) {
         const prefix = acolon < 0 ? "" : attrName.slice(6);
         this.checkBinding(prefix, value, an);
         el.nsDecls.push({ prefix, uri: value });
