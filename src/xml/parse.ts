@@ -131,10 +131,6 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 10 || c === 9 || c === 13;
 }
 
-/** Characters XML 1.0 never allows (surrogates are checked for pairing where they match). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters XML forbids
-const NOT_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/g;
-
 /**
  * What no URI reference contains (RFC 3986: white space, non-ASCII, `<>"{}|\^` and backquote, a
  * '%' without two hex digits, a second '#'): libxml2 refuses such a namespace name, so do we.
@@ -243,28 +239,39 @@ class Parser {
     return colon;
   }
 
-  /** Refuses the first character XML does not allow, from `from` on. */
-  private checkChars(from: number): void {
+  private badChar(i: number): never {
+    const c = this.s.charCodeAt(i);
+    return this.fail(
+      "MALFORMED",
+      `character U+${c.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML`,
+      i,
+    );
+  }
+
+  /**
+   * s[i] is ≥ U+D800: refuses a lone surrogate, U+FFFE and U+FFFF; returns the index of the last
+   * code unit of the character (i + 1 for a surrogate pair).
+   */
+  private wide(i: number): number {
     const s = this.s;
-    NOT_CHAR.lastIndex = from;
-    for (;;) {
-      const m = NOT_CHAR.exec(s);
-      if (m === null) return;
-      const i = m.index;
+    const c = s.charCodeAt(i);
+    if (c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) return i + 1;
+      this.badChar(i);
+    }
+    if (c <= 0xdfff || c >= 0xfffe) this.badChar(i);
+    return i;
+  }
+
+  /** Refuses the first character in s[from, to) that XML does not allow (comments, PIs, CDATA). */
+  private checkRange(from: number, to: number): void {
+    const s = this.s;
+    for (let i = from; i < to; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff) {
-        const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          NOT_CHAR.lastIndex = i + 2;
-          continue;
-        }
-      }
-      NOT_CHAR.lastIndex = 0;
-      this.fail(
-        "MALFORMED",
-        `character U+${c.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML`,
-        i,
-      );
+      if (c < 32) {
+        if (c !== 9 && c !== 10 && c !== 13) this.badChar(i);
+      } else if (c >= 0xd800) i = this.wide(i);
     }
   }
 
@@ -307,7 +314,6 @@ class Parser {
           : `input is not XML: text before the first '<' (${JSON.stringify(s.slice(p, p + 30))})`,
       );
     }
-    this.checkChars(docStart);
     this.pos = p;
     const doc: XDocument = {
       type: XNodeType.Document,
@@ -362,6 +368,7 @@ class Parser {
           const end = s.indexOf("--", lt + 4);
           if (end < 0) this.fail("MALFORMED", "unterminated comment", lt);
           if (s.charCodeAt(end + 2) !== 62) this.fail("MALFORMED", "'--' inside a comment", end);
+          this.checkRange(lt + 4, end);
           const c: XComment = {
             type: XNodeType.Comment,
             value: normaliseNewlines(s.slice(lt + 4, end)),
@@ -374,6 +381,7 @@ class Parser {
           if (stack.length === 0) this.fail("MALFORMED", "CDATA section outside the root element", lt);
           const end = s.indexOf("]]>", lt + 9);
           if (end < 0) this.fail("MALFORMED", "unterminated CDATA section", lt);
+          this.checkRange(lt + 9, end);
           this.appendText(stack[stack.length - 1].el, normaliseNewlines(s.slice(lt + 9, end)));
           this.pos = end + 3;
         } else if (s.startsWith("<!DOCTYPE", lt)) {
@@ -394,6 +402,7 @@ class Parser {
       } else if (next === 63 /* ? */) {
         const end = s.indexOf("?>", lt + 2);
         if (end < 0) this.fail("MALFORMED", "unterminated processing instruction", lt);
+        this.checkRange(lt + 2, end);
         let q = this.nameEnd(lt + 2);
         const target = s.slice(lt + 2, q);
         if (target.length === 0) this.fail("MALFORMED", "processing instruction without a target", lt);
@@ -633,11 +642,14 @@ class Parser {
     let plain = true;
     for (let i = start; i < end; i++) {
       const c = s.charCodeAt(i);
-      if (c === 38 || c === 9 || c === 10 || c === 13) {
+      if (c < 32) {
+        if (c === 9 || c === 10 || c === 13) plain = false;
+        else this.badChar(i);
+      } else if (c === 38) {
         plain = false;
       } else if (c === 60) {
         this.fail("MALFORMED", `'<' in the value of attribute ${attrName}`, i);
-      }
+      } else if (c >= 0xd800) i = this.wide(i);
     }
     if (plain) return s.slice(start, end);
     let out = "";
@@ -728,6 +740,9 @@ class Parser {
         plain = false;
         break;
       }
+      if (c < 32) {
+        if (c !== 9 && c !== 10) this.badChar(i);
+      } else if (c >= 0xd800) i = this.wide(i);
     }
     if (plain) {
       this.appendText(parent, s.slice(start, end));
@@ -749,6 +764,9 @@ class Parser {
       } else if (c === 62 && i - 2 >= start && s.charCodeAt(i - 1) === 93 && s.charCodeAt(i - 2) === 93) {
         this.fail("MALFORMED", "']]>' in text", i - 2);
       } else {
+        if (c < 32) {
+          if (c !== 9 && c !== 10) this.badChar(i);
+        } else if (c >= 0xd800) i = this.wide(i);
         i++;
       }
     }
