@@ -28,11 +28,7 @@ describe("adversarial: the receiver naks XML over a limit, naming it", () => {
   });
 
   const cases: [string, string | Buffer, RegExp][] = [
-    [
-      "elements 300 deep",
-      packet(`${"<x>".repeat(300)}${"</x>".repeat(300)}`),
-      /limit of 256 \(maxDepth\)/,
-    ],
+    ["elements 300 deep", packet(`${"<x>".repeat(300)}${"</x>".repeat(300)}`), /limit of 256 \(maxDepth\)/],
     [
       "300 attributes on one Param",
       packet(`<Param${Array.from({ length: 300 }, (_, i) => ` a${i}="1"`).join("")}/>`),
