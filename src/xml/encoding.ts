@@ -15,7 +15,7 @@
  *   supported one, but is not checked against anything.
  * - The decoded text keeps a leading U+FEFF (the parser skips it).
  */
-import { isUtf8 } from "node:buffer";
+import * as nodeBuffer from "node:buffer";
 import { VOEventError } from "../errors";
 
 /** The encodings we decode, by canonical name. */
@@ -47,6 +47,21 @@ export function declaredEncoding(name: string): "UTF-8" | "UTF-16" | "ISO-8859-1
   }
   return family;
 }
+
+const utf8Fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** buffer.isUtf8 (Node ≥ 18.14, fast); a fatal TextDecoder on older Node 18. */
+const isUtf8: (b: Uint8Array) => boolean =
+  typeof nodeBuffer.isUtf8 === "function"
+    ? nodeBuffer.isUtf8
+    : (b) => {
+        try {
+          utf8Fatal.decode(b);
+          return true;
+        } catch {
+          return false;
+        }
+      };
 
 const utf16le = new TextDecoder("utf-16le", { fatal: true, ignoreBOM: true });
 let utf16be: TextDecoder | null = null;
