@@ -7,6 +7,9 @@
  * on a hit (what the second node pays); and @xmldom/xmldom's DOMParser for comparison
  * (fast-xml-parser is not installed). Each row runs for `seconds` (default 2)
  * after a warm-up, three times; the best and the median rate are printed.
+ * Also: parseXml of the packets' bytes (strict decoding first, as the receiver does), parseVOEvent
+ * plus the three typical XPath rules of bench/xpath, and the time to parse or refuse each of
+ * the adversarial 1 MiB frames of test/adversarial/xml-parser.test.ts (best of five).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
@@ -14,6 +17,7 @@ import path from "node:path";
 import { DOMParser } from "@xmldom/xmldom";
 import { ParseCache } from "../src/voevent/cache";
 import { parseVOEvent, readVOEvent } from "../src/voevent/parse";
+import { compileXPath } from "../src/voevent/xpath";
 import { parseXml } from "../src/xml/parse";
 import type { XDocument } from "../src/xml/types";
 
@@ -109,3 +113,54 @@ measure(
   swallow((s: string) => cache.get(s)),
 );
 measure("@xmldom/xmldom DOMParser (XML alone)", texts, (s) => dom.parseFromString(s, "text/xml"));
+const buffers = texts.map((t) => Buffer.from(t));
+measure("parseXml of the bytes (strict decoding)", buffers, (b) => parseXml(b));
+const rules = [
+  '//Who/Author[contactName="KSK"]',
+  '/*[@role="observation"]',
+  '//Param[@name="Sun_Distance" and @value > 40]',
+].map((r) => compileXPath(r));
+let matched = 0;
+measure(
+  "parseVOEvent + 3 XPath rules",
+  texts,
+  swallow((s: string) => {
+    const { doc } = parseVOEvent(s);
+    for (const r of rules) if (r.test(doc)) matched++;
+  }),
+);
+
+// Adversarial 1 MiB frames: parsed or refused, in ms (best of five).
+const MiB = 1024 * 1024;
+const fill = (unit: string, head = "<r>", tail = "</r>"): string =>
+  head + unit.repeat(Math.floor((MiB - head.length - tail.length) / unit.length)) + tail;
+const frames: [string, string][] = [
+  ["nested fresh prefixes", '<p:e xmlns:p="urn:x">'.repeat(50_000).slice(0, MiB)],
+  [
+    "one tag of distinct attributes",
+    `<r${Array.from({ length: 85_000 }, (_, i) => ` a${i}="v"`).join("")}/>`,
+  ],
+  ["text full of references", fill("&amp;&#65;&#x000000000041;")],
+  ["a giant name", `<${"n".repeat(MiB - 10)}/>`],
+  ["comments", fill("<!-- - -->")],
+  ["processing instructions", fill("<?pi x?>")],
+  ["siblings <a/>", fill("<a/>")],
+  ["255 deep, then siblings", `${"<a>".repeat(255)}${"<b/>".repeat(200_000)}`.slice(0, MiB)],
+];
+console.log("");
+console.log("adversarial 1 MiB frames (default limits): outcome, best of 5");
+for (const [what, xml] of frames) {
+  let outcome = "parsed";
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    try {
+      parseXml(xml);
+    } catch (err) {
+      outcome = (err as { code?: string }).code ?? "threw";
+    }
+    best = Math.min(best, performance.now() - t);
+  }
+  console.log(`  ${what.padEnd(34)} ${outcome.padEnd(20)} ${best.toFixed(1).padStart(7)} ms`);
+}
+if (matched < 0) console.log(matched);

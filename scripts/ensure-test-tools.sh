@@ -3,6 +3,7 @@
 #   mosquitto     MQTT broker (the tests start their own on a free loopback port)
 #   redis-server  Redis (the dedupe tests start their own on a free loopback port)
 #   chromium      browser driven by playwright-core (executablePath /usr/bin/chromium)
+#   xmllint       libxml2's parser (libxml2-utils), the XML parser's differential test
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ need=()
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/xmllint ] || need+=(libxml2-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -46,7 +48,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 
-for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium; do
+for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/xmllint; do
   if [ ! -x "$bin" ]; then
     echo "ensure-test-tools: $bin still missing after install" >&2
     exit 1

@@ -9,6 +9,10 @@ export type VOEventErrorCode =
   | "MALFORMED" // not well-formed XML (truncated, mismatched tags, bad syntax)
   | "DTD_FORBIDDEN" // a DOCTYPE / DTD / entity declaration: refused, never processed
   | "ENTITY" // a reference to an entity that is not one of XML's five predefined ones
+  | "ENCODING" // bytes that are not valid in their encoding, an unsupported or contradicted declaration
+  | "TOO_DEEP" // elements nested deeper than the parser's maxDepth
+  | "TOO_MANY_ATTRIBUTES" // an element with more attributes than the parser's maxAttributes
+  | "NAME_TOO_LONG" // a name longer than the parser's maxNameLength
   | "WRONG_ROOT" // a root element that is not VOEvent (or Transport, where one is expected)
   | "NO_IVORN" // a VOEvent without an ivorn attribute
   | "BAD_IVORN" // an ivorn that is not an IVORN

@@ -22,6 +22,7 @@
  * - Where a section repeats (not valid, but seen), the first is read.
  */
 import { VOEventError } from "../errors";
+import { decodeXml } from "../xml/encoding";
 import { attr, childElement, DEFAULT_MAX_BYTES, parseXml, textOf } from "../xml/parse";
 import { type XDocument, type XElement, XNodeType } from "../xml/types";
 import { parseIvorn } from "./ivorn";
@@ -46,7 +47,7 @@ export interface ParseVOEventOptions {
 }
 
 export interface ParsedVOEvent {
-  /** The XML as a string (a Buffer input decoded as UTF-8). */
+  /** The XML as a string (a Buffer input decoded by its encoding, strictly). */
   xml: string;
   /** The XML tree (read-only by convention: XPath walks it). */
   doc: XDocument;
@@ -55,7 +56,8 @@ export interface ParsedVOEvent {
 
 /**
  * Parses a VOEvent packet. Throws VOEventError: TOO_LARGE, NOT_XML, MALFORMED,
- * DTD_FORBIDDEN, ENTITY (from the XML parser), WRONG_ROOT, NO_IVORN, BAD_IVORN, BAD_ROLE.
+ * DTD_FORBIDDEN, ENTITY, ENCODING, TOO_DEEP, TOO_MANY_ATTRIBUTES, NAME_TOO_LONG (from the XML
+ * parser), WRONG_ROOT, NO_IVORN, BAD_IVORN, BAD_ROLE.
  */
 export function parseVOEvent(input: string | Buffer, options: ParseVOEventOptions = {}): ParsedVOEvent {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
@@ -66,7 +68,10 @@ export function parseVOEvent(input: string | Buffer, options: ParseVOEventOption
   return { xml, doc, voevent };
 }
 
-/** Decodes the input to a string, refusing it (TOO_LARGE) before decoding when it is too big. */
+/**
+ * Decodes the input to a string, refusing it (TOO_LARGE) before decoding when it is too big, and
+ * bytes that are not valid in their encoding (ENCODING; see src/xml/encoding.ts).
+ */
 export function inputText(input: string | Buffer | Uint8Array, maxBytes: number): string {
   if (typeof input === "string") return input;
   if (input instanceof Uint8Array) {
@@ -76,9 +81,10 @@ export function inputText(input: string | Buffer | Uint8Array, maxBytes: number)
         `XML of ${input.length} bytes exceeds the limit of ${maxBytes} bytes`,
       );
     }
-    return Buffer.isBuffer(input)
-      ? input.toString("utf8")
-      : Buffer.from(input.buffer, input.byteOffset, input.length).toString("utf8");
+    // Strictly, by byte-order mark and declaration: invalid UTF-8 is refused (ENCODING), never
+    // replaced by U+FFFD.
+    if (input.length === 0) throw new VOEventError("NOT_XML", "input is empty, not XML");
+    return decodeXml(input);
   }
   const what = input === null ? "null" : typeof input;
   throw new VOEventError("NOT_XML", `input is ${what}, not a string or Buffer of XML`);

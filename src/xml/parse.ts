@@ -1,49 +1,66 @@
 /**
- * A small, strict, fast XML 1.0 parser for VOEvent and Transport messages.
+ * A small, strict, fast XML 1.0 (fifth edition) + Namespaces 1.0 parser for VOEvent and
+ * Transport messages.
  *
- * - The size limit is checked before anything is parsed.
- * - No DTD processing: a DOCTYPE is refused (so no entity can be declared, no
- *   billion laughs, nothing fetched); only XML's five predefined entities and
- *   character references are decoded.
- * - Well-formedness is checked (tags match, attributes are unique and quoted,
- *   one root element, no text outside it, prefixes bound), with the line and
- *   column of the first problem in the message.
- * - No recursion: the depth of a document cannot overflow the stack.
+ * Decisions:
+ * - The size limit is checked before anything is decoded or parsed; the other limits
+ *   (limits.ts: depth, attributes per element, name length) as the parser meets them. Each is
+ *   refused with a VOEventError whose code and message name the limit.
+ * - Bytes are decoded strictly by their byte-order mark and declaration (encoding.ts): UTF-8,
+ *   UTF-16 with a byte-order mark, ISO-8859-1, US-ASCII; anything else is refused by name.
+ * - No DTD processing: a DOCTYPE is refused (so no entity can be declared, no billion laughs,
+ *   nothing fetched); only XML's five predefined entities and character references are
+ *   decoded. Entity names are matched exactly (`&constructor;` is refused, not looked up).
+ * - Well-formedness as libxml2 checks it: every character an XML Char (so no U+FFFE, U+FFFF,
+ *   lone surrogates or C0 controls, in comments, PIs and CDATA too); names by the fifth
+ *   edition's NameStartChar/NameChar; the XML declaration only at the very start, with a
+ *   version 1.x, a supported encoding and standalone yes|no, nothing else; tags match,
+ *   attributes unique (also by expanded name), quoted and free of '<'; one root element, no text
+ *   outside it; '--' never inside a comment; ']]>' never in text; line ends normalised in text,
+ *   attributes, CDATA, comments and PIs.
+ * - Namespaces 1.0: qualified names have at most one colon and neither part empty; PI targets
+ *   have none; prefixes are bound; `xml` may only be bound to its own namespace, `xmlns` and
+ *   the two reserved namespace names never; a prefix is never bound to "".
+ * - Linear: bindings in one map with an undo list per open element (memory linear in the
+ *   document, lookups O(1)), duplicate attributes found by a set, each character looked at a
+ *   bounded number of times. No recursion: depth cannot overflow the stack.
  */
-import { VOEventError } from "../errors";
+import { VOEventError, type VOEventErrorCode } from "../errors";
+import { declaredEncoding, decodeXml } from "./encoding";
+import { XML_LIMITS, type XmlLimits } from "./limits";
 import {
   type XAttribute,
   type XChild,
   type XComment,
   type XDocument,
   type XElement,
-  type XNamespaceDecl,
   XNodeType,
   type XProcessingInstruction,
   type XText,
 } from "./types";
 
-export interface ParseXmlOptions {
-  /** Largest input accepted, in bytes (UTF-8). Default 1 MiB. */
-  maxBytes?: number;
-}
+export type ParseXmlOptions = Partial<XmlLimits>;
 
-export const DEFAULT_MAX_BYTES = 1024 * 1024;
+export { XML_LIMITS } from "./limits";
+export const DEFAULT_MAX_BYTES = XML_LIMITS.maxBytes;
 
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
 
-const PREDEFINED: Record<string, string> = { lt: "<", gt: ">", amp: "&", apos: "'", quot: '"' };
-
-/** Parses `input` (a string, or a Buffer of UTF-8) into an XDocument. Throws VOEventError. */
-export function parseXml(input: string | Buffer, options: ParseXmlOptions = {}): XDocument {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+/**
+ * Parses `input` (a string, or the document's bytes) into an XDocument. Throws VOEventError:
+ * TOO_LARGE, ENCODING, NOT_XML, MALFORMED, DTD_FORBIDDEN, ENTITY, TOO_DEEP,
+ * TOO_MANY_ATTRIBUTES, NAME_TOO_LONG.
+ */
+export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = {}): XDocument {
+  const maxBytes = options.maxBytes ?? XML_LIMITS.maxBytes;
   let text: string;
   if (typeof input === "string") {
     // A string's UTF-8 length is at least its length and at most three times it.
     if (input.length > maxBytes || (input.length * 3 > maxBytes && Buffer.byteLength(input) > maxBytes)) {
       throw new VOEventError(
         "TOO_LARGE",
-        `XML of ${Buffer.byteLength(input)} bytes exceeds the limit of ${maxBytes} bytes`,
+        `XML of ${Buffer.byteLength(input)} bytes exceeds the limit of ${maxBytes} bytes (maxBytes)`,
       );
     }
     text = input;
@@ -51,31 +68,74 @@ export function parseXml(input: string | Buffer, options: ParseXmlOptions = {}):
     if (input.length > maxBytes) {
       throw new VOEventError(
         "TOO_LARGE",
-        `XML of ${input.length} bytes exceeds the limit of ${maxBytes} bytes`,
+        `XML of ${input.length} bytes exceeds the limit of ${maxBytes} bytes (maxBytes)`,
       );
     }
-    text = input.toString("utf8");
+    if (input.length === 0) throw new VOEventError("NOT_XML", "input is empty, not XML");
+    text = decodeXml(input);
   }
-  return new Parser(text).parse();
+  return new Parser(
+    text,
+    options.maxDepth ?? XML_LIMITS.maxDepth,
+    options.maxAttributes ?? XML_LIMITS.maxAttributes,
+    options.maxNameLength ?? XML_LIMITS.maxNameLength,
+  ).parse();
 }
 
-function isNameStart(c: number): boolean {
+// ASCII name characters: 1 = NameChar, 2 = NameStartChar too.
+const ASCII_NAME = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58) ASCII_NAME[c] = 2;
+  else if ((c >= 48 && c <= 57) || c === 45 || c === 46) ASCII_NAME[c] = 1;
+}
+
+/** XML 1.0 fifth edition NameStartChar, for a code point ≥ 0x80. */
+function isWideNameStart(c: number): boolean {
   return (
-    (c >= 97 && c <= 122) || // a-z
-    (c >= 65 && c <= 90) || // A-Z
-    c === 95 || // _
-    c === 58 || // :
-    (c >= 0xc0 && c !== 0xd7 && c !== 0xf7 && c < 0xfffe && !(c >= 0x2000 && c <= 0x200b))
+    (c >= 0xc0 && c <= 0xd6) ||
+    (c >= 0xd8 && c <= 0xf6) ||
+    (c >= 0xf8 && c <= 0x2ff) ||
+    (c >= 0x370 && c <= 0x37d) ||
+    (c >= 0x37f && c <= 0x1fff) ||
+    c === 0x200c ||
+    c === 0x200d ||
+    (c >= 0x2070 && c <= 0x218f) ||
+    (c >= 0x2c00 && c <= 0x2fef) ||
+    (c >= 0x3001 && c <= 0xd7ff) ||
+    (c >= 0xf900 && c <= 0xfdcf) ||
+    (c >= 0xfdf0 && c <= 0xfffd) ||
+    (c >= 0x10000 && c <= 0xeffff)
   );
 }
 
-function isNameChar(c: number): boolean {
-  return isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46 || c === 0xb7;
+/** XML 1.0 fifth edition NameChar, for a code point ≥ 0x80. */
+function isWideNameChar(c: number): boolean {
+  return isWideNameStart(c) || c === 0xb7 || (c >= 0x300 && c <= 0x36f) || c === 0x203f || c === 0x2040;
+}
+
+/** Length in UTF-16 units (0, 1 or 2) of the name character at s[i]; `first`: a NameStartChar. */
+function nameCharWidth(s: string, i: number, first: boolean): number {
+  const c = s.charCodeAt(i);
+  if (c < 128) return ASCII_NAME[c] > (first ? 1 : 0) ? 1 : 0;
+  if (c >= 0xd800 && c <= 0xdbff) {
+    const d = s.charCodeAt(i + 1);
+    if (!(d >= 0xdc00 && d <= 0xdfff)) return 0;
+    const cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+    return (first ? isWideNameStart(cp) : isWideNameChar(cp)) ? 2 : 0;
+  }
+  if (Number.isNaN(c)) return 0;
+  return (first ? isWideNameStart(c) : isWideNameChar(c)) ? 1 : 0;
 }
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 10 || c === 9 || c === 13;
 }
+
+/**
+ * What no URI reference contains (RFC 3986: white space, non-ASCII, `<>"{}|\^` and backquote, a
+ * '%' without two hex digits, a second '#'): libxml2 refuses such a namespace name, so do we.
+ */
+const NOT_URI = /[^\u0021-\u007e]|[<>"{}|\\^`]|%(?![0-9A-Fa-f]{2})|#.*#/;
 
 /** True for a character XML 1.0 allows in a document. */
 function isXmlChar(c: number): boolean {
@@ -83,26 +143,41 @@ function isXmlChar(c: number): boolean {
   return c <= 0xd7ff || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
 }
 
+/** The XML declaration, in full (XML 1.0 [23]–[32], [80]–[81]). */
+const XML_DECL =
+  /^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"1\.[0-9]+"|'1\.[0-9]+')(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"([A-Za-z][A-Za-z0-9._-]*)"|'([A-Za-z][A-Za-z0-9._-]*)'))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\r\n]*\?>$/;
+
 interface OpenElement {
   el: XElement;
-  /** Namespace bindings in scope, inherited from the parent (copy-on-write). */
-  ns: Map<string, string>;
+  /** Bindings this element replaced, to restore when it closes: [prefix, previous URI]… or null. */
+  undo: (string | undefined)[] | null;
 }
+
+type FailCode = Extract<
+  VOEventErrorCode,
+  "MALFORMED" | "NOT_XML" | "DTD_FORBIDDEN" | "ENTITY" | "TOO_DEEP" | "TOO_MANY_ATTRIBUTES" | "NAME_TOO_LONG"
+>;
 
 class Parser {
   private pos = 0;
   private order = 1;
   private readonly s: string;
+  /** The namespace bindings in scope: prefix ('' for the default) → URI. */
+  private readonly ns = new Map<string, string>([["xml", XML_NS]]);
+  private selfClosed = false;
+  /** Where the last reference() ended. */
+  private refNext = 0;
 
-  constructor(text: string) {
+  constructor(
+    text: string,
+    private readonly maxDepth: number,
+    private readonly maxAttributes: number,
+    private readonly maxNameLength: number,
+  ) {
     this.s = text;
   }
 
-  private fail(
-    code: "MALFORMED" | "NOT_XML" | "DTD_FORBIDDEN" | "ENTITY",
-    what: string,
-    at = this.pos,
-  ): never {
+  private fail(code: FailCode, what: string, at = this.pos): never {
     let line = 1;
     let col = 1;
     const end = Math.min(at, this.s.length);
@@ -116,12 +191,117 @@ class Parser {
     throw new VOEventError(code, `${prefix}${what} (line ${line}, column ${col})`);
   }
 
+  /** End of the Name starting at `start` (=== start when there is none); checks maxNameLength. */
+  private nameEnd(start: number): number {
+    const s = this.s;
+    const len = s.length;
+    let q = start;
+    const c0 = s.charCodeAt(q);
+    if (c0 < 128) {
+      if (ASCII_NAME[c0] !== 2) return start;
+      q++;
+    } else {
+      const w = nameCharWidth(s, q, true);
+      if (w === 0) return start;
+      q += w;
+    }
+    while (q < len) {
+      const c = s.charCodeAt(q);
+      if (c < 128) {
+        if (ASCII_NAME[c] === 0) break;
+        q++;
+      } else {
+        const k = nameCharWidth(s, q, false);
+        if (k === 0) break;
+        q += k;
+      }
+    }
+    if (q - start > this.maxNameLength) {
+      this.fail(
+        "NAME_TOO_LONG",
+        `a name of ${q - start} characters exceeds the limit of ${this.maxNameLength} (maxNameLength)`,
+        start,
+      );
+    }
+    return q;
+  }
+
+  /** Namespaces 1.0: a QName is NCName or NCName ':' NCName. */
+  private checkQName(name: string, at: number, what: string): number {
+    const colon = name.indexOf(":");
+    if (colon < 0) return colon;
+    if (colon === 0 || colon === name.length - 1 || name.indexOf(":", colon + 1) >= 0) {
+      this.fail("MALFORMED", `${what} name ${name} is not a qualified name (Namespaces 1.0)`, at);
+    }
+    if (nameCharWidth(name, colon + 1, true) === 0) {
+      this.fail("MALFORMED", `${what} name ${name}: the local part does not start a name`, at);
+    }
+    return colon;
+  }
+
+  private badChar(i: number): never {
+    const c = this.s.charCodeAt(i);
+    return this.fail(
+      "MALFORMED",
+      `character U+${c.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML`,
+      i,
+    );
+  }
+
+  /**
+   * s[i] is ≥ U+D800: refuses a lone surrogate, U+FFFE and U+FFFF; returns the index of the last
+   * code unit of the character (i + 1 for a surrogate pair).
+   */
+  private wide(i: number): number {
+    const s = this.s;
+    const c = s.charCodeAt(i);
+    if (c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) return i + 1;
+      this.badChar(i);
+    }
+    if (c <= 0xdfff || c >= 0xfffe) this.badChar(i);
+    return i;
+  }
+
+  /** Refuses the first character in s[from, to) that XML does not allow (comments, PIs, CDATA). */
+  private checkRange(from: number, to: number): void {
+    const s = this.s;
+    for (let i = from; i < to; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 32) {
+        if (c !== 9 && c !== 10 && c !== 13) this.badChar(i);
+      } else if (c >= 0xd800) i = this.wide(i);
+    }
+  }
+
+  private declaration(p: number): void {
+    const s = this.s;
+    const end = s.indexOf("?>", p);
+    if (end < 0) this.fail("MALFORMED", "unterminated XML declaration", p);
+    const decl = s.slice(p, end + 2);
+    const m = XML_DECL.exec(decl);
+    if (m === null) {
+      const shown = JSON.stringify(decl.length > 100 ? `${decl.slice(0, 100)}…` : decl);
+      const why = !/^<\?xml[ \t\r\n]+version[ \t\r\n]*=/.test(decl)
+        ? "it must start with version"
+        : !/^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*["']1\.[0-9]+["']/.test(decl)
+          ? "the version must be 1.x"
+          : "only version, encoding and standalone (yes or no), in that order, are allowed";
+      this.fail("MALFORMED", `bad XML declaration ${shown}: ${why}`, p);
+    }
+    const encoding = m[1] ?? m[2];
+    if (encoding !== undefined) declaredEncoding(encoding);
+    this.pos = end + 2;
+  }
+
   parse(): XDocument {
     const s = this.s;
     const len = s.length;
     if (len === 0) throw new VOEventError("NOT_XML", "input is empty, not XML");
     let p = 0;
     if (s.charCodeAt(0) === 0xfeff) p = 1; // byte-order mark
+    const docStart = p;
     while (p < len && isSpace(s.charCodeAt(p))) p++;
     if (p >= len) throw new VOEventError("NOT_XML", "input is only white space, not XML");
     if (s.charCodeAt(p) !== 60 /* < */) {
@@ -142,14 +322,11 @@ class Parser {
       order: 0,
     };
     if (s.startsWith("<?xml", p) && isSpace(s.charCodeAt(p + 5))) {
-      const end = s.indexOf("?>", p);
-      if (end < 0) this.fail("MALFORMED", "unterminated XML declaration");
-      this.pos = end + 2;
+      if (p !== docStart) this.fail("MALFORMED", "white space before the XML declaration", docStart);
+      this.declaration(p);
     }
     const stack: OpenElement[] = [];
     let rootSeen = false;
-    const docScope = new Map<string, string>([["xml", XML_NS]]);
-    let scope = docScope;
     while (this.pos < len) {
       const lt = s.indexOf("<", this.pos);
       const textEnd = lt < 0 ? len : lt;
@@ -175,8 +352,7 @@ class Parser {
       if (next === 47 /* / */) {
         // End tag.
         const nameStart = lt + 2;
-        let q = nameStart;
-        while (q < len && isNameChar(s.charCodeAt(q))) q++;
+        let q = this.nameEnd(nameStart);
         const name = s.slice(nameStart, q);
         while (q < len && isSpace(s.charCodeAt(q))) q++;
         if (s.charCodeAt(q) !== 62) this.fail("MALFORMED", `expected '>' to close end tag </${name}`, q);
@@ -185,16 +361,17 @@ class Parser {
         if (open.el.name !== name) {
           this.fail("MALFORMED", `end tag </${name}> does not match start tag <${open.el.name}>`, lt);
         }
-        scope = stack.length > 0 ? stack[stack.length - 1].ns : docScope;
+        if (open.undo !== null) this.restore(open.undo);
         this.pos = q + 1;
       } else if (next === 33 /* ! */) {
         if (s.startsWith("<!--", lt)) {
           const end = s.indexOf("--", lt + 4);
           if (end < 0) this.fail("MALFORMED", "unterminated comment", lt);
           if (s.charCodeAt(end + 2) !== 62) this.fail("MALFORMED", "'--' inside a comment", end);
+          this.checkRange(lt + 4, end);
           const c: XComment = {
             type: XNodeType.Comment,
-            value: s.slice(lt + 4, end),
+            value: normaliseNewlines(s.slice(lt + 4, end)),
             parent,
             order: this.order++,
           };
@@ -204,6 +381,7 @@ class Parser {
           if (stack.length === 0) this.fail("MALFORMED", "CDATA section outside the root element", lt);
           const end = s.indexOf("]]>", lt + 9);
           if (end < 0) this.fail("MALFORMED", "unterminated CDATA section", lt);
+          this.checkRange(lt + 9, end);
           this.appendText(stack[stack.length - 1].el, normaliseNewlines(s.slice(lt + 9, end)));
           this.pos = end + 3;
         } else if (s.startsWith("<!DOCTYPE", lt)) {
@@ -224,18 +402,30 @@ class Parser {
       } else if (next === 63 /* ? */) {
         const end = s.indexOf("?>", lt + 2);
         if (end < 0) this.fail("MALFORMED", "unterminated processing instruction", lt);
-        let q = lt + 2;
-        while (q < end && isNameChar(s.charCodeAt(q))) q++;
+        this.checkRange(lt + 2, end);
+        let q = this.nameEnd(lt + 2);
         const target = s.slice(lt + 2, q);
         if (target.length === 0) this.fail("MALFORMED", "processing instruction without a target", lt);
         if (target.toLowerCase() === "xml") {
           this.fail("MALFORMED", "XML declaration not at the start of the document", lt);
         }
-        while (q < end && isSpace(s.charCodeAt(q))) q++;
+        if (target.indexOf(":") >= 0) {
+          this.fail("MALFORMED", `processing instruction target ${target} has a colon (Namespaces 1.0)`, lt);
+        }
+        if (q < end) {
+          if (!isSpace(s.charCodeAt(q))) {
+            this.fail(
+              "MALFORMED",
+              `expected white space after the processing instruction target ${target}`,
+              q,
+            );
+          }
+          while (q < end && isSpace(s.charCodeAt(q))) q++;
+        }
         const pi: XProcessingInstruction = {
           type: XNodeType.ProcessingInstruction,
           target,
-          value: s.slice(q, end),
+          value: normaliseNewlines(s.slice(q, end)),
           parent,
           order: this.order++,
         };
@@ -244,16 +434,17 @@ class Parser {
       } else {
         // Start tag.
         if (stack.length === 0 && rootSeen) this.fail("MALFORMED", "a second root element", lt);
-        const open = this.startTag(lt, parent, scope);
+        if (stack.length >= this.maxDepth) {
+          this.fail("TOO_DEEP", `elements nested deeper than the limit of ${this.maxDepth} (maxDepth)`, lt);
+        }
+        const open = this.startTag(lt, parent);
         if (stack.length === 0) {
           rootSeen = true;
           doc.root = open.el;
         }
         (parent.children as XChild[]).push(open.el);
-        if (!this.selfClosed) {
-          stack.push(open);
-          scope = open.ns;
-        }
+        if (!this.selfClosed) stack.push(open);
+        else if (open.undo !== null) this.restore(open.undo);
       }
     }
     if (stack.length > 0) {
@@ -263,15 +454,22 @@ class Parser {
     return doc;
   }
 
-  private selfClosed = false;
+  private restore(undo: (string | undefined)[]): void {
+    for (let i = undo.length - 2; i >= 0; i -= 2) {
+      const prefix = undo[i] as string;
+      const prev = undo[i + 1];
+      if (prev === undefined) this.ns.delete(prefix);
+      else this.ns.set(prefix, prev);
+    }
+  }
 
-  private startTag(lt: number, parent: XElement | XDocument, scope: Map<string, string>): OpenElement {
+  private startTag(lt: number, parent: XElement | XDocument): OpenElement {
     const s = this.s;
     const len = s.length;
-    let q = lt + 1;
-    if (!isNameStart(s.charCodeAt(q))) this.fail("MALFORMED", "expected an element name after '<'", q);
-    while (q < len && isNameChar(s.charCodeAt(q))) q++;
+    let q = this.nameEnd(lt + 1);
+    if (q === lt + 1) this.fail("MALFORMED", "expected an element name after '<'", q);
     const name = s.slice(lt + 1, q);
+    const colon = this.checkQName(name, lt + 1, "element");
     const el: XElement = {
       type: XNodeType.Element,
       name,
@@ -284,8 +482,9 @@ class Parser {
       parent,
       order: this.order++,
     };
-    let rawAttrs: { name: string; value: string; at: number }[] | null = null;
-    let ns = scope;
+    let rawAttrs: { name: string; value: string; at: number; colon: number }[] | null = null;
+    let nameSet: Set<string> | null = null;
+    let count = 0;
     for (;;) {
       const before = q;
       while (q < len && isSpace(s.charCodeAt(q))) q++;
@@ -303,11 +502,36 @@ class Parser {
         break;
       }
       if (q === before) this.fail("MALFORMED", `expected white space before an attribute in <${name}`, q);
-      if (!isNameStart(c))
-        this.fail("MALFORMED", `unexpected character ${JSON.stringify(s[q])} in <${name}`, q);
       const an = q;
-      while (q < len && isNameChar(s.charCodeAt(q))) q++;
+      q = this.nameEnd(q);
+      if (q === an) this.fail("MALFORMED", `unexpected character ${JSON.stringify(s[an])} in <${name}`, an);
+      if (++count > this.maxAttributes) {
+        this.fail(
+          "TOO_MANY_ATTRIBUTES",
+          `element <${name}> has more than the limit of ${this.maxAttributes} attributes (maxAttributes)`,
+          an,
+        );
+      }
       const attrName = s.slice(an, q);
+      const acolon = this.checkQName(attrName, an, "attribute");
+      const isDecl = acolon < 0 ? attrName === "xmlns" : acolon === 5 && attrName.startsWith("xmlns");
+      // Duplicates by name as written: a scan while few, a set beyond.
+      let dup = false;
+      if (nameSet === null && count > 8) {
+        nameSet = new Set();
+        if (rawAttrs !== null) for (const a of rawAttrs) nameSet.add(a.name);
+        for (const d of el.nsDecls) nameSet.add(d.prefix === "" ? "xmlns" : `xmlns:${d.prefix}`);
+      }
+      if (nameSet !== null) {
+        dup = nameSet.has(attrName);
+        nameSet.add(attrName);
+      } else if (isDecl) {
+        const prefix = acolon < 0 ? "" : attrName.slice(6);
+        for (const d of el.nsDecls) if (d.prefix === prefix) dup = true;
+      } else if (rawAttrs !== null) {
+        for (const a of rawAttrs) if (a.name === attrName) dup = true;
+      }
+      if (dup) this.fail("MALFORMED", `duplicate attribute ${attrName} in <${name}>`, an);
       while (q < len && isSpace(s.charCodeAt(q))) q++;
       if (s.charCodeAt(q) !== 61 /* = */) this.fail("MALFORMED", `attribute ${attrName} has no value`, q);
       q++;
@@ -317,50 +541,69 @@ class Parser {
         this.fail("MALFORMED", `attribute ${attrName} value is not quoted`, q);
       const vEnd = s.indexOf(quote === 34 ? '"' : "'", q + 1);
       if (vEnd < 0) this.fail("MALFORMED", `unterminated value of attribute ${attrName}`, q);
-      const lt2 = s.indexOf("<", q + 1);
-      if (lt2 >= 0 && lt2 < vEnd) this.fail("MALFORMED", `'<' in the value of attribute ${attrName}`, lt2);
-      const value = this.attrValue(q + 1, vEnd);
+      const value = this.attrValue(q + 1, vEnd, attrName);
       q = vEnd + 1;
-      if (attrName === "xmlns" || attrName.startsWith("xmlns:")) {
-        const prefix = attrName.length === 5 ? "" : attrName.slice(6);
-        if (prefix === "xmlns") this.fail("MALFORMED", "the prefix xmlns cannot be declared", an);
-        if (prefix !== "" && value === "")
-          this.fail("MALFORMED", `prefix ${prefix} bound to an empty name`, an);
-        if (ns === scope) ns = new Map(scope);
-        ns.set(prefix, value);
-        el.nsDecls.push({ prefix, uri: value } as XNamespaceDecl);
+      if (isDecl) {
+        const prefix = acolon < 0 ? "" : attrName.slice(6);
+        this.checkBinding(prefix, value, an);
+        el.nsDecls.push({ prefix, uri: value });
       } else {
         if (rawAttrs === null) rawAttrs = [];
-        for (const a of rawAttrs) {
-          if (a.name === attrName) this.fail("MALFORMED", `duplicate attribute ${attrName} in <${name}>`, an);
-        }
-        rawAttrs.push({ name: attrName, value, at: an });
+        rawAttrs.push({ name: attrName, value, at: an, colon: acolon });
       }
     }
     this.pos = q;
+    // Bind this element's declarations (they apply to its own name and attributes too).
+    let undo: (string | undefined)[] | null = null;
+    const decls = el.nsDecls;
+    if (decls.length > 0) {
+      undo = [];
+      for (let i = 0; i < decls.length; i++) {
+        const d = decls[i];
+        undo.push(d.prefix, this.ns.get(d.prefix));
+        this.ns.set(d.prefix, d.uri);
+      }
+    }
     // Resolve the element's namespace.
-    const colon = name.indexOf(":");
     if (colon >= 0) {
       el.prefix = name.slice(0, colon);
       el.local = name.slice(colon + 1);
-      const uri = ns.get(el.prefix);
+      if (el.prefix === "xmlns")
+        this.fail("MALFORMED", `element <${name}> uses the reserved prefix xmlns`, lt);
+      const uri = this.ns.get(el.prefix);
       if (uri === undefined) this.fail("MALFORMED", `namespace prefix ${el.prefix} is not bound`, lt);
       el.ns = uri;
     } else {
-      el.ns = ns.get("") ?? "";
+      el.ns = this.ns.get("") ?? "";
     }
     if (rawAttrs !== null) {
+      let expanded: Set<string> | null = null;
+      let prefixed = 0;
       for (const a of rawAttrs) {
-        const ac = a.name.indexOf(":");
         let prefix = "";
         let local = a.name;
         let ans = "";
-        if (ac >= 0) {
-          prefix = a.name.slice(0, ac);
-          local = a.name.slice(ac + 1);
-          const uri = ns.get(prefix);
+        if (a.colon >= 0) {
+          prefix = a.name.slice(0, a.colon);
+          local = a.name.slice(a.colon + 1);
+          const uri = this.ns.get(prefix);
           if (uri === undefined) this.fail("MALFORMED", `namespace prefix ${prefix} is not bound`, a.at);
           ans = uri;
+          if (++prefixed > 1) {
+            if (expanded === null) {
+              expanded = new Set();
+              for (const b of el.attrs) if (b.prefix !== "") expanded.add(`${b.ns}\u0000${b.local}`);
+            }
+            const key = `${uri}\u0000${local}`;
+            if (expanded.has(key)) {
+              this.fail(
+                "MALFORMED",
+                `attributes ${a.name} and another name the same attribute {${uri}}${local} in <${name}>`,
+                a.at,
+              );
+            }
+            expanded.add(key);
+          }
         }
         const attr: XAttribute = {
           type: XNodeType.Attribute,
@@ -375,72 +618,117 @@ class Parser {
         el.attrs.push(attr);
       }
     }
-    return { el, ns };
+    return { el, undo };
+  }
+
+  /** Namespaces 1.0 §3: what a declaration may bind. */
+  private checkBinding(prefix: string, uri: string, at: number): void {
+    if (prefix === "xmlns") this.fail("MALFORMED", "the prefix xmlns cannot be declared", at);
+    if (prefix === "xml") {
+      if (uri !== XML_NS) this.fail("MALFORMED", `the prefix xml can only be bound to ${XML_NS}`, at);
+      return;
+    }
+    if (uri === XML_NS) this.fail("MALFORMED", `only the prefix xml can be bound to ${XML_NS}`, at);
+    if (uri === XMLNS_NS) this.fail("MALFORMED", `${XMLNS_NS} cannot be declared`, at);
+    if (prefix !== "" && uri === "") this.fail("MALFORMED", `prefix ${prefix} bound to an empty name`, at);
+    if (NOT_URI.test(uri)) {
+      this.fail("MALFORMED", `namespace name ${JSON.stringify(uri)} is not a URI reference`, at);
+    }
   }
 
   /** Decodes an attribute value: references, then literal white space → space (XML 1.0 §3.3.3). */
-  private attrValue(start: number, end: number): string {
+  private attrValue(start: number, end: number, attrName: string): string {
     const s = this.s;
     let plain = true;
     for (let i = start; i < end; i++) {
       const c = s.charCodeAt(i);
-      if (c === 38 || c === 9 || c === 10 || c === 13) {
+      if (c < 32) {
+        if (c === 9 || c === 10 || c === 13) plain = false;
+        else this.badChar(i);
+      } else if (c === 38) {
         plain = false;
-        break;
-      }
-      if (c < 32) this.fail("MALFORMED", `invalid character 0x${c.toString(16)} in an attribute value`, i);
+      } else if (c === 60) {
+        this.fail("MALFORMED", `'<' in the value of attribute ${attrName}`, i);
+      } else if (c >= 0xd800) i = this.wide(i);
     }
     if (plain) return s.slice(start, end);
     let out = "";
     let i = start;
+    let run = start;
     while (i < end) {
       const c = s.charCodeAt(i);
       if (c === 38) {
-        const r = this.reference(i, end);
-        out += r.text;
-        i = r.next;
+        out += s.slice(run, i) + this.reference(i, end);
+        i = this.refNext;
+        run = i;
       } else if (c === 13) {
-        out += " ";
+        out += `${s.slice(run, i)} `;
         i += s.charCodeAt(i + 1) === 10 ? 2 : 1;
+        run = i;
       } else if (c === 9 || c === 10) {
-        out += " ";
+        out += `${s.slice(run, i)} `;
         i++;
+        run = i;
       } else {
-        if (c < 32) this.fail("MALFORMED", `invalid character 0x${c.toString(16)} in an attribute value`, i);
-        out += s[i];
         i++;
       }
     }
-    return out;
+    return out + s.slice(run, end);
   }
 
-  private reference(amp: number, limit: number): { text: string; next: number } {
+  /** The text of the reference at `amp` (ending before `limit`); sets refNext past its ';'. */
+  private reference(amp: number, limit: number): string {
     const s = this.s;
-    const semi = s.indexOf(";", amp + 1);
-    if (semi < 0 || semi >= limit || semi - amp > 12)
-      this.fail("MALFORMED", "'&' that starts no reference", amp);
-    const body = s.slice(amp + 1, semi);
-    if (body.charCodeAt(0) === 35 /* # */) {
-      const hex = body.charCodeAt(1) === 120; /* x */
-      const digits = body.slice(hex ? 2 : 1);
-      if (!(hex ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/).test(digits)) {
-        this.fail("MALFORMED", `bad character reference &${body};`, amp);
+    if (s.charCodeAt(amp + 1) === 35 /* # */) {
+      const hex = s.charCodeAt(amp + 2) === 120; /* x */
+      let i = amp + (hex ? 3 : 2);
+      const first = i;
+      let code = 0;
+      for (; i < limit; i++) {
+        const c = s.charCodeAt(i);
+        let d: number;
+        if (c >= 48 && c <= 57) d = c - 48;
+        else if (hex && c >= 97 && c <= 102) d = c - 87;
+        else if (hex && c >= 65 && c <= 70) d = c - 55;
+        else break;
+        // Leading zeros cost nothing; anything past U+10FFFF stays past it.
+        code = Math.min(code * (hex ? 16 : 10) + d, 0x110000);
       }
-      const code = Number.parseInt(digits, hex ? 16 : 10);
+      if (i === first || i >= limit || s.charCodeAt(i) !== 59 /* ; */) {
+        this.fail(
+          "MALFORMED",
+          `bad character reference ${JSON.stringify(s.slice(amp, Math.min(i + 1, amp + 20)))}`,
+          amp,
+        );
+      }
       if (!isXmlChar(code)) {
-        this.fail("MALFORMED", `character reference &${body}; is not an XML character`, amp);
+        this.fail("MALFORMED", `character reference ${s.slice(amp, i + 1)} is not an XML character`, amp);
       }
-      return { text: String.fromCodePoint(code), next: semi + 1 };
+      this.refNext = i + 1;
+      return String.fromCodePoint(code);
     }
-    const pre = PREDEFINED[body];
-    if (pre === undefined) {
-      this.fail(
-        "ENTITY",
-        `entity reference &${body}; refused: only XML's predefined entities are expanded, no DTD is read`,
-        amp,
-      );
+    const end = this.nameEnd(amp + 1);
+    if (end === amp + 1 || end >= limit || s.charCodeAt(end) !== 59) {
+      this.fail("MALFORMED", "'&' that starts no reference", amp);
     }
-    return { text: pre, next: semi + 1 };
+    this.refNext = end + 1;
+    switch (s.slice(amp + 1, end)) {
+      case "lt":
+        return "<";
+      case "gt":
+        return ">";
+      case "amp":
+        return "&";
+      case "apos":
+        return "'";
+      case "quot":
+        return '"';
+    }
+    return this.fail(
+      "ENTITY",
+      `entity reference ${s.slice(amp, end + 1)} refused: only XML's predefined entities are expanded, no DTD is read`,
+      amp,
+    );
   }
 
   private addText(parent: XElement, start: number, end: number): void {
@@ -452,7 +740,9 @@ class Parser {
         plain = false;
         break;
       }
-      if (c < 32 && c !== 9 && c !== 10) this.fail("MALFORMED", `invalid character 0x${c.toString(16)}`, i);
+      if (c < 32) {
+        if (c !== 9 && c !== 10) this.badChar(i);
+      } else if (c >= 0xd800) i = this.wide(i);
     }
     if (plain) {
       this.appendText(parent, s.slice(start, end));
@@ -464,19 +754,19 @@ class Parser {
     while (i < end) {
       const c = s.charCodeAt(i);
       if (c === 38) {
-        out += s.slice(run, i);
-        const r = this.reference(i, end);
-        out += r.text;
-        i = r.next;
+        out += s.slice(run, i) + this.reference(i, end);
+        i = this.refNext;
         run = i;
       } else if (c === 13) {
         out += `${s.slice(run, i)}\n`;
         i += s.charCodeAt(i + 1) === 10 ? 2 : 1;
         run = i;
-      } else if (c === 62 && s.charCodeAt(i - 1) === 93 && s.charCodeAt(i - 2) === 93) {
+      } else if (c === 62 && i - 2 >= start && s.charCodeAt(i - 1) === 93 && s.charCodeAt(i - 2) === 93) {
         this.fail("MALFORMED", "']]>' in text", i - 2);
       } else {
-        if (c < 32 && c !== 9 && c !== 10) this.fail("MALFORMED", `invalid character 0x${c.toString(16)}`, i);
+        if (c < 32) {
+          if (c !== 9 && c !== 10) this.badChar(i);
+        } else if (c >= 0xd800) i = this.wide(i);
         i++;
       }
     }

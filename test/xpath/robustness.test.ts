@@ -18,7 +18,10 @@ describe("xpath: robustness", function () {
   describe(`a chain ${DEPTH} elements deep`, () => {
     let doc: XDocument;
     before(() => {
-      doc = parseXml(`${'<a k="v">'.repeat(DEPTH)}x${"</a>".repeat(DEPTH)}`, { maxBytes: 4 << 20 });
+      doc = parseXml(`${'<a k="v">'.repeat(DEPTH)}x${"</a>".repeat(DEPTH)}`, {
+        maxBytes: 4 << 20,
+        maxDepth: DEPTH,
+      });
     });
 
     const cases: [string, unknown][] = [

@@ -286,6 +286,18 @@ export function tokenize(source: string): Token[] {
         j++;
         while (j < n && isDigit(s.charCodeAt(j))) j++;
       }
+      // An exponent (`1e-6`, `2.5E+3`), as libxml2 reads it: not XPath 1.0, taken for
+      // compatibility with Comet's filters. Only when digits follow, so `1 eq` style
+      // tokens are not swallowed.
+      if ((s.charCodeAt(j) | 0x20) === 0x65) {
+        let k = j + 1;
+        const sign = s.charCodeAt(k);
+        if (sign === 0x2b || sign === 0x2d) k++;
+        if (isDigit(s.charCodeAt(k))) {
+          while (k < n && isDigit(s.charCodeAt(k))) k++;
+          j = k;
+        }
+      }
       const text = s.slice(i, j);
       const t = tok("number", text, start);
       t.num = Number(text);

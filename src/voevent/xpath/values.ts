@@ -46,8 +46,15 @@ function isSpace(c: number): boolean {
 }
 
 /**
- * XPath number(string): optional white space, an optional minus, digits with an optional
- * decimal point (no exponent, no '+', no 'Infinity'), optional white space; anything else is NaN.
+ * number(string), and every implicit conversion of a string (or a node's string-value) to a
+ * number: optional white space (space, tab, CR, LF), an optional minus, digits with an optional
+ * decimal point (at least one digit: `5`, `5.`, `.5`), an optional exponent (`e` or `E`, an
+ * optional `+` or `-`, one or more digits), optional white space; anything else is NaN.
+ *
+ * The exponent is a deliberate departure from XPath 1.0 (which has none), for compatibility with
+ * libxml2 and so with Comet's lxml filters: `9.1e-14 < 0.000001` is true there and here. Still
+ * NaN, as in libxml2: a leading `+`, `Infinity`, `NaN`, hexadecimal, and an exponent without digits
+ * (`1e`, which libxml2 alone reads as 1).
  */
 export function stringToNumber(s: string): number {
   let a = 0;
@@ -73,7 +80,22 @@ export function stringToNumber(s: string): number {
       digits++;
     }
   }
-  if (i !== b || digits === 0) return Number.NaN;
+  if (digits === 0) return Number.NaN;
+  if (i < b && (s.charCodeAt(i) | 0x20) === 0x65 /* e, E */) {
+    i++;
+    const sign = s.charCodeAt(i);
+    if (i < b && (sign === 0x2b || sign === 0x2d)) i++;
+    const expStart = i;
+    while (i < b) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      i++;
+    }
+    if (i === expStart) return Number.NaN;
+  }
+  if (i !== b) return Number.NaN;
+  // JavaScript's Number() reads exactly these forms (and rounds correctly, which libxml2's
+  // digit-by-digit loop does not always do).
   return a === 0 && b === s.length ? +s : +s.slice(a, b);
 }
 
