@@ -16,7 +16,8 @@ export type VOEventErrorCode =
   | "BAD_TRANSPORT" // a Transport message missing what it must have
   | "BAD_FRAME" // a VTP frame with a zero or hostile length
   | "SCHEMA" // fails XML Schema validation
-  | "BAD_XPATH"; // an XPath expression that does not compile
+  | "BAD_XPATH" // an XPath expression that does not compile
+  | "XPATH_BUDGET"; // an XPath evaluation that needed more work than its budget allows
 
 export class VOEventError extends Error {
   readonly code: VOEventErrorCode;

@@ -5,6 +5,7 @@
  */
 import { type XChild, type XElement, type XNode, XNodeType } from "../../xml/types";
 import { type Env, indexFor } from "./axes";
+import { chargeText } from "./budget";
 import { flatIndexOf, textAt } from "./docindex";
 import { stringToNumber } from "./values";
 
@@ -29,7 +30,14 @@ function directText(el: XElement): string | null {
   return out;
 }
 
+/** The string-value of `n`, charged by its length (whoever reads it reads it all, at worst). */
 export function stringValueIn(n: XNode, env: Env): string {
+  const s = uncharged(n, env);
+  chargeText(env, s.length);
+  return s;
+}
+
+function uncharged(n: XNode, env: Env): string {
   switch (n.type) {
     case XNodeType.Element: {
       const kids = n.children;
