@@ -34,15 +34,17 @@ export const EXCEEDED = new BudgetExceeded();
 
 /** Charges `units` of work; throws EXCEEDED when the budget is spent. */
 export function charge(env: Env, units: number): void {
-  if ((env.budget -= units) < 0) throw EXCEEDED;
+  env.budget -= units;
+  if (env.budget < 0) throw EXCEEDED;
 }
 
 /** Charges for a string of `length` characters read or produced (1 unit per 8 characters). */
 export function chargeText(env: Env, length: number): void {
-  if ((env.budget -= 1 + (length >> 3)) < 0) throw EXCEEDED;
+  env.budget -= 1 + (length >> 3);
+  if (env.budget < 0) throw EXCEEDED;
 }
 
 /** Charges for putting n nodes in document order (a sort: n log n). */
 export function chargeSort(env: Env, n: number): void {
-  if (n > 1 && (env.budget -= n * (32 - Math.clz32(n))) < 0) throw EXCEEDED;
+  if (n > 1) charge(env, n * (32 - Math.clz32(n)));
 }

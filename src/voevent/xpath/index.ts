@@ -125,7 +125,9 @@ class CompiledExpression implements CompiledXPath {
 /** A budget option: a number above 0, or Infinity; else a RangeError. */
 function checkBudget(budget: unknown): number {
   if (typeof budget !== "number" || Number.isNaN(budget) || budget <= 0) {
-    throw new RangeError(`an XPath evaluation budget must be a number above 0 (or Infinity), not ${String(budget)}`);
+    throw new RangeError(
+      `an XPath evaluation budget must be a number above 0 (or Infinity), not ${String(budget)}`,
+    );
   }
   return budget;
 }

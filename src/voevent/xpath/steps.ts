@@ -195,7 +195,8 @@ export function applyPredicates(
   weight: number,
 ): readonly XNode[] {
   let cur = list;
-  for (let j = 0; j < preds.length && cur.length > 0; j++) cur = filterByPredicate(cur, preds[j], env, weight);
+  for (let j = 0; j < preds.length && cur.length > 0; j++)
+    cur = filterByPredicate(cur, preds[j], env, weight);
   return cur;
 }
 
