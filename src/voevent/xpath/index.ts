@@ -96,29 +96,42 @@ class CompiledExpression implements CompiledXPath {
   ) {}
 
   evaluate(doc: XDocument, options?: EvaluateOptions): XPathValue {
-    return this.run(this.value, doc, options);
+    const env = this.env(doc, options);
+    let value: XPathValue;
+    try {
+      value = this.value(this.atRoot && doc.root ? doc.root : doc, 1, 1, env);
+    } catch (err) {
+      throw this.failed(err, env);
+    }
+    this.stepsUsed = env.start - env.budget;
+    return value;
   }
 
   test(doc: XDocument, options?: EvaluateOptions): boolean {
-    return this.run(this.bool, doc, options);
+    const env = this.env(doc, options);
+    let value: boolean;
+    try {
+      value = this.bool(this.atRoot && doc.root ? doc.root : doc, 1, 1, env);
+    } catch (err) {
+      throw this.failed(err, env);
+    }
+    this.stepsUsed = env.start - env.budget;
+    return value;
   }
 
-  private run<T>(f: Fn<T>, doc: XDocument, options: EvaluateOptions | undefined): T {
+  private env(doc: XDocument, options: EvaluateOptions | undefined): Env & { start: number } {
     const budget = options?.budget === undefined ? this.budget : checkBudget(options.budget);
-    const env: Env = { doc, voeNs: this.voe ?? doc.root?.ns ?? "", index: null, budget };
-    try {
-      return f(this.atRoot && doc.root ? doc.root : doc, 1, 1, env);
-    } catch (err) {
-      if (err === EXCEEDED) {
-        throw new VOEventError(
-          "XPATH_BUDGET",
-          `XPath '${this.source}' needed more than its evaluation budget of ${budget} steps (node visits) and was stopped`,
-        );
-      }
-      throw err;
-    } finally {
-      this.stepsUsed = budget - env.budget;
-    }
+    return { doc, voeNs: this.voe ?? doc.root?.ns ?? "", index: null, budget, start: budget };
+  }
+
+  /** What an evaluation that threw throws: XPATH_BUDGET for the budget, else the error itself. */
+  private failed(err: unknown, env: Env & { start: number }): unknown {
+    this.stepsUsed = env.start - env.budget;
+    if (err !== EXCEEDED) return err;
+    return new VOEventError(
+      "XPATH_BUDGET",
+      `XPath '${this.source}' needed more than its evaluation budget of ${env.start} steps (node visits) and was stopped`,
+    );
   }
 }
 

@@ -30,10 +30,16 @@ function directText(el: XElement): string | null {
   return out;
 }
 
-/** The string-value of `n`, charged by its length (whoever reads it reads it all, at worst). */
+/**
+ * Strings up to this long are not charged: every caller reaches the node by a visit that was
+ * charged already, and reading a short string costs about as much as that visit.
+ */
+const FREE_LENGTH = 64;
+
+/** The string-value of `n`, charged by its length when long (whoever reads it reads it all, at worst). */
 export function stringValueIn(n: XNode, env: Env): string {
   const s = uncharged(n, env);
-  chargeText(env, s.length);
+  if (s.length > FREE_LENGTH) chargeText(env, s.length);
   return s;
 }
 
