@@ -224,7 +224,7 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = new Map<string, Funct
       compile(args) {
         const fs = args.map((a) => asString(a));
         return string((n, p, s, e) => {
-          charge(e, fs.length);
+          charge(e, 4 * fs.length); // a string built and, usually, flattened by its reader
           let out = "";
           for (let i = 0; i < fs.length; i++) {
             const piece = fs[i](n, p, s, e);
