@@ -4,7 +4,10 @@
  *   (b) parse + the three typical rules (test() of each),
  *   (c) the three rules on already parsed documents,
  * over every well-formed packet of the shared corpus (and over its 4–6 kB GCN notices),
- * ours (src/xml/parse + src/voevent/xpath) against xpath + @xmldom/xmldom.
+ * ours (src/xml/parse + src/voevent/xpath) against xpath + @xmldom/xmldom; then
+ *   (d) the evaluation budget: hostile expressions on a packet, a document 250 deep and
+ *       one 40 000 elements wide, each stopped by the default budget (or finishing under
+ *       it): milliseconds and steps used, best of five.
  * Run: npx tsx bench/xpath.ts [seconds per figure, default 1.5]
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -13,7 +16,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { DOMParser } from "@xmldom/xmldom";
 import * as xpath from "xpath";
-import { compileXPath } from "../src/voevent/xpath";
+import { compileXPath, XPATH_DEFAULT_BUDGET } from "../src/voevent/xpath";
 import { parseXml } from "../src/xml/parse";
 import type { XDocument } from "../src/xml/types";
 
@@ -139,3 +142,53 @@ if (gcn.length > 0)
     "GCN notices of 4–6 kB",
     gcn.map((p) => p.text),
   );
+
+/** (d) What the budget bounds: the costliest expressions we know of, each on three documents. */
+function budgetSet(packets: { name: string; text: string }[]): void {
+  const HOSTILE = [
+    "//*[count(following::*[count(preceding::*[count(following::*[count(preceding::*) > 1]) > 1]) > 0]) > 0]",
+    "count(//*[ancestor::*[ancestor::*[ancestor::x]]])",
+    "count(//*[. = //*])",
+    "count(//*/*/*)",
+    "//*[contains(concat(., ., ., ., .), 'zz')]",
+    "//*[string-length(translate(., 'abc', 'xyz')) < 0]",
+    "count(//* | //* | //*)",
+    "sum(//*[not(following-sibling::*[. = preceding-sibling::*])])",
+    "count(//node()[preceding::node()[1] = following::node()[1]])",
+  ];
+  let deep = "";
+  for (let i = 0; i < 250; i++) deep += `<e a="${i}">${"<l>t</l>".repeat(20)}`;
+  for (let i = 0; i < 250; i++) deep += "</e>";
+  const gcn = packets.find((p) => p.name === "gwcelery__swift_grb_gcn.xml") ?? packets[0];
+  const docs: [string, XDocument][] = [
+    [gcn.name, parseXml(gcn.text)],
+    ["250 deep × 20", parseXml(`<r>${deep}</r>`)],
+    ["40 000 wide", parseXml(`<r>${'<x v="1"/><y/>'.repeat(20000)}</r>`, { maxBytes: 4 << 20 })],
+  ];
+  console.log(`
+(d) evaluation budget ${XPATH_DEFAULT_BUDGET} steps: hostile expressions, best of 5`);
+  let worst = 0;
+  for (const [label, doc] of docs) {
+    for (const e of HOSTILE) {
+      const x = compileXPath(e);
+      let ms = Number.POSITIVE_INFINITY;
+      let outcome = "";
+      for (let k = 0; k < 5; k++) {
+        const t0 = performance.now();
+        try {
+          x.test(doc);
+          outcome = "done";
+        } catch {
+          outcome = "stopped";
+        }
+        ms = Math.min(ms, performance.now() - t0);
+      }
+      worst = Math.max(worst, ms);
+      console.log(
+        `  ${label.padEnd(28)} ${ms.toFixed(2).padStart(7)} ms ${String(x.stepsUsed).padStart(7)} steps  ${outcome.padEnd(7)} ${e.slice(0, 60)}`,
+      );
+    }
+  }
+  console.log(`  worst: ${worst.toFixed(2)} ms`);
+}
+if (process.argv.includes("--no-budget") === false) budgetSet(packets);

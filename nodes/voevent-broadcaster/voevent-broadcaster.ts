@@ -8,6 +8,7 @@
  */
 import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { eventOf, rawPayloadOf } from "../../src/contract";
+import { FILTER_LIMIT_DEFAULTS } from "../../src/filter/limits";
 import { BROADCASTER_DEFAULTS, VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { errorStatusText, flag } from "../shared/config";
 import { getLocalIvo } from "../shared/identity";
@@ -36,6 +37,11 @@ interface BroadcasterNodeDef extends NodeDef {
   maxQueue?: number | string;
   maxConnections?: number | string;
   maxPerAddress?: number | string;
+  /** Limits on subscribers' filters (src/filter/limits.ts). */
+  maxFilters?: number | string;
+  maxFilterLength?: number | string;
+  xpathBudget?: number | string;
+  maxBudgetOverruns?: number | string;
   tls?: string;
   monitor?: boolean | string;
 }
@@ -53,7 +59,7 @@ const DEFAULTS = {
 } as const;
 
 /** Names of the monitor output's events (msg.topic and msg.payload.event). */
-type MonitorEvent = "subscribe" | "unsubscribe" | "ack" | "nak" | "overflow" | "rejected";
+type MonitorEvent = "subscribe" | "unsubscribe" | "ack" | "nak" | "overflow" | "rejected" | "filter-drop";
 
 function init(RED: NodeAPI): void {
   function VOEventBroadcasterNode(this: Node, config: BroadcasterNodeDef) {
@@ -93,6 +99,20 @@ function init(RED: NodeAPI): void {
           "maxPerAddress",
           config.maxPerAddress,
           DEFAULTS.maxPerAddress,
+          1,
+        ),
+        maxFilters: intSetting("maxFilters", config.maxFilters, FILTER_LIMIT_DEFAULTS.maxFilters, 1),
+        maxFilterLength: intSetting(
+          "maxFilterLength",
+          config.maxFilterLength,
+          FILTER_LIMIT_DEFAULTS.maxFilterLength,
+          1,
+        ),
+        xpathBudget: intSetting("xpathBudget", config.xpathBudget, FILTER_LIMIT_DEFAULTS.xpathBudget, 1),
+        maxBudgetOverruns: intSetting(
+          "maxBudgetOverruns",
+          config.maxBudgetOverruns,
+          FILTER_LIMIT_DEFAULTS.maxBudgetOverruns,
           1,
         ),
         ...(tls === undefined ? {} : { tls }),
@@ -151,6 +171,13 @@ function init(RED: NodeAPI): void {
       });
       b.on("filter-error", (info: { peer: string; filter: string; message: string }) => {
         warnings.warn(t("warn.filter", { peer: info.peer, filter: info.filter, error: info.message }));
+      });
+      b.on("filter-budget", (info: { peer: string; message: string }) => {
+        this.warn(t("warn.budget", { peer: info.peer, error: info.message }));
+      });
+      b.on("filter-drop", (info: { id: number; peer: string; reason: string }) => {
+        this.warn(t("warn.filterDrop", { peer: info.peer, reason: info.reason }));
+        report("filter-drop", { id: info.id, peer: info.peer, reason: info.reason });
       });
       b.on("warning", (info: { message: string }) => {
         this.log(info.message);

@@ -54,7 +54,12 @@ function init(RED: NodeAPI): void {
       let predicates: RulePredicate[] = [];
       let problem: Error | null = null;
       try {
-        predicates = compileRules(config.rules ?? []);
+        // An XPath rule over its budget counts as not matching: reported once per rule.
+        predicates = compileRules(config.rules ?? [], {
+          onBudgetExceeded: ({ message, first }) => {
+            if (first) this.warn(RED._("voevent-filter.errors.budget", { error: message }));
+          },
+        });
       } catch (err) {
         problem = asError(err);
         this.error(RED._("voevent-filter.errors.rule", { error: problem.message }));
@@ -89,7 +94,10 @@ function init(RED: NodeAPI): void {
     const { key, store } = RED.util.parseContextStore(String(config.rulesKey ?? "").trim());
     const where = `${scope}.${key}`;
     const context: NodeContextData = this.context()[scope];
-    const registry = new RuleRegistry();
+    const registry = new RuleRegistry({
+      onReport: (message) =>
+        this.warn(RED._("voevent-filter.errors.registry-budget", { where, error: message })),
+    });
     let closed = false;
     if (key === "") {
       this.error(RED._("voevent-filter.errors.no-key"));

@@ -1,7 +1,9 @@
 export { globMatcher, globToRegExp } from "./glob";
+export { FILTER_LIMIT_DEFAULTS, type FilterLimits, filterLimits } from "./limits";
 export {
   compileRegistry,
   type NamedRule,
+  type RegistryOptions,
   type RegistryProblem,
   type RegistryUpdate,
   RuleRegistry,
@@ -25,6 +27,7 @@ export {
   type RoleRule,
   RULE_TYPES,
   RuleError,
+  type RuleOptions,
   type RulePredicate,
   type StreamRule,
   type XPathRule,

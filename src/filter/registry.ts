@@ -9,7 +9,17 @@
  * subscription's name stays apart from the rule's own fields (a Param rule has a `name` of its
  * own, the Param's). The older flat form `{ name, t, … }` is still read, for every rule type but
  * `param`, whose `name` it could not tell from the subscription's.
+ *
+ * Entries come from whoever fills the variable (often subscribers, through a flow), so
+ * they have the limits of ./limits.ts, as a broadcaster's subscribers do: each name (a
+ * subscriber) may have at most `maxFilters` entries, whose XPath expressions together
+ * are at most `maxFilterLength` characters (entries beyond are skipped, as problems);
+ * each evaluation of an xpath entry has `xpathBudget` units of work: an entry that needs
+ * more counts as not matching and is reported once (`onReport`, with its text), and an
+ * entry that exceeds it on `maxBudgetOverruns` messages in a row is set aside (reported)
+ * until the variable changes.
  */
+import { type FilterLimits, filterLimits } from "./limits";
 import { compileRule, type FilterRule, type RulePredicate } from "./rules";
 
 export interface NamedRule {
@@ -33,9 +43,22 @@ export interface RegistryUpdate {
   readonly problems: readonly RegistryProblem[];
 }
 
+export interface RegistryOptions extends Partial<FilterLimits> {
+  /** Told, once each, of entries that exceed their budget or are set aside for it. */
+  onReport?: (message: string) => void;
+}
+
 export class RuleRegistry {
   private json: string | undefined;
   private rules: readonly NamedRule[] = [];
+  private readonly limits: FilterLimits;
+  private readonly onReport: ((message: string) => void) | undefined;
+
+  /** Throws RangeError naming a limit that is not a whole number ≥ 1. */
+  constructor(options?: RegistryOptions) {
+    this.limits = filterLimits(options);
+    this.onReport = options?.onReport;
+  }
 
   /** Compiles `value` when its content differs from last time; otherwise returns the rules already compiled. */
   update(value: unknown): RegistryUpdate {
@@ -44,7 +67,7 @@ export class RuleRegistry {
       return { rules: this.rules, changed: false, problems: [] };
     }
     this.json = json;
-    const { rules, problems } = compileRegistry(value);
+    const { rules, problems } = compileRegistry(value, this.limits, this.onReport);
     this.rules = rules;
     return { rules, changed: true, problems };
   }
@@ -57,7 +80,12 @@ export class RuleRegistry {
 }
 
 /** Compiles a registry list, collecting problems instead of throwing. */
-export function compileRegistry(value: unknown): { rules: NamedRule[]; problems: RegistryProblem[] } {
+export function compileRegistry(
+  value: unknown,
+  limits?: Partial<FilterLimits>,
+  onReport?: (message: string) => void,
+): { rules: NamedRule[]; problems: RegistryProblem[] } {
+  const lim = filterLimits(limits);
   const rules: NamedRule[] = [];
   const problems: RegistryProblem[] = [];
   if (value === undefined || value === null) return { rules, problems };
@@ -65,6 +93,8 @@ export function compileRegistry(value: unknown): { rules: NamedRule[]; problems:
     problems.push({ index: -1, name: null, message: "the rule list is not an array of { name, xpath }" });
     return { rules, problems };
   }
+  /** Per name: entries and XPath characters so far. */
+  const used = new Map<string, { filters: number; length: number }>();
   value.forEach((entry: unknown, index: number) => {
     if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
       problems.push({ index, name: null, message: `entry ${index + 1} is not an object { name, xpath }` });
@@ -101,8 +131,23 @@ export function compileRegistry(value: unknown): { rules: NamedRule[]; problems:
       problems.push({ index, name, message: `'${name}' has neither an xpath nor a rule { t, … }` });
       return;
     }
+    const count = used.get(name) ?? { filters: 0, length: 0 };
+    const length = rule.t === "xpath" && typeof rule.xpath === "string" ? rule.xpath.length : 0;
+    if (count.filters + 1 > lim.maxFilters) {
+      problems.push({ index, name, message: `'${name}': more than ${lim.maxFilters} rules (maxFilters)` });
+      return;
+    }
+    if (count.length + length > lim.maxFilterLength) {
+      problems.push({
+        index,
+        name,
+        message: `'${name}': its XPath expressions are longer than ${lim.maxFilterLength} characters together (maxFilterLength)`,
+      });
+      return;
+    }
     try {
-      rules.push({ name, test: compileRule(rule) });
+      rules.push({ name, test: budgeted(name, rule, lim, onReport) });
+      used.set(name, { filters: count.filters + 1, length: count.length + length });
     } catch (err) {
       problems.push({
         index,
@@ -112,6 +157,41 @@ export function compileRegistry(value: unknown): { rules: NamedRule[]; problems:
     }
   });
   return { rules, problems };
+}
+
+/**
+ * One entry's predicate under the budget: an overrun is no match (reported the first
+ * time); `maxBudgetOverruns` in a row set the entry aside (reported) until recompiled.
+ */
+function budgeted(
+  name: string,
+  rule: FilterRule,
+  limits: FilterLimits,
+  onReport: ((message: string) => void) | undefined,
+): RulePredicate {
+  let overrunNow = false;
+  let inARow = 0;
+  let setAside = false;
+  const test = compileRule(rule, {
+    xpathBudget: limits.xpathBudget,
+    onBudgetExceeded: ({ message, first }) => {
+      overrunNow = true;
+      if (first) onReport?.(`'${name}': ${message}; it counts as not matching`);
+    },
+  });
+  return (subject) => {
+    if (setAside) return false;
+    overrunNow = false;
+    const hit = test(subject);
+    inARow = overrunNow ? inARow + 1 : 0;
+    if (inARow >= limits.maxBudgetOverruns) {
+      setAside = true;
+      onReport?.(
+        `'${name}' exceeded its XPath budget on ${inARow} messages in a row (maxBudgetOverruns): set aside until the rules change`,
+      );
+    }
+    return hit;
+  };
 }
 
 function fingerprint(value: unknown): string {

@@ -21,7 +21,7 @@ import { VOEventError } from "../errors";
 import type { ParamValue, VOEvent, VOEventRole } from "../voevent/model";
 import { VOEVENT_ROLES } from "../voevent/model";
 import { angularDistance, coneProblem } from "../voevent/sky";
-import { compileXPath } from "../voevent/xpath";
+import { compileXPath, isBudgetError } from "../voevent/xpath";
 import type { XDocument } from "../xml/types";
 import { globMatcher } from "./glob";
 
@@ -82,6 +82,17 @@ export interface FilterSubject {
 
 export type RulePredicate = (subject: FilterSubject) => boolean;
 
+/** How xpath rules are evaluated (./limits.ts has the defaults). */
+export interface RuleOptions {
+  /** Units of work each evaluation of an xpath rule may use (default XPATH_DEFAULT_BUDGET). */
+  xpathBudget?: number;
+  /**
+   * Called each time an xpath rule exceeds its budget (it then counts as not matching);
+   * `first` is true the first time for that rule, so that it can be reported once.
+   */
+  onBudgetExceeded?: (info: { expression: string; message: string; first: boolean }) => void;
+}
+
 /** A rule that cannot be compiled: says which rule and why. */
 export class RuleError extends Error {
   constructor(message: string) {
@@ -94,11 +105,11 @@ export class RuleError extends Error {
  * Compiles one rule. Throws VOEventError("BAD_XPATH") for an XPath that does
  * not compile, RuleError for any other unusable setting.
  */
-export function compileRule(rule: FilterRule): RulePredicate {
+export function compileRule(rule: FilterRule, options?: RuleOptions): RulePredicate {
   if (rule === null || typeof rule !== "object") throw new RuleError("a rule must be an object");
   switch (rule.t) {
     case "xpath":
-      return compileXPathRule(rule.xpath);
+      return compileXPathRule(rule.xpath, options);
     case "role":
       return compileRoleRule(rule);
     case "stream": {
@@ -119,11 +130,11 @@ export function compileRule(rule: FilterRule): RulePredicate {
 }
 
 /** A rule numbered for messages: "rule 2 (param): …". */
-export function compileRules(rules: readonly FilterRule[]): RulePredicate[] {
+export function compileRules(rules: readonly FilterRule[], options?: RuleOptions): RulePredicate[] {
   if (!Array.isArray(rules)) throw new RuleError("the rules must be a list");
   return rules.map((rule, i) => {
     try {
-      return compileRule(rule);
+      return compileRule(rule, options);
     } catch (err) {
       const what = rule && typeof rule === "object" && typeof rule.t === "string" ? ` (${rule.t})` : "";
       const message = `rule ${i + 1}${what}: ${err instanceof Error ? err.message : String(err)}`;
@@ -156,13 +167,29 @@ export function checkXPath(expr: string): void {
   compileXPathRule(expr);
 }
 
-function compileXPathRule(expr: unknown): RulePredicate {
+function compileXPathRule(expr: unknown, options?: RuleOptions): RulePredicate {
   if (typeof expr !== "string" || expr.trim() === "") {
     throw new VOEventError("BAD_XPATH", "the XPath expression is empty");
   }
   // Unbound, `voe` stands for the namespace of the packet's root (1.1, 2.0 or none).
-  const compiled = compileXPath(expr);
-  return (s) => compiled.test(s.doc);
+  const compiled = compileXPath(
+    expr,
+    options?.xpathBudget === undefined ? {} : { budget: options.xpathBudget },
+  );
+  const onExceeded = options?.onBudgetExceeded;
+  let exceeded = false;
+  return (s) => {
+    try {
+      return compiled.test(s.doc);
+    } catch (err) {
+      // Over budget: no match (one expensive rule must not hold up every message).
+      if (!isBudgetError(err)) throw err;
+      const first = !exceeded;
+      exceeded = true;
+      onExceeded?.({ expression: expr, message: err.message, first });
+      return false;
+    }
+  };
 }
 
 function compileRoleRule(rule: RoleRule): RulePredicate {

@@ -48,20 +48,24 @@
  * - `overflow` {id, peer}: dropped for not reading; `rejected` {address}: not
  *   whitelisted, or {address, reason, limit} refused by a connection limit (`limit` names it)
  * - `filter-error` {id, peer, filter, message}: a filter that does not compile, ignored
+ * - `filter-budget` {id, peer, filter, message}: a filter ran out of its evaluation budget (once per filter);
+ *   `filter-drop` {id, peer, reason}: dropped for its filters (over a cap, or over budget again and
+ *   again; see ./subscriber-filters.ts, which holds the filter policy)
  * - `test-event` {ivorn, sent}; `warning` {message}
  */
 import { EventEmitter } from "node:events";
 import type net from "node:net";
+import { type FilterLimits, filterLimits } from "../filter/limits";
 import { buildVOEvent } from "../voevent/build";
 import { getParsed } from "../voevent/cache";
 import { newIvorn, streamOf } from "../voevent/ivorn";
 import type { VOEvent } from "../voevent/model";
-import { type CompiledXPath, compileXPath } from "../voevent/xpath";
 import { parseXml } from "../xml/parse";
 import type { XDocument } from "../xml/types";
 import { FramedConnection, normaliseAddress } from "./connection";
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits, WriteProgress } from "./connection-limits";
 import { encodeFrame } from "./framing";
+import { type SubscriberFilterOptions, SubscriberFilters } from "./subscriber-filters";
 import type { TlsOptions } from "./tls";
 import { createServer } from "./tls";
 import {
@@ -73,7 +77,8 @@ import {
 } from "./transport";
 import { Whitelist } from "./whitelist";
 
-export interface BroadcasterOptions {
+/** With the limits on subscribers' filters (./subscriber-filters.ts): maxFilters, maxFilterLength, xpathBudget, maxBudgetOverruns. */
+export interface BroadcasterOptions extends SubscriberFilterOptions {
   /** Address to listen on. Default "0.0.0.0". */
   host?: string;
   /** Port to listen on; 0 picks a free one (see listen()'s result). */
@@ -152,10 +157,7 @@ interface Subscription {
   readonly peer: string;
   readonly conn: FramedConnection;
   readonly connectedAt: Date;
-  filters: string[];
-  compiled: CompiledXPath[];
-  /** Set by an authenticate reply whose filters all failed to compile: nothing can match. */
-  matchNothing: boolean;
+  filters: SubscriberFilters;
   acks: number;
   naks: number;
   outstanding: number;
@@ -181,6 +183,7 @@ export class VTPBroadcaster extends EventEmitter {
   private readonly maxBytes: number;
   private readonly frameTimeoutMs: number;
   private readonly limits: ConnectionLimits;
+  private readonly filterLimits: FilterLimits;
 
   private server: net.Server | null = null;
   private readonly subs = new Map<number, Subscription>();
@@ -242,6 +245,7 @@ export class VTPBroadcaster extends EventEmitter {
       },
       "VTPBroadcaster",
     );
+    this.filterLimits = filterLimits(options);
     if (this.testIntervalMs > 0) streamOf(this.localIvo); // test events need an IVORN: throws BAD_IVORN now, not later
     if (options.tls !== undefined && (options.tls.cert === undefined || options.tls.key === undefined)) {
       throw new RangeError("VTPBroadcaster: TLS needs a certificate and a private key");
@@ -343,7 +347,7 @@ export class VTPBroadcaster extends EventEmitter {
         id: s.id,
         peer: s.peer,
         connectedAt: s.connectedAt,
-        filters: s.filters.slice(),
+        filters: s.filters.texts.slice(),
         acks: s.acks,
         naks: s.naks,
         outstanding: s.outstanding,
@@ -366,10 +370,10 @@ export class VTPBroadcaster extends EventEmitter {
     let doc: XDocument | null | undefined = parsed?.doc;
     let sent = 0;
     for (const s of this.subs.values()) {
-      if (s.matchNothing) continue;
-      if (s.compiled.length > 0) {
+      if (s.filters.matchNothing) continue;
+      if (s.filters.active) {
         if (doc === undefined) doc = this.parseForFilters(payload);
-        if (doc === null || !accepts(s.compiled, doc)) continue;
+        if (doc === null || !this.accepts(s, doc)) continue;
       }
       if (this.write(s, frame)) {
         s.outstanding++;
@@ -414,9 +418,7 @@ export class VTPBroadcaster extends EventEmitter {
       peer: conn.remote,
       conn,
       connectedAt: new Date(),
-      filters: [],
-      compiled: [],
-      matchNothing: false,
+      filters: SubscriberFilters.NONE,
       acks: 0,
       naks: 0,
       outstanding: 0,
@@ -483,19 +485,26 @@ export class VTPBroadcaster extends EventEmitter {
   }
 
   private setFilters(s: Subscription, filters: readonly string[]): void {
-    const texts: string[] = [];
-    const compiled: CompiledXPath[] = [];
-    for (const filter of filters) {
-      try {
-        compiled.push(compileXPath(filter, { context: "root" }));
-        texts.push(filter);
-      } catch (err) {
-        this.safeEmit("filter-error", { id: s.id, peer: s.peer, filter, message: errorMessage(err) });
-      }
+    const setup = SubscriberFilters.setup(filters, this.filterLimits);
+    if (!setup.ok) {
+      this.dropForFilters(s, setup.reason);
+      return;
     }
-    s.filters = texts;
-    s.compiled = compiled;
-    s.matchNothing = filters.length > 0 && compiled.length === 0;
+    for (const e of setup.errors) this.safeEmit("filter-error", { id: s.id, peer: s.peer, ...e });
+    s.filters = setup.filters;
+  }
+
+  /** Whether a subscriber's filters take the event (under their budget; see ./subscriber-filters.ts). */
+  private accepts(s: Subscription, doc: XDocument): boolean {
+    const verdict = s.filters.evaluate(doc);
+    if (verdict.report) this.safeEmit("filter-budget", { id: s.id, peer: s.peer, ...verdict.report });
+    if (verdict.drop !== undefined) this.dropForFilters(s, verdict.drop);
+    return verdict.match;
+  }
+
+  private dropForFilters(s: Subscription, reason: string): void {
+    this.safeEmit("filter-drop", { id: s.id, peer: s.peer, reason });
+    s.conn.destroy(`dropped: ${reason}`);
   }
 
   /**
@@ -668,18 +677,6 @@ export class VTPBroadcaster extends EventEmitter {
       this.warn(`timer failed: ${errorMessage(err)}`);
     }
   }
-}
-
-/** True when at least one filter accepts the document; a filter that fails at run time counts as false. */
-function accepts(filters: readonly CompiledXPath[], doc: XDocument): boolean {
-  for (const f of filters) {
-    try {
-      if (f.test(doc)) return true;
-    } catch {
-      // Treated as not matching.
-    }
-  }
-  return false;
 }
 
 /**

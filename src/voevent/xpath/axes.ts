@@ -9,6 +9,7 @@
  */
 import { type XDocument, type XNode, XNodeType } from "../../xml/types";
 import type { Axis } from "./ast";
+import { charge } from "./budget";
 import { childIndexAt, type DocIndex, docIndex, flatIndexOf } from "./docindex";
 
 /** What one evaluation needs besides the context: the document and the `voe` binding. */
@@ -17,6 +18,8 @@ export interface Env {
   /** Namespace the `voe` prefix stands for in this evaluation. */
   readonly voeNs: string;
   index: DocIndex | null;
+  /** Units of work left (budget.ts); evaluation stops when it goes below zero. */
+  budget: number;
 }
 
 export function indexFor(env: Env): DocIndex {
@@ -79,6 +82,7 @@ export function axisSpan(axis: Axis, node: XNode, env: Env, span: Span): void {
         p = p.parent;
         out.push(p);
       }
+      charge(env, 2 * out.length);
       set(span, out, 0, out.length);
       return;
     }
@@ -109,11 +113,13 @@ export function axisSpan(axis: Axis, node: XNode, env: Env, span: Span): void {
     case "preceding": {
       const ix = indexFor(env);
       const i = flatIndexOf(ix, node.type === XNodeType.Attribute ? node.parent : node);
+      charge(env, i);
       const out: XNode[] = [];
       const end = ix.end;
       const flat = ix.flat;
       // Before i in reverse document order, leaving out the ancestors (subtrees that contain i).
       for (let j = i - 1; j >= 0; j--) if (end[j] < i) out.push(flat[j]);
+      charge(env, out.length);
       set(span, out, 0, out.length);
       return;
     }
@@ -144,34 +150,60 @@ export function nthOnAxis(
   nth: number,
 ): XNode | null {
   let count = 0;
+  let visits = 0;
+  let found: XNode | null = null;
   if (axis === "ancestor" || axis === "ancestor-or-self") {
     let p: XNode | null =
       axis === "ancestor-or-self" ? node : node.type === XNodeType.Document ? null : node.parent;
     while (p !== null) {
-      if (test(p, env) && ++count === nth) return p;
+      visits++;
+      if (test(p, env) && ++count === nth) {
+        found = p;
+        break;
+      }
       p = p.type === XNodeType.Document ? null : p.parent;
     }
-    return null;
+    charge(env, visits);
+    return found;
   }
   if (axis === "preceding") {
     const ix = indexFor(env);
     const i = flatIndexOf(ix, node.type === XNodeType.Attribute ? node.parent : node);
     const end = ix.end;
-    for (let j = i - 1; j >= 0; j--) {
+    let j = i - 1;
+    for (; j >= 0; j--) {
       if (end[j] >= i) continue; // an ancestor
-      if (test(ix.flat[j], env) && ++count === nth) return ix.flat[j];
+      if (test(ix.flat[j], env) && ++count === nth) {
+        found = ix.flat[j];
+        break;
+      }
     }
-    return null;
+    charge(env, i - j);
+    return found;
   }
   const span: Span = { arr: NONE, lo: 0, hi: 0, rev: false };
   axisSpan(axis, node, env, span);
   const { arr, lo, hi } = span;
   if (span.rev) {
-    for (let i = hi - 1; i >= lo; i--) if (test(arr[i], env) && ++count === nth) return arr[i];
+    let i = hi - 1;
+    for (; i >= lo; i--) {
+      if (test(arr[i], env) && ++count === nth) {
+        found = arr[i];
+        break;
+      }
+    }
+    charge(env, hi - i);
   } else {
-    for (let i = lo; i < hi; i++) if (test(arr[i], env) && ++count === nth) return arr[i];
+    let i = lo;
+    for (; i < hi; i++) {
+      if (test(arr[i], env) && ++count === nth) {
+        found = arr[i];
+        break;
+      }
+    }
+    charge(env, i - lo + 1);
   }
-  return null;
+  return found;
 }
 
 function descendants(node: XNode, env: Env, orSelf: boolean, span: Span): void {

@@ -8,6 +8,7 @@
 import type { XNode } from "../../xml/types";
 import type { CompareOp } from "./ast";
 import type { Env } from "./axes";
+import { charge } from "./budget";
 import {
   ANY_NODE,
   asBoolean,
@@ -156,6 +157,8 @@ function nodeSetsCompare(op: CompareOp, a: CNodeSet, b: CNodeSet): Fn<boolean> {
     return (n, p, s, e) => {
       const right = fb(n, p, s, e);
       if (right.length === 0) return false;
+      // A Set per evaluation, and a hash of each member.
+      charge(e, 32 + 4 * right.length);
       const values = new Set<string>();
       for (let i = 0; i < right.length; i++) values.add(stringValueIn(right[i], e));
       return a.some(n, p, s, e, (m, env) => values.has(stringValueIn(m, env)));
@@ -168,6 +171,7 @@ function nodeSetsCompare(op: CompareOp, a: CNodeSet, b: CNodeSet): Fn<boolean> {
       if (left.length === 0) return false;
       const right = fb(n, p, s, e);
       if (right.length === 0) return false;
+      charge(e, left.length + right.length);
       const first = stringValueIn(left[0], e);
       for (let i = 1; i < left.length; i++) if (stringValueIn(left[i], e) !== first) return true;
       for (let i = 0; i < right.length; i++) if (stringValueIn(right[i], e) !== first) return true;
@@ -191,6 +195,7 @@ function nodeSetsCompare(op: CompareOp, a: CNodeSet, b: CNodeSet): Fn<boolean> {
 
 /** Largest (max) or smallest number among the members' values, ignoring NaN; NaN if none. */
 function extreme(nodes: readonly XNode[], max: boolean, env: Env): number {
+  charge(env, nodes.length);
   let best = Number.NaN;
   for (let i = 0; i < nodes.length; i++) {
     const v = numberValueIn(nodes[i], env);

@@ -2,6 +2,7 @@
 
 import type { XNode } from "../../xml/types";
 import type { Expr, Step } from "./ast";
+import { charge, chargeSort } from "./budget";
 import { compileCompare } from "./compare";
 import {
   asBoolean,
@@ -89,7 +90,8 @@ export function compileExpr(e: Expr, scope: CompileScope): Compiled {
       }
       const preds = e.predicates.map((pe) => predicateFn(compileExpr(pe, scope)));
       const f = primary.f;
-      return nodeSet((n, p, s, env) => applyPredicates(f(n, p, s, env), preds, env), primary.ctx);
+      const weight = 1 + sizeOfAll(e.predicates);
+      return nodeSet((n, p, s, env) => applyPredicates(f(n, p, s, env), preds, env, weight), primary.ctx);
     }
     case "call": {
       const def = FUNCTIONS.get(e.name);
@@ -214,8 +216,10 @@ function compileUnion(operands: readonly Expr[], scope: CompileScope): CNodeSet 
       const all: XNode[] = [];
       for (let i = 0; i < fs.length; i++) {
         const r = fs[i](n, p, s, env);
+        charge(env, r.length);
         for (let j = 0; j < r.length; j++) all.push(r[j]);
       }
+      chargeSort(env, all.length);
       return inDocumentOrder(all);
     },
     some: (n, p, s, env, pred) => {
@@ -247,5 +251,46 @@ function compileStep(st: Step, scope: CompileScope) {
   const ns = st.test.kind === "name" ? resolvePrefix(st.test.prefix, st.pos, scope) : "";
   const testFn = nodeTestFn(st.axis, st.test, ns);
   const preds = st.predicates.map((p) => compileExpr(p, scope));
-  return makeStep(st.axis, st.test, testFn, preds);
+  return makeStep(st.axis, st.test, testFn, preds, sizeOfAll(st.predicates));
+}
+
+/**
+ * The number of syntax nodes in `exprs`: how many closures one evaluation of them may run,
+ * which a step charges per node it looks at (budget.ts). Iterative: trees can be deep.
+ */
+export function sizeOfAll(exprs: readonly Expr[]): number {
+  let size = 0;
+  const stack: Expr[] = exprs.slice();
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    size++;
+    switch (e.type) {
+      case "or":
+      case "and":
+      case "union":
+        for (const o of e.operands) stack.push(o);
+        break;
+      case "compare":
+      case "arith":
+        stack.push(e.left, e.right);
+        break;
+      case "neg":
+        stack.push(e.operand);
+        break;
+      case "path":
+        if (e.start !== null) stack.push(e.start);
+        for (const st of e.steps) for (const p of st.predicates) stack.push(p);
+        break;
+      case "filter":
+        stack.push(e.primary);
+        for (const p of e.predicates) stack.push(p);
+        break;
+      case "call":
+        for (const a of e.args) stack.push(a);
+        break;
+      default:
+        break;
+    }
+  }
+  return size;
 }

@@ -5,6 +5,7 @@
  */
 import type { XNode } from "../../xml/types";
 import type { Env } from "./axes";
+import { charge } from "./budget";
 import { stringValueIn } from "./strvalue";
 import { numberToString, stringToNumber } from "./values";
 
@@ -81,6 +82,7 @@ export function nodeSet(f: Fn<readonly XNode[]>, ctx: number): CNodeSet {
     f,
     some: (node, pos, size, env, pred) => {
       const r = f(node, pos, size, env);
+      charge(env, r.length);
       for (let i = 0; i < r.length; i++) if (pred(r[i], env)) return true;
       return false;
     },

@@ -5,6 +5,7 @@
  */
 import { type XNode, XNodeType } from "../../xml/types";
 import { type Env, indexFor } from "./axes";
+import { charge, chargeText } from "./budget";
 import {
   asBoolean,
   asNumber,
@@ -97,12 +98,23 @@ function nodeNameFunction(name: string, get: (n: XNode) => string): FunctionDef 
   };
 }
 
+/**
+ * Budget units per character of the arguments: the built-in searches (indexOf, startsWith)
+ * run at native speed; the others walk the string in a loop, translate() with a lookup per
+ * character.
+ */
+type PerChar = (e: Env, chars: number) => void;
+const NATIVE: PerChar = chargeText;
+const LOOP: PerChar = (e, chars) => charge(e, 1 + chars);
+const LOOKUP: PerChar = (e, chars) => charge(e, 1 + 4 * chars);
+
 /** A function of strings, with an optional context-node default for a missing first argument. */
 function stringFn<T extends string | number | boolean>(
   min: number,
   max: number,
   type: "string" | "number" | "boolean",
   impl: (...xs: string[]) => T,
+  perChar: PerChar = NATIVE,
 ): FunctionDef {
   return {
     min,
@@ -111,16 +123,32 @@ function stringFn<T extends string | number | boolean>(
       const fs: Fn<string>[] =
         args.length === 0 ? [(n, _p, _s, e) => stringValueIn(n, e)] : args.map((a) => asString(a));
       const ctx = ctxOf(args);
+      // Each charged by the length of its arguments: every one of these reads them through.
       let f: Fn<T>;
       if (fs.length === 1) {
         const [a] = fs;
-        f = (n, p, s, e) => impl(a(n, p, s, e));
+        f = (n, p, s, e) => {
+          const x = a(n, p, s, e);
+          perChar(e, x.length);
+          return impl(x);
+        };
       } else if (fs.length === 2) {
         const [a, b] = fs;
-        f = (n, p, s, e) => impl(a(n, p, s, e), b(n, p, s, e));
+        f = (n, p, s, e) => {
+          const x = a(n, p, s, e);
+          const y = b(n, p, s, e);
+          perChar(e, x.length + y.length);
+          return impl(x, y);
+        };
       } else {
         const [a, b, c] = fs;
-        f = (n, p, s, e) => impl(a(n, p, s, e), b(n, p, s, e), c(n, p, s, e));
+        f = (n, p, s, e) => {
+          const x = a(n, p, s, e);
+          const y = b(n, p, s, e);
+          const z = c(n, p, s, e);
+          perChar(e, x.length + y.length + z.length);
+          return impl(x, y, z);
+        };
       }
       if (type === "string") return string(f as Fn<string>, ctx);
       if (type === "number") return number(f as Fn<number>, ctx);
@@ -196,8 +224,15 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = new Map<string, Funct
       compile(args) {
         const fs = args.map((a) => asString(a));
         return string((n, p, s, e) => {
+          charge(e, 4 * fs.length); // a string built and, usually, flattened by its reader
           let out = "";
-          for (let i = 0; i < fs.length; i++) out += fs[i](n, p, s, e);
+          for (let i = 0; i < fs.length; i++) {
+            const piece = fs[i](n, p, s, e);
+            // Charged before it is appended: the budget runs out long before a string could
+            // reach V8's length limit.
+            chargeText(e, piece.length);
+            out += piece;
+          }
           return out;
         }, ctxOf(args));
       },
@@ -228,18 +263,23 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = new Map<string, Funct
         const str = asString(args[0]);
         const start = asNumber(args[1]);
         const len = args.length === 3 ? asNumber(args[2]) : null;
+        const text: Fn<string> = (n, p, s, e) => {
+          const x = str(n, p, s, e);
+          LOOP(e, x.length);
+          return x;
+        };
         return string(
           len === null
-            ? (n, p, s, e) => substring(str(n, p, s, e), start(n, p, s, e), undefined)
-            : (n, p, s, e) => substring(str(n, p, s, e), start(n, p, s, e), len(n, p, s, e)),
+            ? (n, p, s, e) => substring(text(n, p, s, e), start(n, p, s, e), undefined)
+            : (n, p, s, e) => substring(text(n, p, s, e), start(n, p, s, e), len(n, p, s, e)),
           ctxOf(args),
         );
       },
     },
   ],
-  ["string-length", stringFn(0, 1, "number", stringLength)],
-  ["normalize-space", stringFn(0, 1, "string", normalizeSpace)],
-  ["translate", stringFn(3, 3, "string", translate)],
+  ["string-length", stringFn(0, 1, "number", stringLength, LOOP)],
+  ["normalize-space", stringFn(0, 1, "string", normalizeSpace, LOOP)],
+  ["translate", stringFn(3, 3, "string", translate, LOOKUP)],
   // Boolean functions.
   [
     "boolean",
@@ -302,6 +342,7 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = new Map<string, Funct
         const f = nodeSetArg("sum", args, 0, fail).f;
         return number((n, p, s, e) => {
           const r = f(n, p, s, e);
+          charge(e, r.length);
           let total = 0;
           for (let i = 0; i < r.length; i++) total += numberValueIn(r[i], e);
           return total;

@@ -7,6 +7,7 @@
 import { type XNode, XNodeType } from "../../xml/types";
 import type { Axis } from "./ast";
 import { type Env, indexFor } from "./axes";
+import { charge } from "./budget";
 import type { NodePred } from "./compiled";
 import { flatIndexOf } from "./docindex";
 import { type CStep, filterInto, someIn, stepFrom, stepSome } from "./steps";
@@ -18,6 +19,7 @@ import { type CStep, filterInto, someIn, stepFrom, stepSome } from "./steps";
  * quadratic on large documents. Ancestor axes are handled by `ancestorsOf`.
  */
 function reduceContexts(st: CStep, cur: readonly XNode[], env: Env): readonly XNode[] {
+  charge(env, cur.length);
   switch (st.axis) {
     case "descendant":
     case "descendant-or-self": {
@@ -77,7 +79,7 @@ const isAncestral = (axis: Axis): boolean =>
   axis === "ancestor" || axis === "ancestor-or-self" || axis === "parent";
 
 /** The union of the ancestor / ancestor-or-self / parent axes of `cur`, each node once. */
-function ancestorsOf(axis: Axis, cur: readonly XNode[]): XNode[] {
+function ancestorsOf(axis: Axis, cur: readonly XNode[], env: Env): XNode[] {
   const seen = new Set<XNode>();
   const out: XNode[] = [];
   for (let i = 0; i < cur.length; i++) {
@@ -90,6 +92,7 @@ function ancestorsOf(axis: Axis, cur: readonly XNode[]): XNode[] {
       p = p.type === XNodeType.Document ? null : p.parent;
     }
   }
+  charge(env, cur.length + out.length);
   return out;
 }
 
@@ -97,7 +100,7 @@ function ancestorsOf(axis: Axis, cur: readonly XNode[]): XNode[] {
 export function stepAll(st: CStep, cur: readonly XNode[], env: Env, out: XNode[]): void {
   if (cur.length > 1 && !st.positional) {
     if (isAncestral(st.axis)) {
-      const anc = ancestorsOf(st.axis, cur);
+      const anc = ancestorsOf(st.axis, cur, env);
       filterInto(st, anc, 0, anc.length, env, out);
       return;
     }
@@ -110,7 +113,7 @@ export function stepAll(st: CStep, cur: readonly XNode[], env: Env, out: XNode[]
 export function stepAllSome(st: CStep, cur: readonly XNode[], env: Env, pred: NodePred): boolean {
   if (cur.length > 1 && !st.positional) {
     if (isAncestral(st.axis)) {
-      const anc = ancestorsOf(st.axis, cur);
+      const anc = ancestorsOf(st.axis, cur, env);
       return someIn(st, anc, 0, anc.length, env, pred);
     }
     cur = reduceContexts(st, cur, env);

@@ -10,6 +10,7 @@
 import { type XNode, XNodeType } from "../../xml/types";
 import { isReverseAxis } from "./ast";
 import type { Env } from "./axes";
+import { chargeSort } from "./budget";
 import type { CNodeSet, NodePred } from "./compiled";
 import { stepAll, stepAllSome } from "./multi";
 import { type CStep, someIn, stepFrom, stepSome } from "./steps";
@@ -60,6 +61,7 @@ function runSteps(
       cur = isReverseAxis(st.axis) ? inDocumentOrder(out) : out;
     } else {
       stepAll(st, cur, env, out);
+      chargeSort(env, out.length);
       cur = inDocumentOrder(out);
     }
   }

@@ -7,6 +7,7 @@
 import type { XNode } from "../../xml/types";
 import type { Axis, NodeTest } from "./ast";
 import { axisSpan, type Env, nthOnAxis, type Span } from "./axes";
+import { charge, EXCEEDED } from "./budget";
 import { asBoolean, type Compiled, type Fn, type NodePred, USES_POSITION, USES_SIZE } from "./compiled";
 import type { NodeTestFn } from "./nodetest";
 
@@ -21,6 +22,8 @@ export interface CStep {
   readonly positional: boolean;
   /** When the first predicate is a constant positive integer k: k (only the k-th node counts). */
   readonly nth: number;
+  /** Budget units per node the step looks at: 1 + the size of its predicates' syntax trees. */
+  readonly weight: number;
 }
 
 export function makeStep(
@@ -28,6 +31,7 @@ export function makeStep(
   test: NodeTest,
   testFn: NodeTestFn,
   predicates: readonly Compiled[],
+  predicateSize = 0,
 ): CStep {
   const preds: Fn<boolean>[] = [];
   let positional = false;
@@ -55,10 +59,21 @@ export function makeStep(
     preds,
     positional,
     nth,
+    weight: 1 + predicateSize,
   };
 }
 
 const SPAN: Span = { arr: [], lo: 0, hi: 0, rev: false };
+
+/*
+ * Budget (budget.ts; charged inline on the hot paths below, which measurably beats a call):
+ * a scan charges 1 per node it looks at, and the size of the step's
+ * predicates per node that passes the node test (each costs one evaluation of them),
+ * in runs of PASS_RUN passing nodes, so that what runs uncharged is one run at most.
+ */
+const PASS_RUN = 64;
+/** What one step from one node costs besides its scan: the span, the lists it allocates. */
+const STEP_COST = 4;
 
 /** Appends to `out` the members of arr[lo..hi) that pass a non-positional step's test and predicates. */
 export function filterInto(
@@ -69,15 +84,27 @@ export function filterInto(
   env: Env,
   out: XNode[],
 ): void {
+  if (hi <= lo) return;
+  env.budget -= hi - lo;
+  if (env.budget < 0) throw EXCEEDED;
   const test = st.test;
   const preds = st.preds;
   const np = preds.length;
+  const extra = st.weight - 1;
+  let passed = 0;
   outer: for (let i = lo; i < hi; i++) {
     const m = arr[i];
     if (!test(m, env)) continue;
-    for (let j = 0; j < np; j++) if (!preds[j](m, 0, 0, env)) continue outer;
+    if (np > 0) {
+      if (++passed === PASS_RUN) {
+        charge(env, PASS_RUN * extra);
+        passed = 0;
+      }
+      for (let j = 0; j < np; j++) if (!preds[j](m, 0, 0, env)) continue outer;
+    }
     out.push(m);
   }
+  if (passed > 0) charge(env, passed * extra);
 }
 
 /** Whether some member of arr[lo..hi) passes a non-positional step's test and predicates, and `pred`. */
@@ -92,17 +119,45 @@ export function someIn(
   const test = st.test;
   const preds = st.preds;
   const np = preds.length;
+  if (np === 0) {
+    // No predicates (`@name = …`, `contactName = …`): charge the scan at once, and keep
+    // the loop bare: this is the hottest path of ordinary filters.
+    env.budget -= hi - lo;
+    if (env.budget < 0) throw EXCEEDED;
+    for (let i = lo; i < hi; i++) {
+      const m = arr[i];
+      if (test(m, env) && pred(m, env)) return true;
+    }
+    return false;
+  }
+  const extra = st.weight - 1;
+  // Charged as it goes, so that an early match pays only for what it looked at.
+  let from = lo;
+  let passed = 0;
   outer: for (let i = lo; i < hi; i++) {
     const m = arr[i];
     if (!test(m, env)) continue;
+    if (++passed === PASS_RUN) {
+      charge(env, i + 1 - from + PASS_RUN * extra);
+      from = i + 1;
+      passed = 0;
+    }
     for (let j = 0; j < np; j++) if (!preds[j](m, 0, 0, env)) continue outer;
-    if (pred(m, env)) return true;
+    if (pred(m, env)) {
+      env.budget -= i + 1 - from + passed * extra;
+      if (env.budget < 0) throw EXCEEDED;
+      return true;
+    }
   }
+  env.budget -= hi - from + passed * extra;
+  if (env.budget < 0) throw EXCEEDED;
   return false;
 }
 
 /** Appends to `out` the nodes step `st` selects from `node`, in axis order. */
 export function stepFrom(st: CStep, node: XNode, env: Env, out: XNode[]): void {
+  env.budget -= STEP_COST;
+  if (env.budget < 0) throw EXCEEDED;
   if (st.nth > 0) {
     nthStepFrom(st, node, env, out);
     return;
@@ -119,10 +174,12 @@ export function stepFrom(st: CStep, node: XNode, env: Env, out: XNode[]): void {
   }
   const test = st.test;
   const preds = st.preds;
+  if (hi > lo) charge(env, hi - lo);
   let list: XNode[] = [];
   for (let i = lo; i < hi; i++) if (test(arr[i], env)) list.push(arr[i]);
   if (rev) list.reverse();
-  for (let j = 0; j < preds.length && list.length > 0; j++) list = filterByPredicate(list, preds[j], env);
+  const w = st.weight;
+  for (let j = 0; j < preds.length && list.length > 0; j++) list = filterByPredicate(list, preds[j], env, w);
   for (let i = 0; i < list.length; i++) out.push(list[i]);
 }
 
@@ -132,13 +189,15 @@ function nthStepFrom(st: CStep, node: XNode, env: Env, out: XNode[]): void {
   if (m === null) return;
   let list: XNode[] = [m];
   const preds = st.preds;
-  for (let j = 1; j < preds.length && list.length > 0; j++) list = filterByPredicate(list, preds[j], env);
+  for (let j = 1; j < preds.length && list.length > 0; j++)
+    list = filterByPredicate(list, preds[j], env, st.weight);
   if (list.length > 0) out.push(m);
 }
 
 /** Keeps the members of `list` (in proximity order) for which `pred` holds at their position. */
-function filterByPredicate(list: readonly XNode[], pred: Fn<boolean>, env: Env): XNode[] {
+function filterByPredicate(list: readonly XNode[], pred: Fn<boolean>, env: Env, weight: number): XNode[] {
   const size = list.length;
+  charge(env, size * weight);
   const kept: XNode[] = [];
   for (let k = 0; k < size; k++) if (pred(list[k], k + 1, size, env)) kept.push(list[k]);
   return kept;
@@ -149,17 +208,22 @@ export function applyPredicates(
   list: readonly XNode[],
   preds: readonly Fn<boolean>[],
   env: Env,
+  weight: number,
 ): readonly XNode[] {
   let cur = list;
-  for (let j = 0; j < preds.length && cur.length > 0; j++) cur = filterByPredicate(cur, preds[j], env);
+  for (let j = 0; j < preds.length && cur.length > 0; j++)
+    cur = filterByPredicate(cur, preds[j], env, weight);
   return cur;
 }
 
 /** Whether step `st` from `node` selects some node satisfying `pred`. */
 export function stepSome(st: CStep, node: XNode, env: Env, pred: NodePred): boolean {
+  env.budget -= STEP_COST;
+  if (env.budget < 0) throw EXCEEDED;
   if (st.positional) {
     const out: XNode[] = [];
     stepFrom(st, node, env, out);
+    charge(env, out.length);
     for (let i = 0; i < out.length; i++) if (pred(out[i], env)) return true;
     return false;
   }

@@ -5,6 +5,7 @@
  */
 import { type XChild, type XElement, type XNode, XNodeType } from "../../xml/types";
 import { type Env, indexFor } from "./axes";
+import { chargeText } from "./budget";
 import { flatIndexOf, textAt } from "./docindex";
 import { stringToNumber } from "./values";
 
@@ -29,7 +30,20 @@ function directText(el: XElement): string | null {
   return out;
 }
 
+/**
+ * Strings up to this long are not charged: every caller reaches the node by a visit that was
+ * charged already, and reading a short string costs about as much as that visit.
+ */
+const FREE_LENGTH = 64;
+
+/** The string-value of `n`, charged by its length when long (whoever reads it reads it all, at worst). */
 export function stringValueIn(n: XNode, env: Env): string {
+  const s = uncharged(n, env);
+  if (s.length > FREE_LENGTH) chargeText(env, s.length);
+  return s;
+}
+
+function uncharged(n: XNode, env: Env): string {
   switch (n.type) {
     case XNodeType.Element: {
       const kids = n.children;

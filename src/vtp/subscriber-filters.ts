@@ -1,0 +1,140 @@
+/**
+ * A broadcaster subscriber's XPath filters (Comet's `authenticate` extension) and the
+ * policy that keeps them from costing the other subscribers anything: the broadcaster
+ * (./broadcaster.ts) asks this file whether a subscriber takes an event, and what to do
+ * with a subscriber whose filters are too many or too costly.
+ *
+ * Decisions (limits and defaults in src/filter/limits.ts):
+ * - Caps, checked when an `authenticate` arrives: more than `maxFilters` filters, or
+ *   filters longer than `maxFilterLength` characters together, and the subscriber is
+ *   dropped with a reason naming the limit. Not "the first N": a subscriber that asked
+ *   for a subset should not silently get another one.
+ * - A filter that does not compile is reported and ignored; if none compiles the
+ *   subscriber gets nothing (see broadcaster.ts).
+ * - Budget: the filters of one subscriber share `xpathBudget` units of work (about node
+ *   visits) per event, so one subscriber costs at most a few milliseconds per event
+ *   however many filters it has. The filter that runs out of it counts as not matching
+ *   (as do those after it) and is reported, the first time only, with its text.
+ * - A subscriber whose filters run out of budget on `maxBudgetOverruns` events in a row
+ *   is dropped, with the filter and the limit as the reason: it costs every event its
+ *   budget and receives nothing for it.
+ */
+import { type FilterLimits, filterLimits } from "../filter/limits";
+import { type CompiledXPath, compileXPath, isBudgetError } from "../voevent/xpath";
+import type { XDocument } from "../xml/types";
+
+export type SubscriberFilterOptions = Partial<FilterLimits>;
+export { FILTER_LIMIT_DEFAULTS as SUBSCRIBER_FILTER_DEFAULTS } from "../filter/limits";
+
+/** What an `authenticate` with filters comes to. */
+export type FilterSetup =
+  /** Over a cap: drop the subscriber, with this reason. */
+  | { ok: false; reason: string }
+  | { ok: true; filters: SubscriberFilters; errors: { filter: string; message: string }[] };
+
+/** What one event comes to for one subscriber. */
+export interface FilterVerdict {
+  match: boolean;
+  /** The filter that ran out of budget on this event, when it is the first time for it. */
+  report?: { filter: string; message: string };
+  /** Set when the subscriber must now be dropped: the reason. */
+  drop?: string;
+}
+
+export class SubscriberFilters {
+  /** No filters: every event. */
+  static readonly NONE = new SubscriberFilters([], [], false, filterLimits(undefined));
+
+  private overrunsInARow = 0;
+  private readonly reported = new Set<string>();
+
+  private constructor(
+    /** The filters in force (those that compiled). */
+    readonly texts: readonly string[],
+    private readonly compiled: readonly CompiledXPath[],
+    /** Filters were given and none compiled: nothing can match. */
+    readonly matchNothing: boolean,
+    private readonly limits: FilterLimits,
+  ) {}
+
+  /** Checks the caps, then compiles; never throws for a subscriber's input. */
+  static setup(filters: readonly string[], limits: FilterLimits): FilterSetup {
+    if (filters.length > limits.maxFilters) {
+      return {
+        ok: false,
+        reason: `its authenticate has ${filters.length} filters (limit maxFilters ${limits.maxFilters})`,
+      };
+    }
+    let length = 0;
+    for (const f of filters) length += f.length;
+    if (length > limits.maxFilterLength) {
+      return {
+        ok: false,
+        reason: `its filters are ${length} characters long together (limit maxFilterLength ${limits.maxFilterLength})`,
+      };
+    }
+    const texts: string[] = [];
+    const compiled: CompiledXPath[] = [];
+    const errors: { filter: string; message: string }[] = [];
+    for (const filter of filters) {
+      try {
+        compiled.push(compileXPath(filter, { context: "root", budget: limits.xpathBudget }));
+        texts.push(filter);
+      } catch (err) {
+        errors.push({ filter, message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    const set = new SubscriberFilters(texts, compiled, filters.length > 0 && compiled.length === 0, limits);
+    return { ok: true, filters: set, errors };
+  }
+
+  /** Whether there are filters to evaluate (else every event is taken, unless matchNothing). */
+  get active(): boolean {
+    return this.compiled.length > 0;
+  }
+
+  /**
+   * Whether some filter accepts `doc`, all of them sharing one budget. A filter that
+   * fails otherwise at run time counts as not matching.
+   */
+  evaluate(doc: XDocument): FilterVerdict {
+    let left = this.limits.xpathBudget;
+    const filters = this.compiled;
+    for (let i = 0; i < filters.length; i++) {
+      const f = filters[i];
+      if (left <= 0)
+        return this.overrun(f, `XPath '${f.source}' had no budget left after the filters before it`);
+      try {
+        const hit = f.test(doc, { budget: left });
+        left -= f.stepsUsed;
+        if (hit) {
+          this.overrunsInARow = 0;
+          return { match: true };
+        }
+      } catch (err) {
+        if (isBudgetError(err)) return this.overrun(f, err.message);
+        left -= f.stepsUsed;
+        // Any other failure: not a match.
+      }
+    }
+    this.overrunsInARow = 0;
+    return { match: false };
+  }
+
+  private overrun(f: CompiledXPath, message: string): FilterVerdict {
+    this.overrunsInARow++;
+    const verdict: FilterVerdict = { match: false };
+    if (!this.reported.has(f.source)) {
+      this.reported.add(f.source);
+      verdict.report = { filter: f.source, message };
+    }
+    if (this.overrunsInARow >= this.limits.maxBudgetOverruns) {
+      verdict.drop = `its filter '${clip(f.source)}' exceeded the XPath budget of ${this.limits.xpathBudget} steps on ${this.overrunsInARow} events in a row (limit maxBudgetOverruns ${this.limits.maxBudgetOverruns})`;
+    }
+    return verdict;
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
