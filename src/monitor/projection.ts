@@ -92,8 +92,10 @@ export function skyPath(points: ReadonlyArray<{ ra: number; dec: number }>, clos
     piece.push(px[i]);
   }
   if (piece.length > 0) pieces.push(piece);
-  // A closed outline that was never split closes itself; a split one joins its last piece to its first.
-  if (closed && pieces.length > 1) {
+  // A closed outline that was never split closes itself; a split one joins its last piece to its
+  // first when they meet on the same side of the edge (the outline started in the middle of an arc).
+  const lastPiece = pieces[pieces.length - 1];
+  if (closed && pieces.length > 1 && Math.abs(lastPiece[lastPiece.length - 1].x - pieces[0][0].x) <= jump) {
     const last = pieces.pop() as XY[];
     pieces[0] = [...last, ...pieces[0]];
   }
