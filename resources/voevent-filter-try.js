@@ -117,6 +117,9 @@ window.VOEventFilterTry =
           }
           if (v.error) $("<div></div>").text(v.error).appendTo(li);
         });
+        // Make room for the results (the dialog's rule list gives way), and show them.
+        if (RED.tray?.resize) RED.tray.resize();
+        if (out[0]?.scrollIntoView) out[0].scrollIntoView({ block: "nearest" });
       }
     }
     return { attach };

@@ -78,32 +78,34 @@ function fmt(n: number): string {
   return (Math.round(n * 100) / 100).toString();
 }
 
-/** Joins sky points into SVG path data, starting a new piece where the line jumps across the map's edge. */
+/** Whether the line from RA a to RA b (degrees, shortest way) crosses the map's edge at RA 0h. */
+function crossesEdge(a: number, b: number): boolean {
+  const ra1 = ((a % 360) + 360) % 360;
+  const ra2 = ((b % 360) + 360) % 360;
+  return Math.abs(ra1 - ra2) > 180;
+}
+
+/** Joins sky points into SVG path data, starting a new piece where the line crosses the map's edge (RA 0h). */
 export function skyPath(points: ReadonlyArray<{ ra: number; dec: number }>, closed: boolean): string {
-  const px = points.map((p) => toPixel(p.ra, p.dec));
   const pieces: XY[][] = [];
   let piece: XY[] = [];
-  const jump = MAP_WIDTH / 2;
-  for (let i = 0; i < px.length; i++) {
-    if (piece.length > 0 && Math.abs(px[i].x - piece[piece.length - 1].x) > jump) {
+  for (let i = 0; i < points.length; i++) {
+    if (i > 0 && crossesEdge(points[i - 1].ra, points[i].ra)) {
       pieces.push(piece);
       piece = [];
     }
-    piece.push(px[i]);
+    piece.push(toPixel(points[i].ra, points[i].dec));
   }
   if (piece.length > 0) pieces.push(piece);
+  const split = pieces.length > 1;
   // A closed outline that was never split closes itself; a split one joins its last piece to its
-  // first when they meet on the same side of the edge (the outline started in the middle of an arc).
-  const lastPiece = pieces[pieces.length - 1];
-  if (closed && pieces.length > 1 && Math.abs(lastPiece[lastPiece.length - 1].x - pieces[0][0].x) <= jump) {
+  // first when the closing segment does not cross the edge (the outline started inside an arc).
+  if (closed && split && !crossesEdge(points[points.length - 1].ra, points[0].ra)) {
     const last = pieces.pop() as XY[];
     pieces[0] = [...last, ...pieces[0]];
   }
   return pieces
-    .map(
-      (pc) =>
-        `M${pc.map((p) => `${fmt(p.x)},${fmt(p.y)}`).join("L")}${closed && pieces.length === 1 ? "Z" : ""}`,
-    )
+    .map((pc) => `M${pc.map((p) => `${fmt(p.x)},${fmt(p.y)}`).join("L")}${closed && !split ? "Z" : ""}`)
     .join("");
 }
 

@@ -14,12 +14,15 @@
  * - the filter's Try panel gives, on the shipped samples, the verdicts of the filters of
  *   ../shared/docs/voevent.md (screenshots/filter-try.png);
  * - several monitors at different paths coexist; a redeploy frees a removed monitor's path;
- * - behind httpNodeRoot and httpNodeAuth the page needs the credentials and works with them.
+ * - behind httpNodeRoot and httpNodeAuth the page needs the credentials and works with them;
+ * - example 09 (GCN subscriber → silence alarm → e-mail), with a local broker playing GCN, a
+ *   2 s silence time and a real SMTP server, mails "silent" and then "resumed".
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
+import { VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { sendEvent } from "../../src/vtp/sender";
 import {
   type Browser,
@@ -30,7 +33,9 @@ import {
   launchBrowser,
   REPO_ROOT,
   type Runtime,
+  type SmtpSink,
   startRuntime,
+  startSmtp,
 } from "./harness";
 
 const SCREENSHOTS = path.join(REPO_ROOT, "screenshots");
@@ -300,13 +305,15 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
       (await page!.locator("#events tbody tr.selected").textContent()) ?? "",
       /GBM_Fin_Pos2018-01-16/,
     );
-    await page!.click("#show-xml");
-    await page!.waitForSelector("#xml:not([hidden])");
-    assert.equal(await page!.locator("#xml").textContent(), sample("fermi-gbm-position"));
+    await page!.evaluate(() => window.scrollTo(0, 0));
+    await page!.mouse.move(5, 5);
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     await page!.screenshot({ path: path.join(SCREENSHOTS, "monitor.png") });
     fs.mkdirSync(DOC_IMAGES, { recursive: true });
     fs.copyFileSync(path.join(SCREENSHOTS, "monitor.png"), path.join(DOC_IMAGES, "monitor.png"));
+    await page!.click("#show-xml");
+    await page!.waitForSelector("#xml:not([hidden])");
+    assert.equal(await page!.locator("#xml").textContent(), sample("fermi-gbm-position"));
   });
 
   it("updates live, without a reload", async () => {
@@ -562,6 +569,7 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
           assert.match(value ?? "", /^= 1 node/);
           fs.mkdirSync(SCREENSHOTS, { recursive: true });
           await editor.screenshot({ path: path.join(SCREENSHOTS, "filter-try.png") });
+          fs.copyFileSync(path.join(SCREENSHOTS, "filter-try.png"), path.join(DOC_IMAGES, "filter-try.png"));
         }
       }
       // An expression's value: a number.
@@ -668,5 +676,48 @@ describe("e2e: the monitor behind httpNodeRoot and httpNodeAuth", function () {
     } finally {
       await page.close();
     }
+  });
+});
+
+describe("e2e: example 09, GCN subscriber → silence alarm → e-mail", function () {
+  this.timeout(90_000);
+  let rt: Runtime | undefined;
+  let smtp: SmtpSink | undefined;
+  let gcn: VTPBroadcaster | undefined;
+
+  before(async function () {
+    this.timeout(INSTALL_TIMEOUT_MS + 120_000);
+    gcn = new VTPBroadcaster({ host: "127.0.0.1", port: 0, localIvo: "ivo://nasa.gsfc.gcn/gcn" });
+    const [listening, sink] = await Promise.all([gcn.listen(), startSmtp()]);
+    smtp = sink;
+    const example = JSON.parse(
+      fs.readFileSync(path.join(REPO_ROOT, "examples", "09-gcn-silence-alarm.json"), "utf8"),
+    ) as FlowNode[];
+    const flows = example.map((n) => {
+      if (n.type === "voevent-subscriber") {
+        assert.equal(n.host, "68.169.57.253");
+        return { ...n, host: "127.0.0.1", port: listening.port, silence: 2, silenceUnits: "seconds" };
+      }
+      if (n.type === "e-mail") return { ...n, server: "127.0.0.1", port: String(smtp!.port) };
+      return n;
+    });
+    rt = await startRuntime({ extraModules: ["node-red-node-email"], flows });
+  });
+
+  after(async () => {
+    await rt?.stop();
+    await Promise.all([gcn?.close(), smtp?.stop()]);
+  });
+
+  it("mails 'silent' after the silence time, and 'resumed' with the next event", async () => {
+    const silent = await smtp!.waitForMessage((m) => /silent for/.test(m.subject), 30_000);
+    assert.match(silent.subject, /^VOEvent feed 127\.0\.0\.1:\d+ silent for 0\.0 h$/);
+    assert.deepEqual(silent.to, ["observer@example.org"]);
+    assert.match(silent.body, /Event: +silent/);
+    assert.match(silent.body, /Link: +connected since /);
+    assert.equal(gcn!.count, 1, "the subscriber is connected: silence is not a dead link");
+    gcn!.broadcast(sample("swift-bat-position"));
+    const resumed = await smtp!.waitForMessage((m) => /resumed after/.test(m.subject), 30_000);
+    assert.match(resumed.body, /Events: +1 /);
   });
 });

@@ -292,3 +292,13 @@ describe("monitor: page server", () => {
     assert.equal((await fetch(base, { method: "POST" })).status, 405);
   });
 });
+
+describe("monitor: error circles near the poles", () => {
+  it("splits a circle across RA 0h at high declination, and draws one around a pole as one open band", () => {
+    // At Dec 60° the map's two edges are only ~300 px apart: the split must come from the RA, not the pixels.
+    assert.equal((circlePath(0.5, 60, 8).match(/M/g) ?? []).length, 2);
+    const polar = circlePath(10, 85, 10);
+    assert.equal((polar.match(/M/g) ?? []).length, 1, "one piece");
+    assert.doesNotMatch(polar, /Z/, "open: it runs from one edge to the other around the pole");
+  });
+});

@@ -33,6 +33,12 @@
   function fmtNum(n, digits) {
     return typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "";
   }
+  /** A time of today as hh:mm:ss, another day's as date and time. */
+  function fmtShort(iso) {
+    if (!iso) return "";
+    const today = new Date().toISOString().slice(0, 10);
+    return iso.slice(0, 10) === today ? iso.slice(11, 19) : fmtTime(iso);
+  }
   function fmtPos(p) {
     if (!p) return "";
     return `${fmtNum(p.ra, 3)}, ${fmtNum(p.dec, 3)}${p.error !== null ? ` (${fmtNum(p.error, 3)}°)` : ""}`;
@@ -176,7 +182,7 @@
       const tr = el("tr");
       tr.dataset.id = f.id;
       let st = f.state;
-      if (f.state === "connected" || f.state === "listening") st += ` since ${fmtTime(f.since)}`;
+      if (f.state === "connected" || f.state === "listening") st += ` since ${fmtShort(f.since)}`;
       if (f.state === "reconnecting" && f.retryAt) {
         st += ` in ${Math.max(0, Math.round((Date.parse(f.retryAt) - Date.now()) / 1000))} s`;
       }
@@ -188,7 +194,7 @@
       if (f.detail) stateCell.title = f.detail;
       tr.appendChild(stateCell);
       tr.appendChild(el("td", `${f.eventsLastHour} (${f.events} in all)`));
-      tr.appendChild(el("td", f.lastEvent ? `${fmtTime(f.lastEvent)} · ${ago(f.lastEvent)}` : "never"));
+      tr.appendChild(el("td", f.lastEvent ? `${fmtShort(f.lastEvent)} · ${ago(f.lastEvent)}` : "never"));
       tr.appendChild(el("td", String(f.naks)));
       tr.appendChild(el("td", String(f.reconnects)));
       body.appendChild(tr);
