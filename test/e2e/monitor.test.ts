@@ -13,6 +13,7 @@
  * - the subscriber's health output reports "silent" and "resumed" with a 3 s silence time;
  * - the filter's Try panel gives, on the shipped samples, the verdicts of the filters of
  *   ../shared/docs/voevent.md (screenshots/filter-try.png);
+ * - the registry example's page tries a new subscription on the samples;
  * - several monitors at different paths coexist; a redeploy frees a removed monitor's path;
  * - behind httpNodeRoot and httpNodeAuth the page needs the credentials and works with them;
  * - example 09 (GCN subscriber → silence alarm → e-mail), with a local broker playing GCN, a
@@ -214,6 +215,13 @@ function monitorFlows(ports: { receiver: number; broadcaster: number }): FlowNod
   ];
 }
 
+/** examples/06-registry.json (its subscriber tries localhost:8099 and retries: harmless here). */
+function registryExample(): FlowNode[] {
+  return JSON.parse(
+    fs.readFileSync(path.join(REPO_ROOT, "examples", "06-registry.json"), "utf8"),
+  ) as FlowNode[];
+}
+
 const EXPECTED_TRY: Record<string, string> = {
   // One digit per voevent.md filter, in order (1 = matches), read off each packet:
   // contactName KSK · role observation · Sun_Distance > 40 · Packet_Type 61/115 · ivo://gwnet/ ·
@@ -243,7 +251,7 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
   before(async function () {
     this.timeout(INSTALL_TIMEOUT_MS + 120_000);
     ports = { receiver: await freePort(), broadcaster: await freePort() };
-    rt = await startRuntime({ flows: monitorFlows(ports) });
+    rt = await startRuntime({ flows: [...monitorFlows(ports), ...registryExample()] });
     await rt.waitForLog(/connected to 127\.0\.0\.1/, 30_000);
     browser = await launchBrowser();
     page = await browser.newPage();
@@ -391,8 +399,12 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
     const edge = (await page!.locator(`#circles path[data-seq='${edgeSeq}']`).getAttribute("d")) ?? "";
     const pieces = edge.split("M").filter((p) => p !== "");
     assert.equal(pieces.length, 2, "two arcs");
-    const xs = pieces.map((p) => Number(p.split(",")[0]));
-    assert.ok(xs.some((x) => x < W / 4) && xs.some((x) => x > (3 * W) / 4), `arcs at both edges: ${xs}`);
+    // One arc wholly left of the centre (RA just below 24h), the other wholly right (RA just above 0h).
+    const sides = pieces.map((p) => {
+      const xs = [...p.matchAll(/(-?[\d.]+),(-?[\d.]+)/g)].map((m) => Number(m[1]));
+      return xs.every((x) => x < W / 2) ? "left" : xs.every((x) => x > W / 2) ? "right" : "both";
+    });
+    assert.deepEqual([...sides].sort(), ["left", "right"]);
   });
 
   it("shows a hostile packet's strings as text and runs nothing", async () => {
@@ -582,10 +594,56 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
     }
   });
 
+  it("the registry page tries a subscription on the sample packets when it is added", async () => {
+    const registry = await browser!.newPage();
+    try {
+      await registry.goto(rt!.httpUrl("/voevent/subscriptions"), { waitUntil: "load" });
+      await registry.locator("#list tr[data-name='all']").waitFor({ timeout: 10_000 });
+      await registry.fill("#name", "positions");
+      await registry.fill("#xpath", '//Param[@name="Packet_Type" and (@value=61 or @value=115)]');
+      await registry.click("#submit");
+      await registry.waitForFunction(
+        () => document.querySelectorAll("#try-list tr").length === 5,
+        undefined,
+        {
+          timeout: 20_000,
+        },
+      );
+      const verdicts = await registry
+        .locator("#try-list tr")
+        .evaluateAll((trs) =>
+          trs.map((tr) => `${tr.getAttribute("data-sample")}=${tr.getAttribute("data-verdict")}`),
+        );
+      assert.deepEqual(verdicts.sort(), [
+        "fermi-gbm-position=yes",
+        "lvk-alert=no",
+        "lvk-retraction=no",
+        "swift-bat-position=yes",
+        "test-alert=no",
+      ]);
+      const value = await registry
+        .locator("#try-list tr[data-sample='swift-bat-position'] td")
+        .nth(2)
+        .textContent();
+      assert.equal(value, '1 node: ""');
+      // Without saving: the Try button.
+      await registry.fill("#xpath", 'starts-with(/*/@ivorn, "ivo://gwnet/")');
+      await registry.click("#try-button");
+      await registry.waitForSelector("#try-list tr[data-sample='lvk-alert'][data-verdict='yes']", {
+        timeout: 20_000,
+      });
+      assert.equal(await registry.locator("#try-list tr[data-verdict='yes']").count(), 2);
+      fs.mkdirSync(SCREENSHOTS, { recursive: true });
+      await registry.screenshot({ path: path.join(SCREENSHOTS, "registry-try.png") });
+    } finally {
+      await registry.close();
+    }
+  });
+
   it("several monitors coexist; a redeploy frees a removed monitor's path and serves a new one", async () => {
     assert.equal((await httpRequest(rt!.httpUrl("/voevent/monitor"))).status, 200);
     assert.equal((await httpRequest(rt!.httpUrl("/voevent/monitor2"))).status, 200);
-    const flows = monitorFlows(ports).map((n) =>
+    const flows = [...monitorFlows(ports), ...registryExample()].map((n) =>
       n.id === "mon-2" ? { ...n, path: "/voevent/elsewhere" } : n,
     );
     const since = rt!.logs().length;
@@ -594,10 +652,17 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
     assert.equal((await httpRequest(rt!.httpUrl("/voevent/monitor2"))).status, 404, "the old path is free");
     assert.equal((await httpRequest(rt!.httpUrl("/voevent/elsewhere"))).status, 200);
     assert.equal((await httpRequest(rt!.httpUrl("/voevent/monitor"))).status, 200);
-    // The live page reconnects to the redeployed monitor by itself.
-    await page!.waitForFunction(() => document.querySelector("#live")?.textContent === "live", undefined, {
-      timeout: 20_000,
-    });
+    // The redeployed subscriber reconnects to the redeployed broadcaster (the feed list says when).
+    const deployedAt = Date.now() - 1000;
+    for (let i = 0; ; i++) {
+      const state = JSON.parse((await httpRequest(rt!.httpUrl("/voevent/monitor/api/state"))).body) as {
+        feeds: Array<{ id: string; state: string; since: string }>;
+      };
+      const sub = state.feeds.find((f) => f.id === "mon-sub");
+      if (sub?.state === "connected" && Date.parse(sub.since) >= deployedAt) break;
+      assert.ok(i < 150, "the subscriber reconnects within 30 s");
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await send(makePacket({ ra: 2, dec: 2, stream: "ivo://monitor.test/after-redeploy" }));
     await page!.waitForFunction(
       () => document.body.textContent?.includes("ivo://monitor.test/after-redeploy"),
