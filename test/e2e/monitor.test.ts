@@ -294,9 +294,12 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
     assert.ok(cells.includes("74.741, -9.314 (0.050°)"), cells.join(" | "));
     assert.ok(cells.includes("61"), "the picked Param Packet_Type");
     assert.ok(cells.includes("92.05"), "the picked Param Sun_Distance");
-    // The feeds: receiver, broadcaster and subscriber of this runtime.
+    // The feeds: the broker's receiver and broadcaster, our subscriber and the registry example's.
     await page!.waitForFunction(
-      () => document.querySelectorAll("#feeds tbody tr[data-id]").length === 3,
+      () =>
+        ["ex01-receiver", "ex01-broadcaster", "mon-sub", "ex06-subscriber"].every(
+          (id) => document.querySelector(`#feeds tbody tr[data-id='${id}']`) !== null,
+        ) && document.querySelectorAll("#feeds tbody tr[data-id]").length === 4,
       undefined,
       { timeout: 10_000 },
     );
