@@ -10,7 +10,7 @@
  * - A rule that does not compile gets its error, the others are still tried. A packet
  *   that does not parse is one error for all.
  * - Limits: at most `maxRules` rules (100), values shown cut at 200 characters, node sets
- *   shown as their count and the string-values of the first 5 nodes.
+ *   shown as their count and the string-values (white space collapsed) of the first 5 nodes.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -48,7 +48,10 @@ export function describeValue(value: XPathValue): { value: string; valueType: st
   if (typeof value === "boolean") return { value: String(value), valueType: "boolean" };
   if (typeof value === "number") return { value: String(value), valueType: "number" };
   if (typeof value === "string") return { value: cutText(JSON.stringify(value)), valueType: "string" };
-  const shown = value.slice(0, TRY_LIMITS.maxNodes).map((n) => JSON.stringify(cutText(stringValue(n))));
+  // Node sets are shown with white space collapsed (an element's string-value is mostly indentation).
+  const shown = value
+    .slice(0, TRY_LIMITS.maxNodes)
+    .map((n) => JSON.stringify(cutText(stringValue(n).replace(/\s+/g, " ").trim())));
   const more = value.length > TRY_LIMITS.maxNodes ? `, … (${value.length - TRY_LIMITS.maxNodes} more)` : "";
   return {
     value: `${value.length} node${value.length === 1 ? "" : "s"}${shown.length > 0 ? `: ${shown.join(", ")}${more}` : ""}`,
