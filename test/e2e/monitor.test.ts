@@ -16,6 +16,7 @@
  * - the registry example's page tries a new subscription on the samples;
  * - several monitors at different paths coexist; a redeploy frees a removed monitor's path;
  * - behind httpNodeRoot and httpNodeAuth the page needs the credentials and works with them;
+ * - on Node-RED 5 (Express 5) the page and its state are served and a redeploy frees the path;
  * - example 09 (GCN subscriber → silence alarm → e-mail), with a local broker playing GCN, a
  *   2 s silence time and a real SMTP server, mails "silent" and then "resumed".
  */
@@ -27,6 +28,7 @@ import { VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { sendEvent } from "../../src/vtp/sender";
 import {
   type Browser,
+  ensureNodeRed5,
   type FlowNode,
   freePort,
   httpRequest,
@@ -37,6 +39,7 @@ import {
   type SmtpSink,
   startRuntime,
   startSmtp,
+  waitForPort,
 } from "./harness";
 
 const SCREENSHOTS = path.join(REPO_ROOT, "screenshots");
@@ -787,5 +790,75 @@ describe("e2e: example 09, GCN subscriber → silence alarm → e-mail", functio
     gcn!.broadcast(sample("swift-bat-position"));
     const resumed = await smtp!.waitForMessage((m) => /resumed after/.test(m.subject), 30_000);
     assert.match(resumed.body, /Events: +1 /);
+  });
+});
+
+describe("e2e: the monitor on Node-RED 5 (Node 22, Express 5)", function () {
+  this.timeout(60_000);
+  let rt: Runtime | undefined;
+  let port = 0;
+
+  before(async function () {
+    this.timeout(2 * INSTALL_TIMEOUT_MS + 60_000);
+    const nr5 = await ensureNodeRed5();
+    port = await freePort();
+    rt = await startRuntime({
+      ...nr5,
+      flows: [
+        { id: "t", type: "tab", label: "nr5" },
+        {
+          id: "r",
+          type: "voevent-receiver",
+          z: "t",
+          host: "127.0.0.1",
+          port,
+          whitelist: "127.0.0.0/8",
+          validate: "well-formed",
+          wires: [["m"]],
+        },
+        {
+          id: "m",
+          type: "voevent-monitor",
+          z: "t",
+          name: "",
+          path: "/voevent/monitor",
+          max: 10,
+          params: "",
+          wires: [],
+        },
+      ],
+    });
+  });
+
+  after(async () => {
+    await rt?.stop();
+  });
+
+  it("serves the page and the state with a received event; a redeploy frees the path", async () => {
+    await waitForPort(port, 20_000);
+    const r = await sendEvent({
+      host: "127.0.0.1",
+      port,
+      payload: sample("fermi-gbm-position"),
+      timeoutMs: 10_000,
+    });
+    assert.equal(r.reply, "ack");
+    const page = await httpRequest(rt!.httpUrl("/voevent/monitor"));
+    assert.equal(page.status, 200);
+    assert.match(page.body, /monitor\/app\.js/);
+    const state = JSON.parse((await httpRequest(rt!.httpUrl("/voevent/monitor/api/state"))).body) as {
+      events: Array<{ position: { error: number } }>;
+      feeds: Array<{ id: string; state: string }>;
+    };
+    assert.equal(state.events.length, 1);
+    assert.equal(state.events[0].position.error, 5.2);
+    assert.deepEqual(
+      state.feeds.map((f) => [f.id, f.state]),
+      [["r", "listening"]],
+    );
+    const since = rt!.logs().length;
+    await rt!.deploy([{ id: "t", type: "tab", label: "nr5" }]);
+    await rt!.waitForLog("Started flows", 20_000, since);
+    assert.equal((await httpRequest(rt!.httpUrl("/voevent/monitor"))).status, 404);
   });
 });
