@@ -14,6 +14,7 @@ import { eventOf } from "../../src/contract";
 import { MONITOR_DEFAULTS, MonitorStore } from "../../src/monitor/events";
 import { feeds } from "../../src/monitor/feeds";
 import { loadAssets, MonitorServer, normalisePath, type PageAssets } from "../../src/monitor/server";
+import { parseVOEvent } from "../../src/voevent/parse";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk } from "../shared/status";
 import type { Node } from "../shared/types";
@@ -23,7 +24,13 @@ interface MonitorNodeDef extends NodeDef {
   max?: number | string;
   /** Param names shown as columns: comma-separated (or an array). */
   params?: string | string[];
+  /** A context store to keep the events in across restarts ("" = memory only). */
+  persist?: string;
 }
+
+/** How often a persisting monitor saves its events when some came in. */
+const SAVE_MS = 5000;
+const CONTEXT_KEY = "voevent-monitor-events";
 
 const TYPE = "voevent-monitor";
 const DEFAULT_PATH = "/voevent/monitor";
@@ -95,15 +102,57 @@ function init(RED: NodeAPI): void {
     servers.set(where, server);
     flasher.set(statusIdle(t("status.waiting", { path: where })));
 
+    // Optional persistence: the events (their XML) in a context store, loaded at start, saved
+    // every SAVE_MS when something changed and on close.
+    const persist = typeof config.persist === "string" ? config.persist.trim() : "";
+    const context = this.context();
+    let dirty = false;
+    const save = (): Promise<void> =>
+      new Promise((resolve) => {
+        if (!dirty) return resolve();
+        dirty = false;
+        context.set(CONTEXT_KEY, store.dump(), persist, (err?: Error) => {
+          if (err) this.warn(t("errors.save", { error: err.message }));
+          resolve();
+        });
+      });
+    const saver = persist === "" ? undefined : setInterval(() => void save(), SAVE_MS);
+    saver?.unref();
+    if (persist !== "") {
+      context.get(CONTEXT_KEY, persist, (err: Error | undefined, saved: unknown) => {
+        if (err || !Array.isArray(saved)) return;
+        for (const item of saved.slice(-max)) {
+          const e = item as { xml?: unknown; receivedAt?: unknown; peer?: unknown };
+          if (typeof e?.xml !== "string") continue;
+          try {
+            const parsed = parseVOEvent(e.xml);
+            const at = typeof e.receivedAt === "string" ? new Date(e.receivedAt) : new Date();
+            store.add(parsed.voevent, e.xml, {
+              peer: typeof e.peer === "string" ? e.peer : null,
+              receivedAt: Number.isNaN(at.getTime()) ? new Date() : at,
+            });
+          } catch {
+            // a saved packet that no longer parses is dropped
+          }
+        }
+        if (store.size > 0) flasher.set(statusOk(t("status.events", { count: store.size, path: where })));
+      });
+    }
+
     onInput(this, (msg, _send, done) => {
       const ev = eventOf(msg);
       const vtp = (msg as { vtp?: { peer?: unknown } }).vtp;
       store.add(ev.voevent, ev.xml, { peer: typeof vtp?.peer === "string" ? vtp.peer : null });
+      dirty = true;
       flasher.set(statusOk(t("status.events", { count: store.size, path: where })));
       done();
     });
 
-    onClose(this, () => {
+    onClose(this, async () => {
+      if (saver !== undefined) {
+        clearInterval(saver);
+        await save();
+      }
       if (servers.get(where) === server) servers.delete(where);
       server.close();
       store.clear();

@@ -10,6 +10,8 @@
  * - Every string comes from a hostile packet: it is stored as is and the page shows it
  *   with textContent only. Nothing here escapes or interprets it.
  * - Strings shown in the table are cut at `maxTextChars` (default 500).
+ * - dump() gives what a restart needs (each event's XML and arrival; events whose XML was
+ *   cut are left out, as they cannot be parsed again).
  */
 import { EventEmitter } from "node:events";
 import type { ParamValue, VOEvent } from "../voevent/model";
@@ -154,6 +156,14 @@ export class MonitorStore extends EventEmitter {
   xml(seq: number): { xml: string; cut: boolean } | undefined {
     const kept = this.ring.get(seq);
     return kept ? { xml: kept.xml, cut: kept.event.xmlCut } : undefined;
+  }
+
+  /** What a restart needs to rebuild the store, oldest first: each kept event's XML and arrival. */
+  dump(): Array<{ xml: string; receivedAt: string; peer: string | null }> {
+    return this.ring
+      .entries()
+      .filter((e) => !e.item.event.xmlCut)
+      .map((e) => ({ xml: e.item.xml, receivedAt: e.item.event.receivedAt, peer: e.item.event.peer }));
   }
 
   clear(): void {

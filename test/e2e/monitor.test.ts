@@ -14,7 +14,8 @@
  * - the filter's Try panel gives, on the shipped samples, the verdicts of the filters of
  *   ../shared/docs/voevent.md (screenshots/filter-try.png);
  * - the registry example's page tries a new subscription on the samples;
- * - several monitors at different paths coexist; a redeploy frees a removed monitor's path;
+ * - several monitors at different paths coexist; a redeploy frees a removed monitor's path,
+ *   and a monitor kept in the context store "file" has its events back after it;
  * - behind httpNodeRoot and httpNodeAuth the page needs the credentials and works with them;
  * - on Node-RED 5 (Express 5) the page and its state are served and a redeploy frees the path;
  * - example 09 (GCN subscriber → silence alarm → e-mail), with a local broker playing GCN, a
@@ -167,6 +168,7 @@ function monitorFlows(ports: { receiver: number; broadcaster: number }): FlowNod
       path: "/voevent/monitor2",
       max: 3,
       params: "",
+      persist: "file",
       wires: [],
     },
     {
@@ -657,6 +659,14 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
     await rt!.waitForLog("Started flows", 20_000, since);
     assert.equal((await httpRequest(rt!.httpUrl("/voevent/monitor2"))).status, 404, "the old path is free");
     assert.equal((await httpRequest(rt!.httpUrl("/voevent/elsewhere"))).status, 200);
+    // mon-2 keeps its events in the context store "file": saved when it closed, read back at start.
+    let kept: { events: Array<{ ivorn: string }> } = { events: [] };
+    for (let i = 0; i < 25 && kept.events.length < 3; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 200));
+      kept = JSON.parse((await httpRequest(rt!.httpUrl("/voevent/elsewhere/api/state"))).body) as typeof kept;
+    }
+    assert.equal(kept.events.length, 3, "the 3 kept events survived the redeploy");
+    assert.match(kept.events[0].ivorn, /^ivo:\/\/monitor\.test\/resume#/);
     assert.equal((await httpRequest(rt!.httpUrl("/voevent/monitor"))).status, 200);
     // The redeployed subscriber reconnects to the redeployed broadcaster (the feed list says when).
     const deployedAt = Date.now() - 1000;
