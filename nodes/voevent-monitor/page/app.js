@@ -187,14 +187,16 @@
         st += ` in ${Math.max(0, Math.round((Date.parse(f.retryAt) - Date.now()) / 1000))} s`;
       }
       if (f.peers && f.role !== "subscriber") st += ` · ${f.peers} peer${f.peers === 1 ? "" : "s"}`;
-      tr.appendChild(el("td", f.name || f.id));
+      tr.appendChild(el("td", f.name || f.id, "feed-name"));
       tr.appendChild(el("td", f.role));
       tr.appendChild(el("td", f.where));
-      const stateCell = el("td", st, `state-${f.state}`);
+      const stateCell = el("td", st, `state-${f.state} wrap`);
       if (f.detail) stateCell.title = f.detail;
       tr.appendChild(stateCell);
       tr.appendChild(el("td", `${f.eventsLastHour} (${f.events} in all)`));
-      tr.appendChild(el("td", f.lastEvent ? `${fmtShort(f.lastEvent)} · ${ago(f.lastEvent)}` : "never"));
+      tr.appendChild(
+        el("td", f.lastEvent ? `${fmtShort(f.lastEvent)} · ${ago(f.lastEvent)}` : "never", "wrap"),
+      );
       tr.appendChild(el("td", String(f.naks)));
       tr.appendChild(el("td", String(f.reconnects)));
       body.appendChild(tr);
