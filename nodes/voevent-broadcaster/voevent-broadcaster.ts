@@ -9,6 +9,7 @@
 import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { eventOf, rawPayloadOf } from "../../src/contract";
 import { FILTER_LIMIT_DEFAULTS } from "../../src/filter/limits";
+import { feeds } from "../../src/monitor/feeds";
 import { BROADCASTER_DEFAULTS, VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { errorStatusText, flag } from "../shared/config";
 import { getLocalIvo } from "../shared/identity";
@@ -137,6 +138,7 @@ function init(RED: NodeAPI): void {
     };
 
     let listening: Promise<void> = Promise.resolve();
+    let countEvent = (): void => {};
     if (broadcaster !== null) {
       const b = broadcaster;
       b.on("subscribe", (info: { id: number; peer: string }) => {
@@ -183,13 +185,28 @@ function init(RED: NodeAPI): void {
         this.log(info.message);
       });
 
+      // The runtime's feed list (the voevent-monitor page).
+      const feed = feeds.open({
+        id: this.id,
+        role: "broadcaster",
+        name: config.name,
+        where: `${config.host || "0.0.0.0"}:${config.port || 8099}`,
+      });
+      b.on("subscribe", () => feed.peers(b.count));
+      b.on("unsubscribe", () => feed.peers(b.count));
+      b.on("nak", () => feed.nak());
+      this.on("close", () => feed.close());
+      countEvent = () => feed.event();
+
       flasher.set(statusIdle(t("status.starting")));
       listening = b.listen().then(
         (address) => {
           port = address.port;
           showCount();
+          feed.state("listening");
         },
         (err: unknown) => {
+          feed.state("failed", err instanceof Error ? err.message : String(err));
           if (closed) return;
           const requested = portSetting(config.port, DEFAULTS.port);
           const code = errnoCode(err);
@@ -232,6 +249,7 @@ function init(RED: NodeAPI): void {
         throw err;
       }
       msg.broadcast = { sent, subscribers: broadcaster.count };
+      countEvent();
       send(msg);
       done();
     });

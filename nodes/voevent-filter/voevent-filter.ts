@@ -21,6 +21,7 @@ import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
 import { registerXPathCheck } from "../shared/xpath-check";
+import { forgetNode, registerTryEndpoints, rememberEvent } from "./try-endpoint";
 
 interface FilterNodeDef extends NodeDef {
   rules?: FilterRule[];
@@ -36,6 +37,7 @@ interface FilterNodeDef extends NodeDef {
 
 function init(RED: NodeAPI): void {
   registerXPathCheck(RED, "voevent-filter.write");
+  registerTryEndpoints(RED);
 
   function VOEventFilterNode(this: Node, config: FilterNodeDef) {
     RED.nodes.createNode(this, config);
@@ -68,6 +70,7 @@ function init(RED: NodeAPI): void {
       const outputs = predicates.length + (otherwise ? 1 : 0);
 
       onInput(this, (msg, send, done) => {
+        rememberEvent(this.id, msg);
         if (problem !== null) {
           done(problem);
           return;
@@ -85,7 +88,10 @@ function init(RED: NodeAPI): void {
         if (out.some((m) => m !== null)) send(out);
         done();
       });
-      onClose(this, () => flasher.close());
+      onClose(this, () => {
+        forgetNode(this.id);
+        flasher.close();
+      });
       return;
     }
 
@@ -143,6 +149,7 @@ function init(RED: NodeAPI): void {
     };
 
     onInput(this, (msg, send, done) => {
+      rememberEvent(this.id, msg);
       if (key === "") {
         done(new Error(RED._("voevent-filter.errors.no-key")));
         return;
@@ -168,6 +175,7 @@ function init(RED: NodeAPI): void {
 
     onClose(this, () => {
       closed = true;
+      forgetNode(this.id);
       flasher.close();
     });
   }

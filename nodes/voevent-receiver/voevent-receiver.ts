@@ -9,6 +9,7 @@
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
+import { feeds } from "../../src/monitor/feeds";
 import { type NakInfo, type ReceivedEvent, VTPReceiver } from "../../src/vtp/receiver";
 import { flag } from "../shared/config";
 import { getLocalIvo } from "../shared/identity";
@@ -135,6 +136,16 @@ function init(RED: NodeAPI): void {
       this.error(t("errors.server", { error: err.message }));
     });
 
+    // The runtime's feed list (the voevent-monitor page).
+    const feed = feeds.open({
+      id: this.id,
+      role: "receiver",
+      name: config.name,
+      where: `${config.host || "0.0.0.0"}:${config.port || 8098}`,
+    });
+    receiver.on("event", () => feed.event());
+    receiver.on("nak", () => feed.nak());
+
     flasher.set(statusIdle(t("status.starting")));
     const listening = receiver.listen().then(
       (address) => {
@@ -157,10 +168,13 @@ function init(RED: NodeAPI): void {
       },
     );
 
+    void listening.then(() => feed.state(port !== 0 ? "listening" : "failed"));
+
     onClose(this, async () => {
       closed = true;
       flasher.close();
       warnings.close();
+      feed.close();
       await listening;
       await receiver.close();
       receiver.removeAllListeners();

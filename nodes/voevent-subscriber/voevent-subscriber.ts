@@ -6,6 +6,8 @@
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
+import { feeds } from "../../src/monitor/feeds";
+import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
 import { compileXPath } from "../../src/voevent/xpath";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
 import { getLocalIvo } from "../shared/identity";
@@ -32,6 +34,25 @@ interface SubscriberNodeDef extends NodeDef {
   tls?: string;
   watchdog?: number | string;
   maxBackoff?: number | string;
+  /** A second output for health reports (msg.topic "voevent/health"). */
+  health?: boolean | string;
+  /** Report "silent" after this long without an event (0 = never), in silenceUnits. */
+  silence?: number | string;
+  silenceUnits?: "seconds" | "minutes" | "hours";
+}
+
+const UNIT_MS = { seconds: 1000, minutes: 60_000, hours: 3_600_000 } as const;
+/** How often the status line's "last … ago" is refreshed. */
+const STATUS_REFRESH_MS = 30_000;
+
+/** The silence limit in ms: 0 (off) when health reports are off or the value is 0/blank. */
+function silenceMs(config: SubscriberNodeDef): number {
+  if (!(config.health === true || config.health === "true")) return 0;
+  const value = config.silence === undefined || config.silence === "" ? 6 : Number(config.silence);
+  const unit = UNIT_MS[config.silenceUnits ?? "hours"] ?? UNIT_MS.hours;
+  if (!Number.isFinite(value) || value < 0)
+    throw new SettingError("errors.silence", { value: String(config.silence) });
+  return Math.round(value * unit);
 }
 
 const TYPE = "voevent-subscriber";
@@ -76,7 +97,10 @@ function init(RED: NodeAPI): void {
     let subscriber: VTPSubscriber;
     let localIvo: string;
     let where: string;
+    let silence: number;
+    const withHealth = config.health === true || config.health === "true";
     try {
+      silence = silenceMs(config);
       const host = hostSetting(config.host, "");
       if (host === "") throw new SettingError("errors.host");
       const port = portSetting(config.port, DEFAULTS.port);
@@ -135,10 +159,57 @@ function init(RED: NodeAPI): void {
       warnings.warn(t("warn.broker", { where, message: info.message }));
     });
 
+    // Feed health: counts for the status line, the runtime's feed list (voevent-monitor), and
+    // reports on the optional second output.
+    const health = new FeedHealth(where, silence);
+    const feed = feeds.open({ id: this.id, role: "subscriber", name: config.name, where });
+    let linkUp = false;
+    const showConnected = () => {
+      if (closed || !linkUp) return;
+      const last = health.lastEventAt;
+      flasher.set(
+        statusOk(
+          last === null
+            ? t("status.connected", { where })
+            : t("status.counts", { count: health.counts.events, ago: ago(Date.now() - last) }),
+        ),
+      );
+    };
+    const refresh = setInterval(showConnected, STATUS_REFRESH_MS);
+    refresh.unref();
+    health.on("report", (report: HealthReport) => {
+      if (!closed && withHealth) this.send([null, { topic: "voevent/health", payload: report }]);
+    });
+    subscriber.on("connecting", () => feed.state("connecting"));
+    subscriber.on("connect", () => {
+      linkUp = true;
+      feed.state("connected");
+      health.connected();
+      showConnected();
+    });
+    subscriber.on("disconnect", (info: { reason: string }) => {
+      linkUp = false;
+      health.disconnected(info.reason);
+    });
+    subscriber.on("reconnecting", (info: { delayMs: number; reason: string }) => {
+      linkUp = false;
+      feed.reconnect();
+      feed.state("reconnecting", info.reason, info.delayMs);
+    });
+    subscriber.on("event", () => {
+      feed.event();
+      health.event();
+      showConnected();
+    });
+
     subscriber.start();
+    health.start();
 
     onClose(this, async () => {
       closed = true;
+      clearInterval(refresh);
+      health.close();
+      feed.close();
       flasher.close();
       warnings.close();
       await subscriber.close();

@@ -1,0 +1,311 @@
+/* The VOEvent monitor page. Every string that comes from a packet is put in the page with
+ * textContent or as an SVG <title>'s text, never as markup, and no URL is built from one.
+ * The map's geometry (projected points, error circles, grid) comes computed from the server. */
+(() => {
+  const BASE = `${location.pathname.replace(/\/+$/, "")}/`;
+  const SVGNS = "http://www.w3.org/2000/svg";
+  const COLOURS = ["#4fc3f7", "#ff8a65", "#aed581", "#ba68c8", "#ffd54f", "#4db6ac", "#f06292", "#90a4ae"];
+  const MAX_ROWS = 1000;
+  const state = { events: [], params: [], max: 500, selected: null, lastSeq: 0, streams: {}, roles: {} };
+
+  function el(name, text, cls) {
+    const e = document.createElement(name);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function svg(name, attrs) {
+    const e = document.createElementNS(SVGNS, name);
+    for (const k in attrs) if (Object.hasOwn(attrs, k)) e.setAttribute(k, String(attrs[k]));
+    return e;
+  }
+  function colour(stream) {
+    let h = 0;
+    for (let i = 0; i < stream.length; i++) h = (h * 31 + stream.charCodeAt(i)) >>> 0;
+    return COLOURS[h % COLOURS.length];
+  }
+  function fmtTime(iso) {
+    if (!iso) return "";
+    return String(iso)
+      .replace("T", " ")
+      .replace(/\.\d+Z$|Z$/, "");
+  }
+  function fmtNum(n, digits) {
+    return typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "";
+  }
+  /** A time of today as hh:mm:ss, another day's as date and time. */
+  function fmtShort(iso) {
+    if (!iso) return "";
+    const today = new Date().toISOString().slice(0, 10);
+    return iso.slice(0, 10) === today ? iso.slice(11, 19) : fmtTime(iso);
+  }
+  function fmtPos(p) {
+    if (!p) return "";
+    return `${fmtNum(p.ra, 3)}, ${fmtNum(p.dec, 3)}${p.error !== null ? ` (${fmtNum(p.error, 3)}°)` : ""}`;
+  }
+  function ago(iso) {
+    if (!iso) return "never";
+    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    if (s < 60) return `${s} s ago`;
+    if (s < 3600) return `${Math.round(s / 60)} min ago`;
+    if (s < 172800) return `${Math.round(s / 3600)} h ago`;
+    return `${Math.round(s / 86400)} d ago`;
+  }
+
+  function drawFrame(map) {
+    const g = document.getElementById("frame");
+    g.textContent = "";
+    g.appendChild(svg("path", { d: map.outline, class: "sky" }));
+    map.grid.forEach((d) => {
+      g.appendChild(svg("path", { d: d, class: "grid" }));
+    });
+    const gal = svg("path", { d: map.galactic, class: "galactic" });
+    const t = svg("title", {});
+    t.textContent = "Galactic plane";
+    gal.appendChild(t);
+    g.appendChild(gal);
+    map.labels.forEach((l) => {
+      const text = svg("text", {
+        x: l.x,
+        y: l.y,
+        "text-anchor": l.anchor,
+        class: `label${/h$/.test(l.text) ? " ra" : ""}`,
+      });
+      text.textContent = l.text;
+      g.appendChild(text);
+    });
+  }
+
+  function visible(ev) {
+    const s = document.getElementById("filter-stream").value;
+    const r = document.getElementById("filter-role").value;
+    return (s === "" || ev.stream === s) && (r === "" || ev.role === r);
+  }
+
+  function addOption(selectId, known, value) {
+    if (known[value]) return;
+    known[value] = true;
+    const o = el("option", value);
+    o.value = value;
+    document.getElementById(selectId).appendChild(o);
+  }
+
+  function drawMap() {
+    const points = document.getElementById("points");
+    const circles = document.getElementById("circles");
+    points.textContent = "";
+    circles.textContent = "";
+    const shown = state.events.filter(visible).slice(0, MAX_ROWS);
+    // Oldest first, so the newest is drawn on top.
+    for (let i = shown.length - 1; i >= 0; i--) {
+      const ev = shown[i];
+      if (!ev.map) continue;
+      const c = colour(ev.stream);
+      if (ev.map.circle) {
+        circles.appendChild(
+          svg("path", { d: ev.map.circle, class: "circle", stroke: c, fill: c, "data-seq": ev.seq }),
+        );
+      }
+      const cls =
+        "point" +
+        (i === 0 && ev === state.events[0] ? " newest" : "") +
+        (state.selected === ev.seq ? " selected" : "");
+      const dot = svg("circle", {
+        cx: ev.map.x,
+        cy: ev.map.y,
+        r: i === 0 ? 5 : 3.5,
+        fill: c,
+        class: cls,
+        "data-seq": ev.seq,
+      });
+      const title = svg("title", {});
+      title.textContent = `${ev.ivorn} (${ev.role})`;
+      dot.appendChild(title);
+      dot.addEventListener("click", select.bind(null, ev.seq));
+      points.appendChild(dot);
+    }
+    const legend = document.getElementById("legend");
+    legend.textContent = "";
+    Object.keys(state.streams)
+      .sort()
+      .forEach((s) => {
+        const item = el("span", s);
+        item.style.setProperty("--c", colour(s));
+        legend.appendChild(item);
+      });
+  }
+
+  function drawTable() {
+    const body = document.querySelector("#events tbody");
+    body.textContent = "";
+    const shown = state.events.filter(visible).slice(0, MAX_ROWS);
+    shown.forEach((ev, i) => {
+      const tr = el("tr");
+      tr.dataset.seq = String(ev.seq);
+      if (i === 0 && ev === state.events[0]) tr.className = "newest";
+      if (state.selected === ev.seq) tr.className += " selected";
+      tr.appendChild(el("td", fmtTime(ev.receivedAt)));
+      tr.appendChild(el("td", ev.time || ""));
+      tr.appendChild(el("td", ev.stream));
+      tr.appendChild(el("td", ev.role));
+      tr.appendChild(el("td", ev.importance === null ? "" : String(ev.importance)));
+      tr.appendChild(el("td", fmtPos(ev.position)));
+      state.params.forEach((p) => {
+        const v = ev.params ? ev.params[p] : null;
+        tr.appendChild(el("td", v === null || v === undefined ? "" : String(v)));
+      });
+      tr.appendChild(el("td", ev.ivorn));
+      tr.addEventListener("click", select.bind(null, ev.seq));
+      body.appendChild(tr);
+    });
+    document.getElementById("count").textContent =
+      state.events.length +
+      " event" +
+      (state.events.length === 1 ? "" : "s") +
+      " kept (at most " +
+      state.max +
+      ")";
+  }
+
+  function drawFeeds(feeds) {
+    const body = document.querySelector("#feeds tbody");
+    body.textContent = "";
+    if (feeds.length === 0) {
+      const td = el("td", "No VTP receiver, subscriber or broadcaster is deployed.");
+      td.colSpan = 8;
+      const tr0 = el("tr");
+      tr0.appendChild(td);
+      body.appendChild(tr0);
+      return;
+    }
+    feeds.forEach((f) => {
+      const tr = el("tr");
+      tr.dataset.id = f.id;
+      let st = f.state;
+      if (f.state === "connected" || f.state === "listening") st += ` since ${fmtShort(f.since)}`;
+      if (f.state === "reconnecting" && f.retryAt) {
+        st += ` in ${Math.max(0, Math.round((Date.parse(f.retryAt) - Date.now()) / 1000))} s`;
+      }
+      if (f.peers && f.role !== "subscriber") st += ` · ${f.peers} peer${f.peers === 1 ? "" : "s"}`;
+      tr.appendChild(el("td", f.name || f.id, "feed-name"));
+      tr.appendChild(el("td", f.role));
+      tr.appendChild(el("td", f.where));
+      const stateCell = el("td", st, `state-${f.state} wrap`);
+      if (f.detail) stateCell.title = f.detail;
+      tr.appendChild(stateCell);
+      tr.appendChild(el("td", `${f.eventsLastHour} (${f.events} in all)`));
+      tr.appendChild(
+        el("td", f.lastEvent ? `${fmtShort(f.lastEvent)} · ${ago(f.lastEvent)}` : "never", "wrap"),
+      );
+      tr.appendChild(el("td", String(f.naks)));
+      tr.appendChild(el("td", String(f.reconnects)));
+      body.appendChild(tr);
+    });
+  }
+
+  function select(seq) {
+    state.selected = seq;
+    const ev = state.events.filter((e) => e.seq === seq)[0];
+    drawMap();
+    drawTable();
+    const detail = document.getElementById("detail");
+    const pre = document.getElementById("xml");
+    pre.hidden = true;
+    pre.textContent = "";
+    if (!ev) {
+      detail.hidden = true;
+      return;
+    }
+    detail.hidden = false;
+    document.getElementById("detail-ivorn").textContent = ev.ivorn;
+    document.getElementById("detail-description").textContent = ev.description || "";
+    const row = document.querySelector(`#events tbody tr[data-seq="${seq}"]`);
+    if (row?.scrollIntoView) row.scrollIntoView({ block: "nearest" });
+  }
+
+  function showXml() {
+    if (state.selected === null) return;
+    const pre = document.getElementById("xml");
+    fetch(`${BASE}api/events/${state.selected}/xml`, { credentials: "same-origin" })
+      .then((r) => r.text().then((t) => (r.ok ? t : `(${t.trim()})`)))
+      .then((text) => {
+        pre.textContent = text;
+        pre.hidden = false;
+      });
+  }
+
+  function addEvent(ev) {
+    if (ev.seq <= state.lastSeq) return;
+    state.lastSeq = ev.seq;
+    state.events.unshift(ev);
+    if (state.events.length > state.max) state.events.length = state.max;
+    addOption("filter-stream", state.streams, ev.stream);
+    addOption("filter-role", state.roles, ev.role);
+  }
+
+  function redraw() {
+    drawMap();
+    drawTable();
+  }
+
+  function connect() {
+    const live = document.getElementById("live");
+    const source = new EventSource(`${BASE}events`, { withCredentials: true });
+    source.onopen = () => {
+      live.textContent = "live";
+      live.className = "live on";
+      // A fresh snapshot each time the stream (re)opens: nothing missed in between, and a
+      // redeployed monitor (whose sequence numbers start again) is picked up whole.
+      loadState();
+    };
+    source.onerror = () => {
+      live.textContent = "reconnecting…";
+      live.className = "live off";
+    };
+    source.addEventListener("voevent", (m) => {
+      addEvent(JSON.parse(m.data));
+      redraw();
+    });
+    source.addEventListener("feeds", (m) => {
+      drawFeeds(JSON.parse(m.data));
+    });
+  }
+
+  let framed = false;
+  function loadState() {
+    return fetch(`${BASE}api/state`, { credentials: "same-origin" })
+      .then((r) => r.json())
+      .then((s) => {
+        state.max = s.max;
+        if (!framed) {
+          framed = true;
+          state.params = s.params || [];
+          if (s.title) {
+            document.getElementById("title").textContent = s.title;
+            document.title = s.title;
+          }
+          const head = document.getElementById("events-head");
+          const last = head.lastElementChild;
+          state.params.forEach((p) => {
+            head.insertBefore(el("th", p), last);
+          });
+          drawFrame(s.map);
+        }
+        state.events = [];
+        state.lastSeq = 0;
+        for (let i = s.events.length - 1; i >= 0; i--) addEvent(s.events[i]);
+        redraw();
+        drawFeeds(s.feeds);
+        document.body.dataset.ready = "true";
+      });
+  }
+
+  function start() {
+    document.getElementById("filter-stream").addEventListener("change", redraw);
+    document.getElementById("filter-role").addEventListener("change", redraw);
+    document.getElementById("show-xml").addEventListener("click", showXml);
+    connect();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
