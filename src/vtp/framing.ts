@@ -4,6 +4,7 @@
  * on the wire.
  */
 import { VOEventError } from "../errors";
+import { encodeXmlText } from "../xml/encoding";
 
 /** Size of the length prefix, in bytes. */
 export const FRAME_HEADER_BYTES = 4;
@@ -12,7 +13,7 @@ export const MAX_FRAME_LENGTH = 0xffffffff;
 
 /**
  * Encodes one message as a VTP frame: a 4-byte big-endian length, then the
- * payload (a string is encoded as UTF-8; a Buffer is sent byte for byte, so a
+ * payload (a string is encoded as UTF-8, or as its XML declaration says (encodeXmlText); a Buffer is sent byte for byte, so a
  * relayed event keeps its exact bytes). One allocation, one copy.
  *
  * Throws VOEventError("BAD_FRAME") for an empty payload (a peer would refuse
@@ -20,6 +21,10 @@ export const MAX_FRAME_LENGTH = 0xffffffff;
  */
 export function encodeFrame(payload: string | Buffer): Buffer {
   if (typeof payload === "string") {
+    // A packet that arrived in another encoding than UTF-8 goes out in that encoding again.
+    const declared = payload.startsWith("<?xml") || payload.charCodeAt(0) === 0xfeff;
+    const bytes = declared ? encodeXmlText(payload) : null;
+    if (bytes !== null) return encodeFrame(bytes);
     const length = Buffer.byteLength(payload, "utf8");
     checkEncodable(length);
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);

@@ -208,3 +208,30 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
   }
   return n;
 }
+
+/**
+ * The bytes to send for XML text that `decodeXml` produced, in the encoding its own
+ * declaration names, or null when that is UTF-8 (the caller writes UTF-8). So a relayed
+ * ISO-8859-1 or US-ASCII packet goes out byte for byte as it came in, and a UTF-16 one with its
+ * byte-order mark in the declared order (`UTF-16BE` big-endian; `UTF-16` and `UTF-16LE`
+ * little-endian: a big-endian packet declared only `UTF-16` goes out little-endian, the same
+ * document in other bytes). Looks at the first 512 characters only.
+ */
+export function encodeXmlText(text: string): Buffer | null {
+  const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  if (!text.startsWith("<?xml", bom)) return null;
+  const name = declaredName(text.slice(0, 512), bom);
+  if (name === null) return null;
+  const family = DECLARED.get(name.toUpperCase());
+  if (family === "ISO-8859-1" || family === "US-ASCII") {
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) > 0xff) return null; // not decoded from these bytes: leave it UTF-8
+    }
+    return Buffer.from(text, "latin1");
+  }
+  if (family === "UTF-16" && bom === 1) {
+    const le = Buffer.from(text, "utf16le");
+    return name.toUpperCase() === "UTF-16BE" ? le.swap16() : le;
+  }
+  return null;
+}

@@ -1,0 +1,132 @@
+/**
+ * Issue 9: "the broker still relays the original bytes unchanged", for packets in every encoding
+ * the parser accepts. A broker flow made of the nodes (receiver → broadcaster) on real sockets;
+ * an author sends raw frames, an engine subscriber compares the bytes it gets with those sent.
+ * Before, msg.payload (the decoded text) went out as UTF-8 under its original declaration: an
+ * ISO-8859-1 packet arrived at subscribers as bytes that contradict it.
+ */
+import assert from "node:assert/strict";
+import net from "node:net";
+import { encodeFrame } from "../../src/vtp/framing";
+import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
+import { type FlowNode, loadFlow, statusHistory, useNodeRed, waitUntil } from "../helpers/nodered";
+import { freePorts, identityNode } from "./network-helpers";
+
+const TYPES = ["voevent-identity", "voevent-receiver", "voevent-broadcaster"];
+
+function flow(rPort: number, bPort: number): FlowNode[] {
+  return [
+    identityNode(),
+    {
+      id: "r",
+      type: "voevent-receiver",
+      host: "127.0.0.1",
+      port: rPort,
+      identity: "ident",
+      whitelist: "127.0.0.0/8, ::1",
+      validate: "well-formed",
+      requireLocalId: true,
+      maxBytes: 1048576,
+      tls: "",
+      wires: [["bc"]],
+    },
+    {
+      id: "bc",
+      type: "voevent-broadcaster",
+      host: "127.0.0.1",
+      port: bPort,
+      identity: "ident",
+      whitelist: "127.0.0.0/8, ::1",
+      iamaliveInterval: 60,
+      testInterval: 0,
+      tls: "",
+      wires: [[]],
+    },
+  ];
+}
+
+function packetText(id: string, encoding: string): string {
+  return (
+    `<?xml version="1.0" encoding="${encoding}"?>\n` +
+    `<voe:VOEvent xmlns:voe="http://www.ivoa.net/xml/VOEvent/v2.0" version="2.0" role="test" ivorn="ivo://test.example/enc#${id}">\n` +
+    "  <Who><Date>2026-12-05T00:00:00</Date><Author><contactName>Café Señor</contactName></Author></Who>\n" +
+    "  <What><Description>Observatoire de Haute-Provence, 12° sur l'horizon</Description></What>\n" +
+    "</voe:VOEvent>\n"
+  );
+}
+
+/** Sends one frame as an author and resolves with the reply's text. */
+function publish(port: number, bytes: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(encodeFrame(bytes)));
+    let got = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
+        socket.end();
+        resolve(got.subarray(4, 4 + got.readUInt32BE(0)).toString("utf8"));
+      }
+    });
+    socket.on("error", reject);
+    socket.setTimeout(10_000, () => {
+      socket.destroy();
+      reject(new Error("no reply"));
+    });
+  });
+}
+
+describe("relay keeps the bytes of packets in every accepted encoding (issue 9)", () => {
+  useNodeRed();
+  let sub: VTPSubscriber | undefined;
+  afterEach(async () => {
+    await sub?.close();
+    sub = undefined;
+  });
+
+  const cases: Array<[string, (id: string) => Buffer]> = [
+    ["UTF-8", (id) => Buffer.from(packetText(id, "UTF-8"), "utf8")],
+    ["ISO-8859-1", (id) => Buffer.from(packetText(id, "ISO-8859-1"), "latin1")],
+    [
+      "UTF-16 little-endian, with its byte-order mark",
+      (id) => Buffer.from(`\ufeff${packetText(id, "UTF-16")}`, "utf16le"),
+    ],
+    [
+      "UTF-16BE, with its byte-order mark",
+      (id) => Buffer.from(`\ufeff${packetText(id, "UTF-16BE")}`, "utf16le").swap16(),
+    ],
+  ];
+
+  it("each packet reaches a subscriber exactly as the author sent it", async () => {
+    const [rPort, bPort] = await freePorts(2);
+    await loadFlow(TYPES, flow(rPort!, bPort!));
+    await waitUntil(
+      () => statusHistory("r").some((s) => /listening/.test(s.text ?? "")),
+      5000,
+      "the receiver",
+    );
+    const events: SubscribedEvent[] = [];
+    sub = new VTPSubscriber({ host: "127.0.0.1", port: bPort!, localIvo: "ivo://test.example/sub" });
+    sub.on("event", (e: SubscribedEvent) => events.push(e));
+    sub.start();
+    await waitUntil(() => sub!.state === "connected", 5000, "the subscriber");
+    await waitUntil(
+      () => statusHistory("bc").some((s) => /1 subscriber/.test(s.text ?? "")),
+      5000,
+      "subscribed",
+    );
+
+    for (const [i, [name, make]] of cases.entries()) {
+      const bytes = make(`e${i}`);
+      const reply = await publish(rPort!, bytes);
+      assert.match(reply, /role="ack"/, `${name}: acked (${reply.slice(0, 200)})`);
+      await waitUntil(() => events.length === i + 1, 5000, `${name} at the subscriber`);
+      const got = events[i]!;
+      assert.equal(got.voevent.ivorn, `ivo://test.example/enc#e${i}`);
+      assert.equal(got.voevent.author.contactName, "Café Señor", `${name}: decoded as declared`);
+      assert.ok(
+        got.bytes.equals(bytes),
+        `${name}: relayed byte for byte (${got.bytes.length} vs ${bytes.length} bytes)`,
+      );
+    }
+  });
+});
