@@ -605,7 +605,7 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
   it("the registry page tries a subscription on the sample packets when it is added", async () => {
     const registry = await browser!.newPage();
     try {
-      await registry.goto(rt!.httpUrl("/voevent/subscriptions"), { waitUntil: "load" });
+      await registry.goto(rt!.httpUrl("/voevent/example/subscriptions"), { waitUntil: "load" });
       await registry.locator("#list tr[data-name='all']").waitFor({ timeout: 10_000 });
       await registry.fill("#name", "positions");
       await registry.fill("#xpath", '//Param[@name="Packet_Type" and (@value=61 or @value=115)]');
