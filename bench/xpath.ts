@@ -162,8 +162,11 @@ function budgetSet(packets: { name: string; text: string }[]): void {
   const gcn = packets.find((p) => p.name === "gwcelery__swift_grb_gcn.xml") ?? packets[0];
   const docs: [string, XDocument][] = [
     [gcn.name, parseXml(gcn.text)],
-    ["250 deep × 20", parseXml(`<r>${deep}</r>`)],
-    ["40 000 wide", parseXml(`<r>${'<x v="1"/><y/>'.repeat(20000)}</r>`, { maxBytes: 4 << 20 })],
+    ["250 deep × 20", parseXml(`<r>${deep}</r>`, { maxElements: Infinity })],
+    [
+      "40 000 wide",
+      parseXml(`<r>${'<x v="1"/><y/>'.repeat(20000)}</r>`, { maxBytes: 4 << 20, maxElements: Infinity }),
+    ],
   ];
   console.log(`
 (d) evaluation budget ${XPATH_DEFAULT_BUDGET} steps: hostile expressions, best of 5`);

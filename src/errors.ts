@@ -13,6 +13,7 @@ export type VOEventErrorCode =
   | "TOO_DEEP" // elements nested deeper than the parser's maxDepth
   | "TOO_MANY_ATTRIBUTES" // an element with more attributes than the parser's maxAttributes
   | "NAME_TOO_LONG" // a name longer than the parser's maxNameLength
+  | "TOO_MANY_ELEMENTS" // a document with more elements than the parser's maxElements
   | "WRONG_ROOT" // a root element that is not VOEvent (or Transport, where one is expected)
   | "NO_IVORN" // a VOEvent without an ivorn attribute
   | "BAD_IVORN" // an ivorn that is not an IVORN

@@ -4,7 +4,7 @@
  *
  * Decisions:
  * - The size limit is checked before anything is decoded or parsed; the other limits
- *   (limits.ts: depth, attributes per element, name length) as the parser meets them. Each is
+ *   (limits.ts: depth, attributes per element, name length, elements) as the parser meets them. Each is
  *   refused with a VOEventError whose code and message name the limit.
  * - Bytes are decoded strictly by their byte-order mark and declaration (encoding.ts): UTF-8,
  *   UTF-16 with a byte-order mark, ISO-8859-1, US-ASCII; anything else is refused by name.
@@ -50,7 +50,7 @@ const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
 /**
  * Parses `input` (a string, or the document's bytes) into an XDocument. Throws VOEventError:
  * TOO_LARGE, ENCODING, NOT_XML, MALFORMED, DTD_FORBIDDEN, ENTITY, TOO_DEEP,
- * TOO_MANY_ATTRIBUTES, NAME_TOO_LONG.
+ * TOO_MANY_ATTRIBUTES, NAME_TOO_LONG, TOO_MANY_ELEMENTS.
  */
 export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = {}): XDocument {
   const maxBytes = options.maxBytes ?? XML_LIMITS.maxBytes;
@@ -79,6 +79,7 @@ export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = 
     options.maxDepth ?? XML_LIMITS.maxDepth,
     options.maxAttributes ?? XML_LIMITS.maxAttributes,
     options.maxNameLength ?? XML_LIMITS.maxNameLength,
+    options.maxElements ?? XML_LIMITS.maxElements,
   ).parse();
 }
 
@@ -155,7 +156,14 @@ interface OpenElement {
 
 type FailCode = Extract<
   VOEventErrorCode,
-  "MALFORMED" | "NOT_XML" | "DTD_FORBIDDEN" | "ENTITY" | "TOO_DEEP" | "TOO_MANY_ATTRIBUTES" | "NAME_TOO_LONG"
+  | "MALFORMED"
+  | "NOT_XML"
+  | "DTD_FORBIDDEN"
+  | "ENTITY"
+  | "TOO_DEEP"
+  | "TOO_MANY_ATTRIBUTES"
+  | "NAME_TOO_LONG"
+  | "TOO_MANY_ELEMENTS"
 >;
 
 class Parser {
@@ -165,6 +173,8 @@ class Parser {
   /** The namespace bindings in scope: prefix ('' for the default) → URI. */
   private readonly ns = new Map<string, string>([["xml", XML_NS]]);
   private selfClosed = false;
+  /** Elements started so far (maxElements). */
+  private elements = 0;
   /** Where the last reference() ended. */
   private refNext = 0;
 
@@ -173,6 +183,7 @@ class Parser {
     private readonly maxDepth: number,
     private readonly maxAttributes: number,
     private readonly maxNameLength: number,
+    private readonly maxElements: number,
   ) {
     this.s = text;
   }
@@ -436,6 +447,13 @@ class Parser {
         if (stack.length === 0 && rootSeen) this.fail("MALFORMED", "a second root element", lt);
         if (stack.length >= this.maxDepth) {
           this.fail("TOO_DEEP", `elements nested deeper than the limit of ${this.maxDepth} (maxDepth)`, lt);
+        }
+        if (++this.elements > this.maxElements) {
+          this.fail(
+            "TOO_MANY_ELEMENTS",
+            `more elements than the limit of ${this.maxElements} (maxElements)`,
+            lt,
+          );
         }
         const open = this.startTag(lt, parent);
         if (stack.length === 0) {

@@ -34,6 +34,7 @@ describe("adversarial: the receiver naks XML over a limit, naming it", () => {
       packet(`<Param${Array.from({ length: 300 }, (_, i) => ` a${i}="1"`).join("")}/>`),
       /limit of 256 attributes \(maxAttributes\)/,
     ],
+    ["20,000 empty elements", packet("<a/>".repeat(20_000)), /limit of 10000 \(maxElements\)/],
     ["a 2,000-character name", packet(`<${"n".repeat(2000)}/>`), /limit of 1024 \(maxNameLength\)/],
     [
       "a byte that is not UTF-8",

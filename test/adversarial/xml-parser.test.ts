@@ -185,6 +185,30 @@ describe("adversarial: XML parser", function () {
     });
   });
 
+  describe("elements are limited in number (maxElements)", () => {
+    const siblings = (n: number) => `<r>${"<a/>".repeat(n - 1)}</r>`;
+    it("10,000 elements parse; 10,001 are refused as TOO_MANY_ELEMENTS, naming maxElements", () => {
+      assert.equal(XML_LIMITS.maxElements, 10_000);
+      assert.equal(outcome(siblings(10_000)), "ok");
+      refusedWith(siblings(10_001), "TOO_MANY_ELEMENTS", "limit of 10000 (maxElements)");
+    });
+    it("a 1 MiB frame of empty elements (262,143 of them) is refused after the first 10,000", () => {
+      const frame = siblings((1024 * 1024 - 7) / 4);
+      assert.ok(frame.length <= 1024 * 1024);
+      refusedWith(frame, "TOO_MANY_ELEMENTS", "limit of 10000 (maxElements)");
+      // It stops where the limit is reached, not at the end of the frame.
+      try {
+        parseXml(frame);
+      } catch (err) {
+        assert.match(String((err as Error).message), /column 40000\)/);
+      }
+    });
+    it("the limit is an option", () => {
+      assert.equal(outcome(siblings(20_000), { maxElements: 20_000 }), "ok");
+      refusedWith(siblings(11), "TOO_MANY_ELEMENTS", "limit of 10 (maxElements)", { maxElements: 10 });
+    });
+  });
+
   describe("names are limited in length (maxNameLength)", () => {
     it(`a name of more than ${XML_LIMITS.maxNameLength} characters is refused as NAME_TOO_LONG`, () => {
       const long = "n".repeat(XML_LIMITS.maxNameLength + 1);
