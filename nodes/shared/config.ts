@@ -5,25 +5,29 @@
 import type { NodeAPI } from "node-red";
 import { isVOEventError } from "../../src/errors";
 
+/** A setting as a number: NaN when blank or not a number or a numeric string. */
+function settingNumber(value: unknown): number {
+  return typeof value === "number"
+    ? value
+    : typeof value === "string" && value.trim() !== ""
+      ? Number(value)
+      : NaN;
+}
+
+/** A whole number from `min` to `max` from a setting; `fallback` when blank or unusable. */
+export function wholeInRange(value: unknown, fallback: number, min: number, max: number): number {
+  const n = settingNumber(value);
+  return Number.isSafeInteger(n) && n >= min && n <= max ? n : fallback;
+}
+
 /** A whole number ≥ 1 from a setting; `fallback` when blank or unusable. */
 export function positiveInt(value: unknown, fallback: number): number {
-  const n =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && value.trim() !== ""
-        ? Number(value)
-        : NaN;
-  return Number.isSafeInteger(n) && n >= 1 ? n : fallback;
+  return wholeInRange(value, fallback, 1, Number.MAX_SAFE_INTEGER);
 }
 
 /** A finite number > 0 from a setting; `fallback` when blank or unusable. */
 export function positiveNumber(value: unknown, fallback: number): number {
-  const n =
-    typeof value === "number"
-      ? value
-      : typeof value === "string" && value.trim() !== ""
-        ? Number(value)
-        : NaN;
+  const n = settingNumber(value);
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 

@@ -9,6 +9,7 @@ import type { Redis } from "ioredis";
 import type { NodeAPI, NodeDef } from "node-red";
 import { createRedisClient, REDIS_DEFAULTS } from "../../src/dedupe/redis";
 import type { TlsOptions } from "../../src/vtp/tls";
+import { wholeInRange } from "../shared/config";
 import { asError, onClose } from "../shared/lifecycle";
 import { tlsFromConfig } from "../shared/net-tls";
 import type { Node } from "../shared/types";
@@ -30,8 +31,8 @@ function init(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const self = this as MutableRedisConfigNode;
     const host = String(config.host ?? "").trim() || REDIS_DEFAULTS.host;
-    const port = whole(config.port, REDIS_DEFAULTS.port, 1, 65535);
-    const db = whole(config.db, REDIS_DEFAULTS.db, 0, 1_000_000);
+    const port = wholeInRange(config.port, REDIS_DEFAULTS.port, 1, 65535);
+    const db = wholeInRange(config.db, REDIS_DEFAULTS.db, 0, 1_000_000);
     self.prefix =
       typeof config.prefix === "string" && config.prefix !== "" ? config.prefix : REDIS_DEFAULTS.prefix;
     self.where = `${host}:${port}/${db}`;
@@ -105,16 +106,6 @@ function init(RED: NodeAPI): void {
   RED.nodes.registerType("voevent-redis", VOEventRedisNode, {
     credentials: { username: { type: "text" }, password: { type: "password" } },
   });
-
-  function whole(value: unknown, fallback: number, min: number, max: number): number {
-    const n =
-      typeof value === "number"
-        ? value
-        : typeof value === "string" && value.trim() !== ""
-          ? Number(value)
-          : NaN;
-    return Number.isSafeInteger(n) && n >= min && n <= max ? n : fallback;
-  }
 }
 
 export = init;
