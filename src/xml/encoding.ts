@@ -209,6 +209,9 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
   return n;
 }
 
+const UTF8_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+const UTF8_DECLARATION_SQ = "<?xml version='1.0' encoding='UTF-8'?>";
+
 /**
  * The bytes to send for XML text that `decodeXml` produced, in the encoding its own
  * declaration names, or null when that is UTF-8 (the caller writes UTF-8). So a relayed
@@ -220,7 +223,11 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
 export function encodeXmlText(text: string): Buffer | null {
   const bom = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   if (!text.startsWith("<?xml", bom)) return null;
-  const name = declaredName(text.slice(0, 512), bom);
+  // The common case, our own Transport messages and most packets: nothing to look up.
+  if (text.startsWith(UTF8_DECLARATION) || text.startsWith(UTF8_DECLARATION_SQ)) return null;
+  const end = text.indexOf("?>", bom);
+  if (end < 0 || end > 512 || text.lastIndexOf("encoding", end) < 0) return null;
+  const name = declaredName(text.slice(0, end + 2), bom);
   if (name === null) return null;
   const family = DECLARED.get(name.toUpperCase());
   if (family === "ISO-8859-1" || family === "US-ASCII") {
