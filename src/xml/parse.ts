@@ -28,6 +28,7 @@
 import { VOEventError, type VOEventErrorCode } from "../errors";
 import { declaredEncoding, decodeXml } from "./encoding";
 import { XML_LIMITS, type XmlLimits } from "./limits";
+import { isNCNameChar, isNCNameStart } from "./names";
 import {
   type XAttribute,
   type XChild,
@@ -90,30 +91,6 @@ for (let c = 0; c < 128; c++) {
   else if ((c >= 48 && c <= 57) || c === 45 || c === 46) ASCII_NAME[c] = 1;
 }
 
-/** XML 1.0 fifth edition NameStartChar, for a code point ≥ 0x80. */
-function isWideNameStart(c: number): boolean {
-  return (
-    (c >= 0xc0 && c <= 0xd6) ||
-    (c >= 0xd8 && c <= 0xf6) ||
-    (c >= 0xf8 && c <= 0x2ff) ||
-    (c >= 0x370 && c <= 0x37d) ||
-    (c >= 0x37f && c <= 0x1fff) ||
-    c === 0x200c ||
-    c === 0x200d ||
-    (c >= 0x2070 && c <= 0x218f) ||
-    (c >= 0x2c00 && c <= 0x2fef) ||
-    (c >= 0x3001 && c <= 0xd7ff) ||
-    (c >= 0xf900 && c <= 0xfdcf) ||
-    (c >= 0xfdf0 && c <= 0xfffd) ||
-    (c >= 0x10000 && c <= 0xeffff)
-  );
-}
-
-/** XML 1.0 fifth edition NameChar, for a code point ≥ 0x80. */
-function isWideNameChar(c: number): boolean {
-  return isWideNameStart(c) || c === 0xb7 || (c >= 0x300 && c <= 0x36f) || c === 0x203f || c === 0x2040;
-}
-
 /** Length in UTF-16 units (0, 1 or 2) of the name character at s[i]; `first`: a NameStartChar. */
 function nameCharWidth(s: string, i: number, first: boolean): number {
   const c = s.charCodeAt(i);
@@ -122,10 +99,10 @@ function nameCharWidth(s: string, i: number, first: boolean): number {
     const d = s.charCodeAt(i + 1);
     if (!(d >= 0xdc00 && d <= 0xdfff)) return 0;
     const cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
-    return (first ? isWideNameStart(cp) : isWideNameChar(cp)) ? 2 : 0;
+    return (first ? isNCNameStart(cp) : isNCNameChar(cp)) ? 2 : 0;
   }
   if (Number.isNaN(c)) return 0;
-  return (first ? isWideNameStart(c) : isWideNameChar(c)) ? 1 : 0;
+  return (first ? isNCNameStart(c) : isNCNameChar(c)) ? 1 : 0;
 }
 
 function isSpace(c: number): boolean {

@@ -5,6 +5,7 @@
  * followed by `(` is a function name or node type; a name followed by `::` is
  * an axis name.
  */
+import { isNCNameChar, isNCNameStart } from "../../xml/names";
 import { syntaxError } from "./errors";
 
 export type TokenKind =
@@ -50,40 +51,6 @@ function isSpace(c: number): boolean {
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
-}
-
-/** XML 1.0 (5th ed.) NameStartChar without ':'. `c` is a code point. */
-export function isNCNameStart(c: number): boolean {
-  if (c < 0x80) return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
-  return (
-    (c >= 0xc0 && c <= 0xd6) ||
-    (c >= 0xd8 && c <= 0xf6) ||
-    (c >= 0xf8 && c <= 0x2ff) ||
-    (c >= 0x370 && c <= 0x37d) ||
-    (c >= 0x37f && c <= 0x1fff) ||
-    (c >= 0x200c && c <= 0x200d) ||
-    (c >= 0x2070 && c <= 0x218f) ||
-    (c >= 0x2c00 && c <= 0x2fef) ||
-    (c >= 0x3001 && c <= 0xd7ff) ||
-    (c >= 0xf900 && c <= 0xfdcf) ||
-    (c >= 0xfdf0 && c <= 0xfffd) ||
-    (c >= 0x10000 && c <= 0xeffff)
-  );
-}
-
-/** XML 1.0 (5th ed.) NameChar without ':'. */
-export function isNCNameChar(c: number): boolean {
-  if (c < 0x80) {
-    return (
-      (c >= 0x61 && c <= 0x7a) ||
-      (c >= 0x41 && c <= 0x5a) ||
-      (c >= 0x30 && c <= 0x39) ||
-      c === 0x5f ||
-      c === 0x2d ||
-      c === 0x2e
-    );
-  }
-  return c === 0xb7 || (c >= 0x300 && c <= 0x36f) || (c >= 0x203f && c <= 0x2040) || isNCNameStart(c);
 }
 
 /** True when `s` is an NCName (used to check prefixes given at compile time). */
