@@ -1,0 +1,178 @@
+/**
+ * The archive's contract between its parts (issue 15): what a stored packet is, the parsed query,
+ * and the store interface that both stores (embedded and PostgreSQL) implement. The HTTP API
+ * (voeventdb's REST API v1), the feeds, the search page, the nodes and the import CLI are written
+ * against this file only; nothing here imports Node-RED.
+ *
+ * Decisions:
+ * - Rows follow voeventdb's models (`database/models.py`): one `voevent` row per IVORN with the raw
+ *   bytes, its `coord` rows (every WhereWhen position that voeventdb would keep) and its `cite`
+ *   rows (every Citations/EventIVORN). Times are Dates (UTC); the raw bytes are never re-serialised.
+ * - A query is parsed once (filters.ts: a table of definitions, each with its query-string key,
+ *   parse, clause per store and examples) into `ArchiveQuery`; a bad value is an `ArchiveError`
+ *   with code `BAD_QUERY` naming the key and the value (HTTP 400). A store that misses its time
+ *   budget rejects with code `TIMEOUT` (HTTP 503); code `UNAVAILABLE` when the database is down
+ *   (HTTP 503). An unknown IVORN is `null` from `synopsis`/`packetXml` (HTTP 404).
+ */
+
+/** One WhereWhen position, as voeventdb's `Coord` row. */
+export interface ArchiveCoord {
+  /** Degrees. */
+  ra: number;
+  /** Degrees. */
+  dec: number;
+  /** Error radius in degrees (Error2Radius); null when absent. */
+  error: number | null;
+  /** ObsDataLocation/.../Time/TimeInstant/ISOTime; null when absent. */
+  time: Date | null;
+  /** coord_system_id, e.g. `UTC-FK5-GEO`; null when absent. */
+  system: string | null;
+}
+
+/** One Citations/EventIVORN, as voeventdb's `Cite` row. */
+export interface ArchiveCite {
+  refIvorn: string;
+  /** followup | supersedes | retraction. */
+  citeType: string;
+  /** Citations/Description (voeventdb keeps it per cite); null when absent. */
+  description: string | null;
+}
+
+/** One packet ready to be stored (made by ingest.ts `recordFromPacket`). */
+export interface ArchiveRecord {
+  ivorn: string;
+  /** The IVORN without `#…`. */
+  stream: string;
+  role: string;
+  version: string | null;
+  authorIvorn: string | null;
+  /** Who/Date; null when absent or not a time. */
+  authorDatetime: Date | null;
+  receivedAt: Date;
+  /** The packet exactly as received. */
+  xml: Buffer;
+  coords: ArchiveCoord[];
+  cites: ArchiveCite[];
+}
+
+/** A stored packet as the query node and the feeds read it. */
+export interface StoredPacket {
+  id: number;
+  ivorn: string;
+  stream: string;
+  role: string;
+  version: string | null;
+  authorIvorn: string | null;
+  authorDatetime: Date | null;
+  receivedAt: Date;
+  xml: Buffer;
+}
+
+/** voeventdb's `packet/synopsis` result, field names as voeventdb's JSON has them. */
+export interface Synopsis {
+  voevent: {
+    id: number;
+    ivorn: string;
+    stream: string;
+    role: string;
+    version: string | null;
+    author_ivorn: string | null;
+    author_datetime: string | null;
+    received: string;
+  };
+  coords: Array<{ ra: number; dec: number; error: number | null; time: string | null; system: string | null }>;
+  refs: Array<{ ref_ivorn: string; cite_type: string; description: string | null }>;
+  relevant_urls: string[];
+}
+
+/** The parsed filters: each key is one voeventdb filter; absent means not filtered. */
+export interface ArchiveFilters {
+  authored_since?: Date;
+  authored_until?: Date;
+  cited?: boolean;
+  /** RA, Dec, radius: degrees. */
+  cone?: { ra: number; dec: number; radius: number };
+  coord?: boolean;
+  dec_gt?: number;
+  dec_lt?: number;
+  ivorn_contains?: string[];
+  ivorn_prefix?: string[];
+  ref_any?: boolean;
+  ref_contains?: string[];
+  ref_exact?: string[];
+  role?: string[];
+  stream?: string[];
+}
+
+export type ArchiveOrder = "id" | "-id" | "ivorn" | "-ivorn" | "author_datetime" | "-author_datetime";
+
+export interface ArchivePagination {
+  /** Default 100, capped (ARCHIVE_LIMITS.maxLimit). */
+  limit: number;
+  offset: number;
+  order: ArchiveOrder;
+}
+
+export interface ArchiveQuery {
+  filters: ArchiveFilters;
+  pagination: ArchivePagination;
+}
+
+export type ArchiveErrorCode = "BAD_QUERY" | "TIMEOUT" | "UNAVAILABLE" | "LIMIT" | "CORRUPT";
+
+export class ArchiveError extends Error {
+  readonly code: ArchiveErrorCode;
+  /** For BAD_QUERY: the query-string key at fault. */
+  readonly key: string | null;
+  constructor(code: ArchiveErrorCode, message: string, key: string | null = null) {
+    super(message);
+    this.name = "ArchiveError";
+    this.code = code;
+    this.key = key;
+  }
+}
+
+export interface InsertResult {
+  stored: number;
+  /** Packets whose IVORN was already stored (counted, not stored). */
+  duplicates: number;
+}
+
+export interface RetentionPolicy {
+  /** Milliseconds; 0 = keep for ever. */
+  maxAge: number;
+  /** 0 = no limit. */
+  maxEvents: number;
+}
+
+/**
+ * What both stores implement. Every read takes the parsed query, is parameterised and runs within
+ * the store's time budget (PostgreSQL `statement_timeout`; the embedded store's equivalent).
+ */
+export interface ArchiveStore {
+  readonly kind: "embedded" | "postgres";
+  /** One transaction; duplicates (same IVORN, stored or earlier in the batch) are counted. */
+  insertBatch(records: ArchiveRecord[]): Promise<InsertResult>;
+  /** Which of these IVORNs are stored already (the import CLI resumes with it). */
+  existing(ivorns: string[]): Promise<Set<string>>;
+  count(filters: ArchiveFilters): Promise<number>;
+  listIvorn(query: ArchiveQuery): Promise<string[]>;
+  /** [ivorn, number of references it makes]. */
+  listIvornNrefs(query: ArchiveQuery): Promise<Array<[string, number]>>;
+  /** [ivorn, number of stored packets that cite it]. */
+  listIvornNcites(query: ArchiveQuery): Promise<Array<[string, number]>>;
+  mapStreamCount(filters: ArchiveFilters): Promise<Record<string, number>>;
+  mapRoleCount(filters: ArchiveFilters): Promise<Record<string, number>>;
+  mapStreamRoleCount(filters: ArchiveFilters): Promise<Record<string, Record<string, number>>>;
+  /** Keys as voeventdb writes them (the month's first instant, ISO 8601). */
+  mapAuthoredMonthCount(filters: ArchiveFilters): Promise<Record<string, number>>;
+  /** Whole packets, for the query node and the feeds. */
+  list(query: ArchiveQuery): Promise<StoredPacket[]>;
+  synopsis(ivorn: string): Promise<Synopsis | null>;
+  packetXml(ivorn: string): Promise<Buffer | null>;
+  /** Deletes what the policy no longer keeps; returns how many packets went. */
+  prune(policy: RetentionPolicy): Promise<number>;
+  /** For ETag / Last-Modified: the newest row id and received time (null when empty). */
+  lastChange(): Promise<{ id: number; receivedAt: Date } | null>;
+  close(): Promise<void>;
+}
