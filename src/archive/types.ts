@@ -80,7 +80,13 @@ export interface Synopsis {
     author_datetime: string | null;
     received: string;
   };
-  coords: Array<{ ra: number; dec: number; error: number | null; time: string | null; system: string | null }>;
+  coords: Array<{
+    ra: number;
+    dec: number;
+    error: number | null;
+    time: string | null;
+    system: string | null;
+  }>;
   refs: Array<{ ref_ivorn: string; cite_type: string; description: string | null }>;
   relevant_urls: string[];
 }
