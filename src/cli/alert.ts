@@ -14,12 +14,14 @@ Prints a VOEvent 2.0 test packet with a fresh IVORN on standard output.
   -c, --contact NAME  Who/Author/contactName (default KSK)
   -r, --role ROLE     observation | prediction | utility | test (default test)
   -s, --stream IVORN  the stream the IVORN goes under (default ivo://voevent.example/test)
-  --ra DEG, --dec DEG sky position in degrees (default the Crab Nebula)
+  --ra DEG, --dec DEG sky position in degrees (default the Crab Nebula);
+                      negative values as written: --dec -28.9
   --error DEG         error-circle radius in degrees (default 0.1)
   --description TEXT  the Description
   --help              this text
 
-Example: voevent-alert --contact KSK | voevent-send --port 8098
+Examples: voevent-alert --contact KSK | voevent-send --port 8098
+          voevent-alert --ra 266.4 --dec -28.9 --error 0.5
 `;
 
 function degrees(name: string, v: string | undefined, min: number, max: number): number | undefined {

@@ -39,10 +39,44 @@ export function tlsFromArgs(args: TlsArgs): TlsOptions | undefined {
 
 export class UsageError extends Error {}
 
-/** node:util's parseArgs, strict; its complaints become a UsageError. */
+/** A command-line word that is a negative number ("-28.9", "-5", "-.5", "-1e3"). */
+const NEGATIVE_NUMBER = /^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * `--dec -28.9` as the user wrote it: node:util's parseArgs takes a word that starts with "-"
+ * for an option ("argument is ambiguous"), so a negative number after an option that takes a
+ * value is joined to it (`--dec=-28.9`) first.
+ */
+export function joinNegativeNumbers(args: readonly string[], config: ParseArgsConfig): string[] {
+  const options = config.options ?? {};
+  const takesValue = (word: string): boolean => {
+    if (word.startsWith("--") && !word.includes("=")) return options[word.slice(2)]?.type === "string";
+    if (/^-[^-]$/.test(word))
+      return Object.values(options).some((o) => o.short === word.slice(1) && o.type === "string");
+    return false;
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i] as string;
+    const next = args[i + 1];
+    if (word === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (next !== undefined && NEGATIVE_NUMBER.test(next) && takesValue(word)) {
+      out.push(word.startsWith("--") ? `${word}=${next}` : `${word}${next}`);
+      i++;
+    } else out.push(word);
+  }
+  return out;
+}
+
+/** node:util's parseArgs, strict; its complaints become a UsageError. Negative numbers work as
+ * option values (joinNegativeNumbers). */
 export function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
-    return parseArgs<T>({ ...config, strict: true });
+    const args = config.args === undefined ? undefined : joinNegativeNumbers(config.args, config);
+    return parseArgs<T>({ ...config, args, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -63,13 +97,19 @@ export function positiveNumber(name: string, value: string | undefined, fallback
   return n;
 }
 
-/** Reads a whole file, or stdin when path is undefined or "-". */
+/** Nothing came on standard input (the command before the pipe failed, most often): said
+ * alone, without the usage text. */
+export class NoInputError extends Error {}
+
+/** Reads a whole file, or stdin when path is undefined or "-"; empty stdin is a NoInputError. */
 export async function readInput(path: string | undefined): Promise<Buffer> {
   if (path !== undefined && path !== "-") return fs.readFileSync(path);
   if (process.stdin.isTTY) throw new UsageError("no FILE given and standard input is a terminal");
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  const input = Buffer.concat(chunks);
+  if (input.length === 0) throw new NoInputError("no packet arrived on standard input");
+  return input;
 }
 
 /** Runs a CLI main function: usage errors exit 2 with the usage text, other errors exit 1. */

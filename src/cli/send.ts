@@ -57,7 +57,7 @@ async function main(): Promise<number> {
   }
   if (positionals.length > 1) throw new UsageError("give at most one FILE");
   const payload = await readInput(positionals[0]);
-  if (payload.length === 0) throw new UsageError("the packet is empty");
+  if (payload.length === 0) throw new UsageError(`${positionals[0]} is empty`);
   let ivorn = "(unparsed)";
   if (!values["no-check"]) {
     try {

@@ -102,6 +102,28 @@ describe("CLI", function () {
     assert.match(r.stderr, /--role must be one of/);
   });
 
+  it("voevent-alert takes negative coordinates as written (--dec -28.9), and its help shows one", async () => {
+    const r = await cli("alert", ["--ra", "266.4", "--dec", "-28.9", "--error", "0.5"]).done;
+    assert.equal(r.code, 0, r.stderr);
+    const position = parseVOEvent(r.stdout).voevent.position;
+    assert.equal(position?.ra, 266.4);
+    assert.equal(position?.dec, -28.9);
+    const short = await cli("alert", ["-c", "KSK", "--dec", "-5"]).done;
+    assert.equal(short.code, 0, short.stderr);
+    assert.equal(parseVOEvent(short.stdout).voevent.position?.dec, -5);
+    const outOfRange = await cli("alert", ["--dec", "-95"]).done;
+    assert.equal(outOfRange.code, 2);
+    assert.match(outOfRange.stderr, /--dec must be -90–90, not -95/);
+    const help = await cli("alert", ["--help"]).done;
+    assert.match(help.stdout, /--dec -28\.9/);
+  });
+
+  it("voevent-send says only that no packet arrived when standard input is empty (a failed pipe)", async () => {
+    const r = await cli("send", ["--port", String(rport)], "").done;
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "voevent-send: no packet arrived on standard input\n");
+  });
+
   it("voevent-send publishes from stdin and exits 0 on ack; the receiver got the exact bytes", async () => {
     const alert = (await cli("alert", ["--contact", "KSK"]).done).stdout;
     const r = await cli("send", ["--host", "127.0.0.1", "--port", String(rport)], alert).done;
