@@ -2,9 +2,12 @@
  * The voevent-filter dialog's "Try" panel: pick a sample packet shipped with the package,
  * one of the last events this node saw, or paste one; the runtime evaluates the rules as
  * they stand in the dialog (POST voevent/filter/try, with the package's own engine) and
- * the panel shows, for each rule, whether it matches and, for XPath rules, its value.
+ * the panel shows, for each rule, whether it matches and why: an XPath rule's value, or the
+ * rule's settings beside the packet's value (role, position and distance, Param, GCN type).
+ * With rules from context, the deployed node's registry is tried (POST voevent/filter/try/<id>),
+ * each verdict under its subscription's name.
  * Everything from a packet or the runtime is shown with .text(), never as markup.
- * The node's dialog calls VOEventFilterTry.attach(node, getRules) from oneditprepare.
+ * The node's dialog calls VOEventFilterTry.attach(node, getRules, useRegistry) from oneditprepare.
  */
 /* global RED, $ */
 window.VOEventFilterTry =
@@ -14,7 +17,7 @@ window.VOEventFilterTry =
     const t = (key) => RED._(NS + key);
     const get = (url) => $.ajax({ url, method: "GET", dataType: "text" });
 
-    function attach(node, getRules) {
+    function attach(node, getRules, useRegistry) {
       const box = $("#node-input-try");
       if (box.length === 0) return;
       const select = $("#node-input-try-source");
@@ -63,28 +66,69 @@ window.VOEventFilterTry =
         run();
       });
 
-      function run() {
-        out.empty();
-        const rules = getRules();
-        if (rules.length === 0) {
-          $("<div></div>").text(t("norules")).appendTo(out);
-          return;
-        }
-        $.ajax({
-          url: "voevent/filter/try",
+      function post(url, body) {
+        return $.ajax({
+          url,
           method: "POST",
           contentType: "application/json",
           dataType: "json",
-          data: JSON.stringify({ rules, xml: String(text.val() || "") }),
-        })
-          .done((r) => show(r, rules))
-          .fail((xhr) => show(xhr.responseJSON || { ok: false, error: xhr.statusText, results: [] }, rules));
+          data: JSON.stringify(body),
+        }).then(null, (xhr) =>
+          $.Deferred().resolve(xhr.responseJSON || { ok: false, error: xhr.statusText, results: [] }),
+        );
       }
 
-      function show(r, rules) {
+      function run() {
         out.empty();
-        if (r.event) {
+        const rules = getRules();
+        const xml = String(text.val() || "");
+        const registry = useRegistry ? useRegistry() : false;
+        const fromContext = $("#node-input-rulesFrom").val() === "context";
+        if (rules.length === 0 && !registry) {
+          $("<div></div>")
+            .text(t(fromContext ? "undeployed" : "norules"))
+            .appendTo(out);
+          return;
+        }
+        const asked = [];
+        if (registry)
+          asked.push(
+            post(`voevent/filter/try/${encodeURIComponent(node.id)}`, { xml }).then((r) => ({
+              r,
+              rules: null,
+            })),
+          );
+        if (rules.length > 0)
+          asked.push(post("voevent/filter/try", { rules, xml }).then((r) => ({ r, rules })));
+        $.when(...asked).done((...answers) => {
+          out.empty();
+          if (fromContext && !registry)
+            $("<div class='voevent-try-note'></div>").text(t("undeployed")).appendTo(out);
+          answers.forEach((a, i) => {
+            show(a.r, a.rules, i === 0);
+          });
+          // Make room for the results (the dialog's rule list gives way), and show them.
+          if (RED.tray?.resize) RED.tray.resize();
+          if (out[0]?.scrollIntoView) out[0].scrollIntoView({ block: "nearest" });
+        });
+      }
+
+      function line(cls, text, parent) {
+        return $(`<div class='${cls}'></div>`)
+          .text(text)
+          .css({ "font-family": "monospace", "font-size": "0.9em", color: "#555", "white-space": "pre-wrap" })
+          .appendTo(parent);
+      }
+
+      function show(r, rules, first) {
+        if (r.event && first) {
           $("<div class='voevent-try-event'></div>").text(`${r.event.ivorn} (${r.event.role})`).appendTo(out);
+        }
+        if (!rules) {
+          const where = `${$("#node-input-rulesContext").val() || "flow"}.${$("#node-input-rulesKey").val() || ""}`;
+          $("<div class='voevent-try-registry' style='margin-top: 4px; font-weight: bold'></div>")
+            .text(t("registry").replace("__where__", where))
+            .appendTo(out);
         }
         if (!r.ok) {
           $("<div class='voevent-try-error' style='color: var(--red-ui-text-color-error, #d6615f)'></div>")
@@ -97,29 +141,27 @@ window.VOEventFilterTry =
           const li = $("<li></li>").attr("data-rule", v.rule).appendTo(list);
           const verdict = v.error ? "error" : v.matches ? "match" : "nomatch";
           li.attr("data-verdict", verdict);
-          const rule = rules[v.rule] || {};
-          const label = rule.t === "xpath" ? rule.xpath : rule.t;
+          if (v.name !== undefined) li.attr("data-name", v.name);
+          const rule = rules ? rules[v.rule] || {} : {};
+          const label = v.name !== undefined ? v.name : rule.t === "xpath" ? rule.xpath : t(`type.${v.t}`);
           $("<b></b>")
             .text(t(verdict))
             .css("color", v.error ? "#d6615f" : v.matches ? "#2e7d32" : "#777")
             .appendTo(li);
           $("<span></span>").text(` ${label}`).css("font-family", "monospace").appendTo(li);
+          if (v.setting !== undefined) line("voevent-try-setting", `${t("rule")} ${v.setting}`, li);
           if (v.value !== undefined) {
-            $("<div class='voevent-try-value'></div>")
-              .text(`= ${v.value}`)
-              .css({
-                "font-family": "monospace",
-                "font-size": "0.9em",
-                color: "#555",
-                "white-space": "pre-wrap",
-              })
-              .appendTo(li);
+            line(
+              "voevent-try-value",
+              v.setting !== undefined ? `${t("packet")} ${v.value}` : `= ${v.value}`,
+              li,
+            );
           }
           if (v.error) $("<div></div>").text(v.error).appendTo(li);
         });
-        // Make room for the results (the dialog's rule list gives way), and show them.
-        if (RED.tray?.resize) RED.tray.resize();
-        if (out[0]?.scrollIntoView) out[0].scrollIntoView({ block: "nearest" });
+        (r.problems || []).forEach((p) => {
+          $("<div class='voevent-try-problem' style='color: #b26b00'></div>").text(p).appendTo(out);
+        });
       }
     }
     return { attach };

@@ -28,6 +28,7 @@ export {
   compileRules,
   type FilterRule,
   type FilterSubject,
+  type GcnRule,
   matchingRules,
   RuleError,
   type RulePredicate,
@@ -52,6 +53,15 @@ export {
   type VOEvent,
   type VOEventInput,
 } from "./voevent";
+// GCN's notice types (Packet_Type numbers and names).
+export {
+  GCN_NOTICE_TYPES,
+  type GcnNoticeType,
+  gcnNoticeType,
+  gcnNoticeTypeByName,
+  gcnTypeLabel,
+  packetTypeOf,
+} from "./voevent/gcn-types";
 // XPath 1.0 over the parsed tree (ParsedVOEvent.doc, or parseXml's result).
 export { type CompiledXPath, type CompileXPathOptions, compileXPath } from "./voevent/xpath";
 // VTP: receiver, broadcaster, subscriber, sender.

@@ -7,7 +7,10 @@
  *   GET  /voevent/filter/samples          [{id, title}]            voevent-filter.read
  *   GET  /voevent/filter/samples/<id>     the packet (text/plain)   voevent-filter.read
  *   GET  /voevent/filter/recent/<node id> [{ivorn, receivedAt, xml}], newest first   voevent-filter.read
- *   POST /voevent/filter/try {rules, xml} {ok, event, results: [{rule, t, matches, value?, error?}]}   voevent-filter.write
+ *   POST /voevent/filter/try {rules, xml} {ok, event, results: [{rule, t, matches, value?, setting?, error?}]}   voevent-filter.write
+ *   POST /voevent/filter/try/<node id> {xml}  the same for the rules of a deployed node's registry
+ *                                        (its context variable as it is now), each with its `name`   voevent-filter.write
+ *   GET  /voevent/filter/gcn-types       GCN's notice types [{type, name, mission}]   voevent-filter.read
  *
  * Decisions: each filter node keeps its last RECENT_EVENTS (5) events, each at most
  * RECENT_MAX_CHARS (256 KiB) of XML (longer ones are not kept); a node forgets them when it
@@ -15,7 +18,8 @@
  */
 import type { NodeAPI } from "node-red";
 import { payloadOf } from "../../src/contract";
-import { readSample, SAMPLES, tryRules } from "../../src/monitor/try";
+import { readSample, SAMPLES, tryRegistry, tryRules } from "../../src/monitor/try";
+import { GCN_NOTICE_TYPES } from "../../src/voevent/gcn-types";
 
 export const RECENT_EVENTS = 5;
 export const RECENT_MAX_CHARS = 256 * 1024;
@@ -27,6 +31,13 @@ interface Recent {
 }
 
 const recent = new Map<string, Recent[]>();
+/** Filter nodes whose rules come from context: how to read their registry now. */
+const registries = new Map<string, () => Promise<unknown>>();
+
+/** A node with rules from context says how its registry is read (forgotten by forgetNode). */
+export function setRegistryReader(nodeId: string, read: () => Promise<unknown>): void {
+  registries.set(nodeId, read);
+}
 const apps = new WeakSet<object>();
 
 /** Keeps a copy of the message's packet among the node's last few (never throws). */
@@ -48,6 +59,7 @@ export function rememberEvent(nodeId: string, msg: { payload?: unknown; voevent?
 
 export function forgetNode(nodeId: string): void {
   recent.delete(nodeId);
+  registries.delete(nodeId);
 }
 
 export function registerTryEndpoints(RED: NodeAPI): void {
@@ -73,9 +85,34 @@ export function registerTryEndpoints(RED: NodeAPI): void {
   app.get("/voevent/filter/recent/:id", read, (req, res) => {
     res.json(recent.get(String(req.params.id)) ?? []);
   });
+  app.get("/voevent/filter/gcn-types", read, (_req, res) => {
+    res.json(GCN_NOTICE_TYPES);
+  });
   app.post("/voevent/filter/try", write, (req, res) => {
     const body = (req.body ?? {}) as { rules?: unknown; xml?: unknown };
     const result = tryRules(body.rules, body.xml);
     res.status(result.ok || result.results.length > 0 ? 200 : 400).json(result);
+  });
+  app.post("/voevent/filter/try/:id", write, (req, res) => {
+    const reader = registries.get(String(req.params.id));
+    if (!reader) {
+      res.status(404).json({
+        ok: false,
+        error: "no deployed filter node with rules from context has this id (deploy first)",
+        results: [],
+      });
+      return;
+    }
+    const body = (req.body ?? {}) as { xml?: unknown };
+    reader().then(
+      (value) => {
+        const result = tryRegistry(value, body.xml);
+        res.status(result.ok || result.results.length > 0 ? 200 : 400).json(result);
+      },
+      (err: unknown) =>
+        res
+          .status(500)
+          .json({ ok: false, error: err instanceof Error ? err.message : String(err), results: [] }),
+    );
   });
 }

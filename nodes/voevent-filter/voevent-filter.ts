@@ -21,7 +21,7 @@ import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
 import { registerXPathCheck } from "../shared/xpath-check";
-import { forgetNode, registerTryEndpoints, rememberEvent } from "./try-endpoint";
+import { forgetNode, registerTryEndpoints, rememberEvent, setRegistryReader } from "./try-endpoint";
 
 interface FilterNodeDef extends NodeDef {
   rules?: FilterRule[];
@@ -111,6 +111,17 @@ function init(RED: NodeAPI): void {
     } else {
       flasher.set(statusIdle(RED._("voevent-filter.status.waiting", { where })));
     }
+
+    if (key !== "")
+      setRegistryReader(
+        this.id,
+        () =>
+          new Promise((resolve, reject) =>
+            context.get(key, store, (err: Error | null | undefined, value: unknown) =>
+              err ? reject(err) : resolve(value),
+            ),
+          ),
+      );
 
     const report = (count: number, problems: readonly RegistryProblem[]) => {
       for (const p of problems)

@@ -1,3 +1,4 @@
+export { type GcnRule, gcnRuleTypes, MAX_GCN_TYPES } from "./gcn";
 export { globMatcher, globToRegExp } from "./glob";
 export { FILTER_LIMIT_DEFAULTS, type FilterLimits, filterLimits } from "./limits";
 export {

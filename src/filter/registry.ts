@@ -96,41 +96,12 @@ export function compileRegistry(
   /** Per name: entries and XPath characters so far. */
   const used = new Map<string, { filters: number; length: number }>();
   value.forEach((entry: unknown, index: number) => {
-    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-      problems.push({ index, name: null, message: `entry ${index + 1} is not an object { name, xpath }` });
+    const read = readEntry(entry, index);
+    if ("message" in read) {
+      problems.push(read);
       return;
     }
-    const record = entry as Record<string, unknown>;
-    const name = typeof record.name === "string" && record.name.trim() !== "" ? record.name : null;
-    if (name === null) {
-      problems.push({ index, name: null, message: `entry ${index + 1} has no name` });
-      return;
-    }
-    const nested = record.rule;
-    if (nested !== undefined && (nested === null || typeof nested !== "object" || Array.isArray(nested))) {
-      problems.push({ index, name, message: `'${name}': rule is not an object { t, … }` });
-      return;
-    }
-    if (nested === undefined && record.t === "param") {
-      problems.push({
-        index,
-        name,
-        message: `'${name}': a param rule goes in rule: { t: "param", name, op, value }, apart from the subscription's name`,
-      });
-      return;
-    }
-    const rule: FilterRule | null =
-      nested !== undefined
-        ? (nested as FilterRule)
-        : typeof record.t === "string"
-          ? (record as unknown as FilterRule)
-          : typeof record.xpath === "string"
-            ? { t: "xpath", xpath: record.xpath }
-            : null;
-    if (rule === null) {
-      problems.push({ index, name, message: `'${name}' has neither an xpath nor a rule { t, … }` });
-      return;
-    }
+    const { name, rule } = read;
     const count = used.get(name) ?? { filters: 0, length: 0 };
     const length = rule.t === "xpath" && typeof rule.xpath === "string" ? rule.xpath.length : 0;
     if (count.filters + 1 > lim.maxFilters) {
@@ -157,6 +128,42 @@ export function compileRegistry(
     }
   });
   return { rules, problems };
+}
+
+/** One registry entry read: its name and rule, or what is wrong with it (not compiled yet). */
+export function readEntry(
+  entry: unknown,
+  index: number,
+): { name: string; rule: FilterRule } | RegistryProblem {
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+    return { index, name: null, message: `entry ${index + 1} is not an object { name, xpath }` };
+  }
+  const record = entry as Record<string, unknown>;
+  const name = typeof record.name === "string" && record.name.trim() !== "" ? record.name : null;
+  if (name === null) {
+    return { index, name: null, message: `entry ${index + 1} has no name` };
+  }
+  const nested = record.rule;
+  if (nested !== undefined && (nested === null || typeof nested !== "object" || Array.isArray(nested))) {
+    return { index, name, message: `'${name}': rule is not an object { t, … }` };
+  }
+  if (nested === undefined && record.t === "param") {
+    return {
+      index,
+      name,
+      message: `'${name}': a param rule goes in rule: { t: "param", name, op, value }, apart from the subscription's name`,
+    };
+  }
+  const rule: FilterRule | null =
+    nested !== undefined
+      ? (nested as FilterRule)
+      : typeof record.t === "string"
+        ? (record as unknown as FilterRule)
+        : typeof record.xpath === "string"
+          ? { t: "xpath", xpath: record.xpath }
+          : null;
+  if (rule === null) return { index, name, message: `'${name}' has neither an xpath nor a rule { t, … }` };
+  return { name, rule };
 }
 
 /**

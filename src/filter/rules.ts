@@ -16,6 +16,8 @@
  *   cone    the position lies within `radius` degrees of (ra, dec) on the sky;
  *           with `error`, the event's error circle only has to touch the cone;
  *           an event without a position never matches
+ *   gcn     the packet's Packet_Type is one of the given GCN notice types, by
+ *           number or GCN's name (see ./gcn.ts and src/voevent/gcn-types.ts)
  */
 import { VOEventError } from "../errors";
 import type { ParamValue, VOEvent, VOEventRole } from "../voevent/model";
@@ -23,6 +25,7 @@ import { VOEVENT_ROLES } from "../voevent/model";
 import { angularDistance, coneProblem } from "../voevent/sky";
 import { compileXPath, isBudgetError } from "../voevent/xpath";
 import type { XDocument } from "../xml/types";
+import { compileGcnRule, type GcnRule } from "./gcn";
 import { globMatcher } from "./glob";
 
 export type ParamOp = "eq" | "neq" | "lt" | "lte" | "gt" | "gte" | "contains";
@@ -66,9 +69,19 @@ export interface ConeRule {
   error?: boolean;
 }
 
-export type FilterRule = XPathRule | RoleRule | StreamRule | IvornRule | ParamRule | ConeRule;
+export type { GcnRule } from "./gcn";
+
+export type FilterRule = XPathRule | RoleRule | StreamRule | IvornRule | ParamRule | ConeRule | GcnRule;
 export type FilterRuleType = FilterRule["t"];
-export const RULE_TYPES: readonly FilterRuleType[] = ["xpath", "role", "stream", "ivorn", "param", "cone"];
+export const RULE_TYPES: readonly FilterRuleType[] = [
+  "xpath",
+  "role",
+  "stream",
+  "ivorn",
+  "param",
+  "cone",
+  "gcn",
+];
 
 /**
  * What a rule looks at: the model, and (for XPath only) the document. A parse
@@ -124,6 +137,12 @@ export function compileRule(rule: FilterRule, options?: RuleOptions): RulePredic
       return compileParamRule(rule);
     case "cone":
       return compileConeRule(rule);
+    case "gcn":
+      try {
+        return compileGcnRule(rule);
+      } catch (err) {
+        throw new RuleError((err as Error).message);
+      }
     default:
       throw new RuleError(`unknown rule type '${String((rule as { t?: unknown }).t)}'`);
   }

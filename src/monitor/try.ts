@@ -11,11 +11,18 @@
  *   that does not parse is one error for all.
  * - Limits: at most `maxRules` rules (100), values shown cut at 200 characters, node sets
  *   shown as their count and the string-values (white space collapsed) of the first 5 nodes.
+ * - Every rule says why: `setting` is the rule as read (role is test; within 10° of …;
+ *   FERMI_GBM_FLT_POS (111)) and `value` what the packet has for it (its role; its position
+ *   and distance from the cone's centre; the Param's values; its GCN notice type by name).
  */
 import fs from "node:fs";
 import path from "node:path";
-import { compileRule, type FilterRule } from "../filter";
+import { asNumber, compileRule, type FilterRule, gcnRuleTypes, paramValues } from "../filter";
+import { readEntry } from "../filter/registry";
+import { gcnTypeLabel, packetTypeOf } from "../voevent/gcn-types";
+import type { VOEvent } from "../voevent/model";
 import { parseVOEvent } from "../voevent/parse";
+import { angularDistance } from "../voevent/sky";
 import { compileXPath, stringValue, type XPathValue } from "../voevent/xpath";
 
 export const TRY_LIMITS = { maxRules: 100, maxValueChars: 200, maxNodes: 5 } as const;
@@ -25,8 +32,11 @@ export interface RuleVerdict {
   rule: number;
   t: string;
   matches: boolean | null;
-  /** For XPath rules: the expression's value, as text. */
+  /** What the packet has for the rule: an XPath rule's value, the role, the position and its
+   * distance from the cone's centre, the Param's values, the GCN notice type. */
   value?: string;
+  /** The rule's settings as read, e.g. "role is test", "within 10° of RA 83.63, Dec 22.01". */
+  setting?: string;
   /** For XPath rules: boolean, number, string or node-set. */
   valueType?: string;
   error?: string;
@@ -37,6 +47,8 @@ export interface TryResult {
   error?: string;
   event?: { ivorn: string; role: string; stream: string };
   results: RuleVerdict[];
+  /** For a registry (tryRegistry): the entries that could not be read, by position. */
+  problems?: string[];
 }
 
 function cutText(s: string): string {
@@ -83,6 +95,7 @@ export function tryRules(rules: unknown, xml: unknown): TryResult {
           verdict,
           describeValue(compileXPath(String((rule as { xpath: string }).xpath)).evaluate(parsed.doc)),
         );
+      else Object.assign(verdict, explainRule(rule as FilterRule, parsed.voevent));
       return verdict;
     } catch (err) {
       return { rule: i, t, matches: null, error: err instanceof Error ? err.message : String(err) };
@@ -90,6 +103,88 @@ export function tryRules(rules: unknown, xml: unknown): TryResult {
   });
   const v = parsed.voevent;
   return { ok: true, event: { ivorn: v.ivorn, role: v.role, stream: v.stream }, results };
+}
+
+const deg = (n: number): string => String(Math.round(n * 1e4) / 1e4);
+
+/** A compiled (so valid) non-XPath rule's settings, and what the packet has for it. */
+export function explainRule(rule: FilterRule, v: VOEvent): { setting: string; value: string } {
+  switch (rule.t) {
+    case "role":
+      return { setting: `role ${rule.op === "not" ? "is not" : "is"} ${rule.role}`, value: `role ${v.role}` };
+    case "stream":
+      return {
+        setting: `stream matches ${cutText(rule.pattern.trim())}`,
+        value: `stream ${cutText(v.stream)}`,
+      };
+    case "ivorn":
+      return { setting: `IVORN matches ${cutText(rule.pattern.trim())}`, value: `IVORN ${cutText(v.ivorn)}` };
+    case "param": {
+      const name = rule.name.trim();
+      const values = paramValues(v, name);
+      const ops = { eq: "=", neq: "!=", lt: "<", lte: "<=", gt: ">", gte: ">=", contains: "contains" };
+      return {
+        setting: cutText(`${name} ${ops[rule.op]} ${String(rule.value).trim()}`),
+        value:
+          values.length === 0
+            ? `no Param named ${cutText(name)}`
+            : cutText(`${name} = ${values.map((x) => (x === null ? "(no value)" : String(x))).join(", ")}`),
+      };
+    }
+    case "cone": {
+      const centre = { ra: asNumber(rule.ra) ?? Number.NaN, dec: asNumber(rule.dec) ?? Number.NaN };
+      const setting = `within ${deg(asNumber(rule.radius) ?? Number.NaN)}° of RA ${deg(centre.ra)}, Dec ${deg(centre.dec)}${rule.error === true ? ", counting the event's error circle" : ""}`;
+      const p = v.position;
+      if (!p || !Number.isFinite(p.ra) || !Number.isFinite(p.dec)) return { setting, value: "no position" };
+      const error = p.error !== null && p.error > 0 ? ` ± ${deg(p.error)}°` : "";
+      return {
+        setting,
+        value: `RA ${deg(p.ra)}, Dec ${deg(p.dec)}${error}: ${deg(angularDistance(p, centre))}° from the centre`,
+      };
+    }
+    case "gcn": {
+      const type = packetTypeOf(v);
+      return {
+        setting: cutText(gcnRuleTypes(rule.types).map(gcnTypeLabel).join(", ")),
+        value: type === null ? "no Packet_Type" : `Packet_Type ${gcnTypeLabel(type)}`,
+      };
+    }
+    default:
+      return { setting: rule.t, value: "" };
+  }
+}
+
+/**
+ * Tries a filter node's registry (the value of its context variable) on the packet `xml`: each
+ * entry's rule, as the node reads it (src/filter/registry.ts readEntry), its verdict carrying the
+ * entry's name; entries that cannot be read are listed as problems.
+ */
+export function tryRegistry(
+  value: unknown,
+  xml: unknown,
+): TryResult & { results: (RuleVerdict & { name?: string })[] } {
+  if (value === undefined || value === null)
+    return { ok: false, error: "the registry is empty (its context variable is not set)", results: [] };
+  if (!Array.isArray(value))
+    return { ok: false, error: "the registry is not a list of { name, rule }", results: [] };
+  const named: { name: string; rule: FilterRule }[] = [];
+  const problems: string[] = [];
+  for (const [i, entry] of value.slice(0, TRY_LIMITS.maxRules).entries()) {
+    const read = readEntry(entry, i);
+    if ("message" in read) problems.push(read.message);
+    else named.push(read);
+  }
+  if (value.length > TRY_LIMITS.maxRules)
+    problems.push(`only the first ${TRY_LIMITS.maxRules} of ${value.length} entries are tried (maxRules)`);
+  const result = tryRules(
+    named.map((n) => n.rule),
+    xml,
+  );
+  return {
+    ...result,
+    results: result.results.map((v) => ({ ...v, name: named[v.rule]?.name })),
+    problems,
+  };
 }
 
 export interface Sample {

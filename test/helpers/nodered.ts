@@ -90,17 +90,28 @@ function catalogFor(type: string): Catalog | null {
   return catalogs.get(type) ?? null;
 }
 
+const PLURAL = new Intl.PluralRules("en");
+
 /**
  * RED._ as the runtime gives it to a node of this package: `<type>.a.b` is looked
  * up in nodes/<type>/locales/en-US/<type>.json, `__name__` is replaced by the
- * substitution of that name. A missing key is recorded and returned as is.
+ * substitution of that name; with a numeric `count`, `b_one` / `b_other` come first, as
+ * i18next (v4 catalogues) picks plural forms. A missing key is recorded and returned as is.
  */
 export function translate(key: string, subs: Record<string, string | number> = {}): string {
   if (key.includes(":")) return key; // another namespace (node-red:common…): not ours to check
   const type = key.split(".")[0];
-  let entry: string | Catalog | undefined = catalogFor(type) ?? undefined;
-  for (const part of key.split(".")) {
-    entry = entry !== undefined && typeof entry === "object" ? entry[part] : undefined;
+  const lookup = (parts: string[]): string | Catalog | undefined => {
+    let entry: string | Catalog | undefined = catalogFor(type) ?? undefined;
+    for (const part of parts)
+      entry = entry !== undefined && typeof entry === "object" ? entry[part] : undefined;
+    return entry;
+  };
+  const parts = key.split(".");
+  let entry = lookup(parts);
+  if (typeof subs.count === "number") {
+    const plural = lookup([...parts.slice(0, -1), `${parts.at(-1)}_${PLURAL.select(subs.count)}`]);
+    if (typeof plural === "string") entry = plural;
   }
   if (typeof entry !== "string") {
     missing.add(key);

@@ -26,6 +26,7 @@ import { Ring } from "../../src/monitor/ring";
 import { loadAssets, MonitorServer, normalisePath } from "../../src/monitor/server";
 import { readSample, SAMPLES, tryRules } from "../../src/monitor/try";
 import { parseVOEvent } from "../../src/voevent/parse";
+import { angularDistance } from "../../src/voevent/sky";
 
 const SAMPLE_GBM = readSample("fermi-gbm-position")!;
 
@@ -226,6 +227,51 @@ describe("monitor: try", () => {
     assert.equal(
       SAMPLES.every((s) => readSample(s.id)?.includes("VOEvent")),
       true,
+    );
+  });
+});
+
+describe("monitor: try says why a rule matches or not", () => {
+  it("shows each non-XPath rule's settings and the packet's value: role, stream, Param, cone, GCN type", () => {
+    const r = tryRules(
+      [
+        { t: "role", op: "is", role: "test" },
+        { t: "stream", pattern: "ivo://nasa.gsfc.gcn/*" },
+        { t: "param", name: "Sun_Distance", op: "gt", value: "100" },
+        { t: "param", name: "No_Such", op: "eq", value: "1" },
+        { t: "cone", ra: "200", dec: "20", radius: "10" },
+        { t: "cone", ra: "200", dec: "20", radius: "10", error: true },
+        { t: "gcn", types: ["FERMI_GBM_FIN_POS"] },
+      ],
+      SAMPLE_GBM,
+    );
+    assert.equal(r.ok, true);
+    const [role, stream, param, missing, cone, coneErr, gcn] = r.results;
+    assert.deepEqual(
+      [role?.matches, role?.setting, role?.value],
+      [false, "role is test", "role observation"],
+    );
+    assert.deepEqual(
+      [stream?.matches, stream?.setting, stream?.value],
+      [true, "stream matches ivo://nasa.gsfc.gcn/*", "stream ivo://nasa.gsfc.gcn/Fermi"],
+    );
+    assert.deepEqual(
+      [param?.matches, param?.setting, param?.value],
+      [false, "Sun_Distance > 100", "Sun_Distance = 95.02"],
+    );
+    assert.equal(missing?.value, "no Param named No_Such");
+    // The sample's position: RA 212.77, Dec 27.05, error 5.2°, about 13.4° from (200, 20).
+    const distance =
+      Math.round(angularDistance({ ra: 212.77, dec: 27.05 }, { ra: 200, dec: 20 }) * 1e4) / 1e4;
+    assert.ok(distance > 10 && distance < 15.2, String(distance));
+    assert.equal(cone?.matches, false);
+    assert.equal(cone?.setting, "within 10° of RA 200, Dec 20");
+    assert.equal(cone?.value, `RA 212.77, Dec 27.05 ± 5.2°: ${distance}° from the centre`);
+    assert.equal(coneErr?.matches, true, "the 5.2° error circle reaches into the cone");
+    assert.match(coneErr?.setting ?? "", /counting the event's error circle/);
+    assert.deepEqual(
+      [gcn?.matches, gcn?.setting, gcn?.value],
+      [true, "FERMI_GBM_FIN_POS (115)", "Packet_Type FERMI_GBM_FIN_POS (115)"],
     );
   });
 });

@@ -207,6 +207,7 @@ describe("voevent-filter node", () => {
       );
       assert.notEqual(matched[0], matched[1], "each a copy");
       assert.equal(other.length, 1);
+      assert.equal(statusHistory("f").at(-1)?.text, "3 rules from flow.subs");
 
       flowContext.set("subs", [{ name: "tests", xpath: '/*[@role="test"]' }]);
       await send();
@@ -252,7 +253,7 @@ describe("voevent-filter node", () => {
       assert.deepEqual(statusHistory("f").at(-1), {
         fill: "yellow",
         shape: "ring",
-        text: "1 rules, 1 skipped (flow.subs)",
+        text: "1 rule, 1 skipped (flow.subs)",
       });
     });
 
@@ -267,7 +268,7 @@ describe("voevent-filter node", () => {
       assert.deepEqual(statusHistory("f").at(-1), {
         fill: "green",
         shape: "dot",
-        text: "1 rules from global.subs",
+        text: "1 rule from global.subs",
       });
     });
 
@@ -318,5 +319,64 @@ describeCorpus("voevent-filter node on real packets", () => {
     await loadFlow(["voevent-filter"], flow({ rules, checkall: "false", otherwise: true, outputs: 3 }, 3));
     const seen = await route(packets.map(readPacket), 3);
     assert.deepEqual(seen, [[0], [0], [1], [2], [1]]);
+  });
+
+  it("GCN notice type by name: Swift BAT (61) and Fermi GBM final (115) each to their output", async () => {
+    const rules = [
+      { t: "gcn", types: [61] },
+      { t: "gcn", types: ["FERMI_GBM_FIN_POS", "LVC_INITIAL"] },
+    ];
+    await loadFlow(["voevent-filter"], flow({ rules, otherwise: true, outputs: 3 }, 3));
+    const seen = await route(packets.map(readPacket), 3);
+    assert.deepEqual(seen, [[0], [0], [1], [2], [1]]);
+  });
+
+  it("lists GCN's notice types for the dialog: GET /voevent/filter/gcn-types", async () => {
+    await loadFlow(["voevent-filter"], flow({ rules: [], outputs: 0 }, 0));
+    const res = await helper.request().get("/voevent/filter/gcn-types");
+    assert.equal(res.status, 200);
+    const list = res.body as { type: number; name: string; mission: string }[];
+    assert.deepEqual(
+      list.find((g) => g.type === 111),
+      { type: 111, name: "FERMI_GBM_FLT_POS", mission: "Fermi" },
+    );
+    assert.ok(list.some((g) => g.name === "ICECUBE_CASCADE"));
+  });
+
+  it("Try runs a deployed registry's actual rules, by name: POST /voevent/filter/try/<id>", async () => {
+    await loadFlow(
+      ["voevent-filter"],
+      flow({ rulesFrom: "context", rulesContext: "flow", rulesKey: "subs", otherwise: true, outputs: 2 }, 2),
+    );
+    getNode("f")
+      .context()
+      .flow.set("subs", [
+        { name: "fermi", rule: { t: "gcn", types: ["FERMI_GBM_FIN_POS"] } },
+        { name: "swift", xpath: '//Param[@name="Packet_Type" and @value=61]' },
+        { name: "near", rule: { t: "cone", ra: 0, dec: 0, radius: 1 } },
+        { name: "broken" },
+      ]);
+    const xml = readPacket(packets[4] as string).toString("utf8");
+    const res = await helper.request().post("/voevent/filter/try/f").send({ xml });
+    assert.equal(res.status, 200);
+    const body = res.body as {
+      ok: boolean;
+      results: { name: string; matches: boolean; setting?: string; value?: string }[];
+      problems: string[];
+    };
+    assert.equal(body.ok, true);
+    assert.deepEqual(
+      body.results.map((r) => [r.name, r.matches]),
+      [
+        ["fermi", true],
+        ["swift", false],
+        ["near", false],
+      ],
+    );
+    assert.equal(body.results[0]?.value, "Packet_Type FERMI_GBM_FIN_POS (115)");
+    assert.match(body.results[2]?.value ?? "", /° from the centre$/);
+    assert.deepEqual(body.problems, ["'broken' has neither an xpath nor a rule { t, … }"]);
+    const unknown = await helper.request().post("/voevent/filter/try/nope").send({ xml });
+    assert.equal(unknown.status, 404);
   });
 });
