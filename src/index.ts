@@ -33,6 +33,8 @@ export {
   RuleError,
   type RulePredicate,
 } from "./filter";
+// "Try a filter": rules on a packet, or on the sample packets shipped in samples/.
+export { SAMPLES, type TryResult, tryRules, trySamples } from "./monitor/try";
 // VOEvent: parse, model, IVORN rules, build, test alerts.
 export {
   buildVOEvent,

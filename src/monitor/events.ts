@@ -10,10 +10,13 @@
  * - Every string comes from a hostile packet: it is stored as is and the page shows it
  *   with textContent only. Nothing here escapes or interprets it.
  * - Strings shown in the table are cut at `maxTextChars` (default 500).
+ * - A packet with a Packet_Type gets its GCN notice type by name ("FERMI_GBM_FLT_POS (111)",
+ *   src/voevent/gcn-types.ts), whichever Params the user picked.
  * - dump() gives what a restart needs (each event's XML and arrival; events whose XML was
  *   cut are left out, as they cannot be parsed again).
  */
 import { EventEmitter } from "node:events";
+import { gcnTypeLabel, packetTypeOf } from "../voevent/gcn-types";
 import type { ParamValue, VOEvent } from "../voevent/model";
 import { circlePath, toPixel } from "./projection";
 import { Ring } from "./ring";
@@ -28,6 +31,8 @@ export interface MonitorEvent {
   stream: string;
   role: string;
   importance: number | null;
+  /** The GCN notice type of its Packet_Type, e.g. "FERMI_GBM_FLT_POS (111)", or null. */
+  gcnType: string | null;
   position: { ra: number; dec: number; error: number | null; system: string | null } | null;
   /** Map pixel of the position and the SVG path of its error circle ("" without one). */
   map: { x: number; y: number; circle: string } | null;
@@ -62,6 +67,11 @@ function findParam(v: VOEvent, name: string): ParamValue {
   if (Object.hasOwn(v.params, name)) return v.params[name];
   for (const g of Object.values(v.groups)) if (Object.hasOwn(g, name)) return g[name];
   return null;
+}
+
+function gcnTypeOf(v: VOEvent): string | null {
+  const type = packetTypeOf(v);
+  return type === null ? null : gcnTypeLabel(type);
 }
 
 function finite(n: unknown): n is number {
@@ -130,6 +140,7 @@ export class MonitorStore extends EventEmitter {
       stream: cut(voevent.stream, t) ?? "",
       role: cut(voevent.role, 32) ?? "",
       importance: finite(voevent.why?.importance) ? voevent.why.importance : null,
+      gcnType: gcnTypeOf(voevent),
       position,
       map,
       params,

@@ -45,7 +45,8 @@ export interface RuleVerdict {
 export interface TryResult {
   ok: boolean;
   error?: string;
-  event?: { ivorn: string; role: string; stream: string };
+  /** The packet tried: its IVORN, role, stream, and GCN notice type by name (or null). */
+  event?: { ivorn: string; role: string; stream: string; gcnType: string | null };
   results: RuleVerdict[];
   /** For a registry (tryRegistry): the entries that could not be read, by position. */
   problems?: string[];
@@ -102,7 +103,17 @@ export function tryRules(rules: unknown, xml: unknown): TryResult {
     }
   });
   const v = parsed.voevent;
-  return { ok: true, event: { ivorn: v.ivorn, role: v.role, stream: v.stream }, results };
+  const type = packetTypeOf(v);
+  return {
+    ok: true,
+    event: {
+      ivorn: v.ivorn,
+      role: v.role,
+      stream: v.stream,
+      gcnType: type === null ? null : gcnTypeLabel(type),
+    },
+    results,
+  };
 }
 
 const deg = (n: number): string => String(Math.round(n * 1e4) / 1e4);
@@ -216,4 +227,12 @@ export function samplesDir(from = __dirname): string {
 export function readSample(id: string): string | undefined {
   const sample = SAMPLES.find((s) => s.id === id);
   return sample ? fs.readFileSync(path.join(samplesDir(), sample.file), "utf8") : undefined;
+}
+
+/**
+ * `rules` tried on every sample packet (the registry example's "Try", through its own HTTP
+ * endpoint: no admin API, so it works behind adminAuth and under any httpAdminRoot).
+ */
+export function trySamples(rules: unknown): Array<{ id: string; title: string; result: TryResult }> {
+  return SAMPLES.map((s) => ({ id: s.id, title: s.title, result: tryRules(rules, readSample(s.id)) }));
 }

@@ -195,6 +195,21 @@ function monitorFlows(ports: { receiver: number; broadcaster: number }): FlowNod
       outputs: rules.length,
       wires: rules.map(() => []),
     },
+    {
+      id: "mon-gcn",
+      type: "voevent-filter",
+      z,
+      name: "GCN types and a cone",
+      rules: [
+        { t: "gcn", types: [61, 115] },
+        { t: "cone", ra: 200, dec: 20, radius: 10 },
+      ],
+      checkall: "true",
+      otherwise: false,
+      rulesFrom: "node",
+      outputs: 2,
+      wires: [[], []],
+    },
     // A model that did not come through a receiver (anything may feed a monitor): hostile IVORN too.
     {
       id: "mon-hin",
@@ -522,6 +537,150 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
     await rt!.waitForLog(/\[debug:health\][\s\S]*resumed/, 20_000, later);
   });
 
+  it("at 1280×800 and 1400 wide the feeds table fits its panel, and a clicked event's details (GCN type by name) come into view", async () => {
+    const small = await browser!.newPage();
+    try {
+      await small.setViewportSize({ width: 1280, height: 800 });
+      await small.goto(rt!.httpUrl("/voevent/monitor"), { waitUntil: "load" });
+      await small.waitForSelector("body[data-ready='true']", { timeout: 20_000 });
+      await small.waitForFunction(
+        () => document.querySelectorAll("#feeds tbody tr[data-id]").length === 4,
+        undefined,
+        {
+          timeout: 10_000,
+        },
+      );
+      for (const width of [1280, 1400]) {
+        await small.setViewportSize({ width, height: 800 });
+        const m = await small.evaluate(() => {
+          const section = document.getElementById("feeds-section") as HTMLElement;
+          const last = (
+            document.querySelector("#feeds thead th:last-child") as HTMLElement
+          ).getBoundingClientRect();
+          return {
+            scrollWidth: section.scrollWidth,
+            clientWidth: section.clientWidth,
+            lastRight: last.right,
+            panelRight: section.getBoundingClientRect().right,
+          };
+        });
+        assert.ok(
+          m.scrollWidth <= m.clientWidth,
+          `${width} px: the feeds panel scrolls sideways (${m.scrollWidth} > ${m.clientWidth})`,
+        );
+        assert.ok(
+          m.lastRight <= m.panelRight,
+          `${width} px: Reconnects is inside the panel (${m.lastRight} > ${m.panelRight})`,
+        );
+      }
+      await small.setViewportSize({ width: 1280, height: 800 });
+      await small.evaluate(() => window.scrollTo(0, 0));
+      const gbm = small.locator("#events tbody tr", { hasText: "GBM_Fin_Pos2018-01-16" });
+      assert.ok(
+        (await gbm.locator("td").allTextContents()).includes("FERMI_GBM_FIN_POS (115)"),
+        "the GCN type column",
+      );
+      await gbm.click();
+      await small.waitForSelector("#detail:not([hidden])");
+      const inView = async () =>
+        small.evaluate(() => {
+          const r = (document.getElementById("detail") as HTMLElement).getBoundingClientRect();
+          return { top: r.top, bottom: r.bottom, height: window.innerHeight, scrollY: window.scrollY };
+        });
+      let seen = await inView();
+      for (let i = 0; i < 20 && !(seen.top >= 0 && seen.bottom <= seen.height + 1); i++) {
+        await small.waitForTimeout(100);
+        seen = await inView();
+      }
+      assert.ok(
+        seen.top >= 0 && seen.bottom <= seen.height + 1,
+        `the details are in view: ${JSON.stringify(seen)}`,
+      );
+      assert.equal(
+        await small.locator("#detail-gcn").textContent(),
+        "GCN notice type FERMI_GBM_FIN_POS (115)",
+      );
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("the Try panel says why for GCN type and cone rules, and runs a deployed registry's own rules by name", async function () {
+    this.timeout(180_000);
+    const editor = await browser!.newPage();
+    type RedGlobal = { RED?: { nodes?: { node(id: string): unknown }; editor?: { edit(n: unknown): void } } };
+    const open = async (id: string) => {
+      await editor.evaluate((nodeId) => {
+        const RED = (globalThis as unknown as RedGlobal).RED!;
+        RED.editor!.edit(RED.nodes!.node(nodeId));
+      }, id);
+      await editor.waitForSelector("#node-input-try-source option[value='sample:fermi-gbm-position']", {
+        state: "attached",
+        timeout: 20_000,
+      });
+    };
+    const cancel = async () => {
+      await editor.click("#node-dialog-cancel");
+      await editor.waitForSelector("#node-input-try-source", { state: "detached", timeout: 10_000 });
+    };
+    try {
+      await editor.goto(rt!.url, { waitUntil: "load", timeout: 60_000 });
+      await editor.waitForFunction(
+        () => !!(globalThis as unknown as RedGlobal).RED?.nodes?.node("mon-gcn"),
+        undefined,
+        { timeout: 60_000, polling: 200 },
+      );
+      await open("mon-gcn");
+      // The GCN rule's multi-select lists GCN's types by name, the rule's own chosen.
+      await editor.waitForSelector(".node-input-rule-gcn option[value='115']", {
+        state: "attached",
+        timeout: 10_000,
+      });
+      const chosen = await editor
+        .locator(".node-input-rule-gcn option:checked")
+        .evaluateAll((os) => os.map((o) => o.textContent));
+      assert.deepEqual(chosen, ["SWIFT_BAT_GRB_POS_ACK (61)", "FERMI_GBM_FIN_POS (115)"]);
+      assert.ok(
+        (await editor.locator(".node-input-rule-gcn optgroup[label='SVOM'] option").count()) > 0,
+        "SVOM's types are offered",
+      );
+      await editor.selectOption("#node-input-try-source", "sample:fermi-gbm-position");
+      await editor.waitForSelector("#node-input-try-results li[data-rule='1'] .voevent-try-value", {
+        timeout: 20_000,
+      });
+      const gcn = editor.locator("#node-input-try-results li[data-rule='0']");
+      assert.equal(await gcn.getAttribute("data-verdict"), "match");
+      assert.equal(
+        await gcn.locator(".voevent-try-setting").textContent(),
+        "rule: SWIFT_BAT_GRB_POS_ACK (61), FERMI_GBM_FIN_POS (115)",
+      );
+      assert.equal(
+        await gcn.locator(".voevent-try-value").textContent(),
+        "packet: Packet_Type FERMI_GBM_FIN_POS (115)",
+      );
+      const cone = editor.locator("#node-input-try-results li[data-rule='1']");
+      assert.equal(await cone.getAttribute("data-verdict"), "nomatch");
+      assert.equal(
+        await cone.locator(".voevent-try-setting").textContent(),
+        "rule: within 10° of RA 200, Dec 20",
+      );
+      assert.match(
+        (await cone.locator(".voevent-try-value").textContent()) ?? "",
+        /^packet: RA 212\.77, Dec 27\.05 ± 5\.2°: 1\d\.\d+° from the centre$/,
+      );
+      await cancel();
+      // The registry example's filter reads its rules from context: Try runs them, by name.
+      await open("ex06-filter");
+      await editor.selectOption("#node-input-try-source", "sample:fermi-gbm-position");
+      const all = editor.locator("#node-input-try-results li[data-name='all']");
+      await all.waitFor({ timeout: 20_000 });
+      assert.equal(await all.getAttribute("data-verdict"), "match");
+      await cancel();
+    } finally {
+      await editor.close();
+    }
+  });
+
   it("the filter's Try panel gives the voevent.md filters' verdicts on the sample packets (screenshots/filter-try.png)", async function () {
     this.timeout(180_000);
     const editor = await browser!.newPage();
@@ -629,10 +788,10 @@ describe("e2e: the monitor page, feed health and the filter's Try panel in Chrom
         "swift-bat-position=yes",
         "test-alert=no",
       ]);
-      const value = await registry
-        .locator("#try-list tr[data-sample='swift-bat-position'] td")
-        .nth(2)
-        .textContent();
+      // Sample, its GCN notice type by name, the verdict, the XPath's value.
+      const swift = registry.locator("#try-list tr[data-sample='swift-bat-position'] td");
+      assert.equal(await swift.nth(1).textContent(), "SWIFT_BAT_GRB_POS_ACK (61)");
+      const value = await swift.nth(3).textContent();
       assert.equal(value, '1 node: ""');
       // Without saving: the Try button.
       await registry.fill("#xpath", 'starts-with(/*/@ivorn, "ivo://gwnet/")');

@@ -148,6 +148,7 @@
       tr.appendChild(el("td", ev.time || ""));
       tr.appendChild(el("td", ev.stream));
       tr.appendChild(el("td", ev.role));
+      tr.appendChild(el("td", ev.gcnType || "", "gcn-type"));
       tr.appendChild(el("td", ev.importance === null ? "" : String(ev.importance)));
       tr.appendChild(el("td", fmtPos(ev.position)));
       state.params.forEach((p) => {
@@ -189,7 +190,7 @@
       if (f.peers && f.role !== "subscriber") st += ` · ${f.peers} peer${f.peers === 1 ? "" : "s"}`;
       tr.appendChild(el("td", f.name || f.id, "feed-name"));
       tr.appendChild(el("td", f.role));
-      tr.appendChild(el("td", f.where));
+      tr.appendChild(el("td", f.where, "where"));
       const stateCell = el("td", st, `state-${f.state} wrap`);
       if (f.detail) stateCell.title = f.detail;
       tr.appendChild(stateCell);
@@ -197,8 +198,8 @@
       tr.appendChild(
         el("td", f.lastEvent ? `${fmtShort(f.lastEvent)} · ${ago(f.lastEvent)}` : "never", "wrap"),
       );
-      tr.appendChild(el("td", String(f.naks)));
-      tr.appendChild(el("td", String(f.reconnects)));
+      tr.appendChild(el("td", String(f.naks), "num"));
+      tr.appendChild(el("td", String(f.reconnects), "num"));
       body.appendChild(tr);
     });
   }
@@ -218,9 +219,10 @@
     }
     detail.hidden = false;
     document.getElementById("detail-ivorn").textContent = ev.ivorn;
+    document.getElementById("detail-gcn").textContent = ev.gcnType ? `GCN notice type ${ev.gcnType}` : "";
     document.getElementById("detail-description").textContent = ev.description || "";
-    const row = document.querySelector(`#events tbody tr[data-seq="${seq}"]`);
-    if (row?.scrollIntoView) row.scrollIntoView({ block: "nearest" });
+    // The details are below the events: bring them into view (the chosen row stays marked).
+    if (detail.scrollIntoView) detail.scrollIntoView({ block: "nearest" });
   }
 
   function showXml() {
