@@ -675,7 +675,8 @@ export async function startRuntime(options: StartRuntimeOptions = {}): Promise<R
           headers: { Accept: "application/json" },
           timeoutMs: 2000,
         });
-        if (res.status === 200) break;
+        // 401: the admin API answers, behind adminAuth.
+        if (res.status === 200 || res.status === 401) break;
       } catch {
         // not listening yet
       }
