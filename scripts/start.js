@@ -8,8 +8,12 @@
 // - settings.js is (re)written when missing or when it is still the generated one.
 // - On first start, demo/demo.json (when it exists) becomes the deployed flows.json.
 // - Node-RED runs from this repository's node_modules; Ctrl-C stops it cleanly.
+// - When the editor answers, it prints the editor's URL and, beside it, the URL of each
+//   voevent-monitor page of the deployed flows (the demo has one: /voevent/monitor), under
+//   the runtime's httpNodeRoot, once that page answers too.
 //
-// Environment: PORT (default 1880). The editor listens on 127.0.0.1 only.
+// Environment: PORT (default 1880); VOEVENT_USER_DIR (default .node-red/ in this repository).
+// The editor listens on 127.0.0.1 only.
 
 const { spawn, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -17,7 +21,7 @@ const http = require("node:http");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
-const userDir = path.join(root, ".node-red");
+const userDir = path.resolve(process.env.VOEVENT_USER_DIR || path.join(root, ".node-red"));
 const settingsFile = path.join(userDir, "settings.js");
 const flowFile = path.join(userDir, "flows.json");
 const demoFlow = path.join(root, "demo", "demo.json");
@@ -159,6 +163,40 @@ function waitForEditor(url, child, timeoutMs) {
   });
 }
 
+function getJson(url, timeoutMs) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs, headers: { Accept: "application/json" } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        if (body.length < 1_000_000) body += chunk;
+      });
+      res.on("end", () => {
+        try {
+          resolve(res.statusCode === 200 ? JSON.parse(body) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on("error", () => resolve(undefined));
+    req.on("timeout", () => req.destroy());
+  });
+}
+
+/** The monitor pages of the deployed flows, as URLs under the runtime's httpNodeRoot. */
+async function monitorUrls(editorUrl) {
+  const flows = readJson(flowFile);
+  if (!Array.isArray(flows)) return [];
+  const paths = flows
+    .filter((n) => n && n.type === "voevent-monitor" && !n.d && typeof n.path === "string")
+    .map((n) => `/${n.path.replace(/^\/+/, "")}`);
+  if (paths.length === 0) return [];
+  const settings = await getJson(`${editorUrl}settings`, 2000);
+  const nodeRoot = String(settings?.httpNodeRoot || "/").replace(/\/+$/, "");
+  return paths.map((p) => `http://${host}:${port}${nodeRoot}${p}`);
+}
+
 function main() {
   fs.mkdirSync(userDir, { recursive: true });
   writeSettings();
@@ -188,9 +226,19 @@ function main() {
   });
 
   const url = `http://${host}:${port}/`;
-  waitForEditor(url, child, 60000).then((ready) => {
-    if (ready) process.stdout.write(`\nNode-RED editor: ${url}   (Ctrl-C to stop)\n\n`);
-    else if (child.exitCode === null) log(`Node-RED did not answer on ${url} within 60 s; still waiting`);
+  waitForEditor(url, child, 60000).then(async (ready) => {
+    if (!ready) {
+      if (child.exitCode === null) log(`Node-RED did not answer on ${url} within 60 s; still waiting`);
+      return;
+    }
+    // The monitors' pages answer once the flows have started: wait for them (20 s at most).
+    const monitors = await monitorUrls(url);
+    const served = await Promise.all(monitors.map((m) => waitForEditor(m, child, 20000)));
+    const lines = [`Node-RED editor: ${url}   (Ctrl-C to stop)`];
+    monitors.forEach((m, i) => {
+      lines.push(`VOEvent monitor: ${m}${served[i] ? "" : "   (not answering yet: see the node's status)"}`);
+    });
+    process.stdout.write(`\n${lines.join("\n")}\n\n`);
   });
 }
 
