@@ -60,12 +60,18 @@ interface EditorGlobal {
       node(id: string): EditorNode | null | undefined;
       filterNodes(filter: { type: string }): EditorNode[];
       eachWorkspace(cb: (ws: { id: string; label: string }) => void): void;
+      eachLink(
+        cb: (link: {
+          source: { id: string; z: string; x: number; y: number; w?: number };
+          target: { id: string; z: string; x: number; y: number; w?: number };
+        }) => void,
+      ): void;
       getNodeHelp(type: string): string | undefined;
       import(nodes: unknown[]): unknown;
     };
     sidebar: { help: { show(type: string): void } };
     view: { redraw(full?: boolean): void };
-    workspaces: { active(): string };
+    workspaces: { active(): string; show(id: string): void };
   };
 }
 
@@ -220,6 +226,42 @@ describe("e2e: the editor in Chromium", function () {
     assert.ok(fs.statSync(file).size > 10_000, "a real picture");
   });
 
+  it("palette labels take at most two lines, and searching the palette for gcn finds the subscriber", async () => {
+    const header = page!.locator(`#red-ui-palette-header-${CATEGORY}`);
+    const container = page!.locator(`#red-ui-palette-container-${CATEGORY}`);
+    if (!(await container.isVisible())) await header.click();
+    await page!.waitForSelector(`#red-ui-palette-container-${CATEGORY} .red-ui-palette-label`, {
+      timeout: 5_000,
+    });
+    // Lines as drawn: the distinct tops of the label text's line boxes.
+    const lines = await page!.evaluate((category) => {
+      const out: Record<string, number> = {};
+      for (const node of Array.from(
+        document.querySelectorAll(`#red-ui-palette-container-${category} .red-ui-palette-node`),
+      )) {
+        const label = node.querySelector(".red-ui-palette-label");
+        if (!label) continue;
+        const range = document.createRange();
+        range.selectNodeContents(label);
+        const tops = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
+        out[`${node.getAttribute("data-palette-type")} "${(label.textContent ?? "").trim()}"`] = tops.size;
+      }
+      return out;
+    }, CATEGORY);
+    assert.ok(Object.keys(lines).length >= 9, JSON.stringify(lines));
+    for (const [node, count] of Object.entries(lines))
+      assert.ok(count >= 1 && count <= 2, `${node} takes ${count} lines`);
+    const search = page!.locator("#red-ui-palette-search input");
+    await search.fill("gcn");
+    try {
+      const subscriber = page!.locator(`.red-ui-palette-node[data-palette-type="voevent-subscriber"]`);
+      await subscriber.waitFor({ state: "visible", timeout: 5_000 });
+      assert.match((await subscriber.textContent()) ?? "", /GCN/);
+    } finally {
+      await search.fill("");
+    }
+  });
+
   it("deploys the seed demo (demo/demo.json) and shows it (screenshots/demo.png)", async () => {
     assert.ok(Array.isArray(demo) && demo.length > 0, "demo/demo.json is a non-empty flow array");
     const known = new Set((await rt!.nodes()).flatMap((s) => s.types));
@@ -317,6 +359,35 @@ describe("e2e: the editor in Chromium", function () {
       }
       assert.equal(await page!.locator(".red-ui-flow-node-unknown").count(), 0, `${name}: no unknown nodes`);
       assert.deepEqual(consoleErrors.slice(before), [], `${name}: no console errors`);
+    }
+  });
+
+  it("the registry flows (the demo's and example 06's) have no gap between wired nodes on a row", async () => {
+    const tabs = await page!.evaluate(() => {
+      const found: { id: string; label: string }[] = [];
+      (globalThis as unknown as EditorGlobal).RED.nodes.eachWorkspace((ws) => {
+        if (ws.label === "VOEvent seed demo" || ws.label.startsWith("06 ")) found.push(ws);
+      });
+      return found;
+    });
+    assert.equal(tabs.length, 2, JSON.stringify(tabs));
+    for (const tab of tabs) {
+      // Drawn on its own tab, so that every node has its width.
+      await page!.evaluate((id) => (globalThis as unknown as EditorGlobal).RED.workspaces.show(id), tab.id);
+      await page!.waitForTimeout(300);
+      const gaps = await page!.evaluate((z) => {
+        const out: { from: string; to: string; gap: number }[] = [];
+        (globalThis as unknown as EditorGlobal).RED.nodes.eachLink((l) => {
+          const s = l.source;
+          const t = l.target;
+          if (s.z !== z || Math.abs(s.y - t.y) > 15 || t.x <= s.x) return;
+          out.push({ from: s.id, to: t.id, gap: Math.round(t.x - (t.w ?? 0) / 2 - (s.x + (s.w ?? 0) / 2)) });
+        });
+        return out;
+      }, tab.id);
+      assert.ok(gaps.length >= 10, `${tab.label}: ${JSON.stringify(gaps)}`);
+      const wide = gaps.filter((g) => g.gap > 150);
+      assert.deepEqual(wide, [], `${tab.label}: wired nodes more than 150 px apart`);
     }
   });
 
