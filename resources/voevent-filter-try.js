@@ -122,7 +122,10 @@ window.VOEventFilterTry =
 
       function show(r, rules, first) {
         if (r.event && first) {
-          $("<div class='voevent-try-event'></div>").text(`${r.event.ivorn} (${r.event.role})`).appendTo(out);
+          const type = r.event.gcnType ? ` · ${r.event.gcnType}` : "";
+          $("<div class='voevent-try-event'></div>")
+            .text(`${r.event.ivorn} (${r.event.role})${type}`)
+            .appendTo(out);
         }
         if (!rules) {
           const where = `${$("#node-input-rulesContext").val() || "flow"}.${$("#node-input-rulesKey").val() || ""}`;

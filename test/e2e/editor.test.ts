@@ -366,7 +366,8 @@ describe("e2e: the editor in Chromium", function () {
     const tabs = await page!.evaluate(() => {
       const found: { id: string; label: string }[] = [];
       (globalThis as unknown as EditorGlobal).RED.nodes.eachWorkspace((ws) => {
-        if (ws.label === "VOEvent seed demo" || ws.label.endsWith("VOEvent subscription registry")) found.push(ws);
+        if (ws.label === "VOEvent seed demo" || ws.label.endsWith("VOEvent subscription registry"))
+          found.push(ws);
       });
       return found;
     });
