@@ -29,7 +29,14 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type FlowNode, freePort, REPO_ROOT, type Runtime, startRuntime, waitForPort } from "../test/e2e/harness";
+import {
+  type FlowNode,
+  freePort,
+  REPO_ROOT,
+  type Runtime,
+  startRuntime,
+  waitForPort,
+} from "../test/e2e/harness";
 import { sleep } from "./procs";
 import { parseArgs } from "./vtp-common";
 
@@ -76,7 +83,8 @@ function findTools(given: string | undefined): string {
     candidates.push(path.join(dir, "shared", "bench"), path.join(path.dirname(dir), "shared", "bench"));
   }
   const found = candidates.find((d) => fs.existsSync(path.join(d, "vtp-load.mjs")));
-  if (found === undefined) throw new Error("no vtp-load.mjs found: pass --tools DIR (the shared bench tools)");
+  if (found === undefined)
+    throw new Error("no vtp-load.mjs found: pass --tools DIR (the shared bench tools)");
   return found;
 }
 
@@ -101,14 +109,19 @@ function load(tools: string, ports: Ports, args: string[]): Promise<LoadResult> 
     ...args,
   ];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, argv, { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 }, (err, stdout, stderr) => {
-      const line = stdout.trim().split("\n").pop() ?? "";
-      if (err || !line.startsWith("{")) {
-        reject(new Error(`vtp-load failed: ${err?.message ?? "no output"}\n${stdout}${stderr}`));
-        return;
-      }
-      resolve(JSON.parse(line) as LoadResult);
-    });
+    execFile(
+      process.execPath,
+      argv,
+      { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 },
+      (err, stdout, stderr) => {
+        const line = stdout.trim().split("\n").pop() ?? "";
+        if (err || !line.startsWith("{")) {
+          reject(new Error(`vtp-load failed: ${err?.message ?? "no output"}\n${stdout}${stderr}`));
+          return;
+        }
+        resolve(JSON.parse(line) as LoadResult);
+      },
+    );
   });
 }
 
@@ -134,7 +147,9 @@ const loadAverage = (): string =>
     .join(" ");
 
 const fmt = (x: number, digits = 0): string =>
-  Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "—";
+  Number.isFinite(x)
+    ? x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "—";
 
 interface Run {
   rate: number;
@@ -226,7 +241,8 @@ async function main(): Promise<void> {
           await sleep(500);
         }
       }
-      const med = (b: Broker, k: "rate" | "p50" | "p99" | "cpuMsPerEvent"): number => median(runs[b].map((r) => r[k]));
+      const med = (b: Broker, k: "rate" | "p50" | "p99" | "cpuMsPerEvent"): number =>
+        median(runs[b].map((r) => r[k]));
       const rows = brokers.map(
         (b) =>
           `  ${b.padEnd(7)} median ${fmt(med(b, "rate")).padStart(7)}/s  p50 ${fmt(med(b, "p50"), 2)} ms` +

@@ -4,7 +4,11 @@
  * of the busy time (everything but "(idle)"), and the total (self + callees) time of the
  * functions that matter most.
  *
- *   npx tsx bench/profile-summary.ts /tmp/prof/CPU.*.cpuprofile [--top 25]
+ *   npx tsx bench/profile-summary.ts /tmp/prof/CPU.*.cpuprofile [--top 25] [--from answer]
+ *
+ * Samples before the first one whose stack holds a function named by --from (default "answer",
+ * the VTP receiver's per-frame work) are left out: the runtime's start is not the broker's work.
+ * `--from ""` keeps them all.
  */
 import fs from "node:fs";
 import { parseArgs } from "./vtp-common";
@@ -38,15 +42,28 @@ function whereOf(url: string): string {
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  const files = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && !all[i - 1]?.startsWith("--"));
+  const files = process.argv
+    .slice(2)
+    .filter((a, i, all) => !a.startsWith("--") && !all[i - 1]?.startsWith("--"));
   const top = Number(args.get("top") ?? 25);
+  const from = args.get("from") ?? "answer";
   for (const file of files) {
     const profile = JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const parent = new Map<number, number>();
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const stackHas = (id: number, name: string): boolean => {
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        if (byId.get(at)?.callFrame.functionName === name) return true;
+      }
+      return false;
+    };
+    let first = 0;
+    if (from !== "" && from !== "true") {
+      while (first < profile.samples.length && !stackHas(profile.samples[first], from)) first++;
+    }
     const self = new Map<number, number>();
-    for (let i = 0; i < profile.samples.length; i++) {
+    for (let i = first; i < profile.samples.length; i++) {
       const id = profile.samples[i];
       self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
     }

@@ -573,7 +573,16 @@ export async function startRuntime(options: StartRuntimeOptions = {}): Promise<R
 
   const child = spawn(
     nodeBinary,
-    [...(options.nodeArgs ?? []), "-r", watchdogFile(), redJs, "--userDir", userDir, "--settings", settingsFile],
+    [
+      ...(options.nodeArgs ?? []),
+      "-r",
+      watchdogFile(),
+      redJs,
+      "--userDir",
+      userDir,
+      "--settings",
+      settingsFile,
+    ],
     { cwd: userDir, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   track(child);
