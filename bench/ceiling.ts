@@ -17,6 +17,8 @@
  *   --only WHICH      example | ceiling: time one broker only (for profiles)
  *   --profile DIR     run Node-RED with --cpu-prof, writing its profile to DIR when it stops
  *                     (read it with `npx tsx bench/profile-summary.ts DIR/<file>.cpuprofile`)
+ *   --example FILE    deploy this flow file instead of examples/01-broker.json (its receiver's and
+ *                     broadcaster's host and port rewritten), e.g. to time a variant of the example
  *   --tools DIR       where ceiling-broker.mjs, vtp-load.mjs and lib/vtp.mjs are (default: the
  *                     first shared/bench/ found above this checkout, or $VTP_BENCH_TOOLS)
  *
@@ -89,8 +91,7 @@ function findTools(given: string | undefined): string {
 }
 
 /** examples/01-broker.json as it is, its two servers moved to 127.0.0.1 and free ports. */
-function exampleFlow(ports: Ports): FlowNode[] {
-  const file = path.join(REPO_ROOT, "examples", "01-broker.json");
+function exampleFlow(ports: Ports, file = path.join(REPO_ROOT, "examples", "01-broker.json")): FlowNode[] {
   const nodes = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
   return nodes.map((n) => {
     if (n.type === "voevent-receiver") return { ...n, host: "127.0.0.1", port: ports.pub };
@@ -190,7 +191,8 @@ async function main(): Promise<void> {
           : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] }),
       });
       console.log(`Node-RED ${(await rt.settings()).version ?? "?"}, pid ${rt.process.pid}`);
-      await rt.deploy(exampleFlow(ports.example));
+      const given = args.get("example");
+      await rt.deploy(exampleFlow(ports.example, given === undefined ? undefined : path.resolve(given)));
       await Promise.all([waitForPort(ports.example.pub, 20_000), waitForPort(ports.example.sub, 20_000)]);
     }
     if (brokers.includes("ceiling")) {
