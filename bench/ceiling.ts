@@ -17,6 +17,9 @@
  *   --only WHICH      example | ceiling: time one broker only (for profiles)
  *   --profile DIR     run Node-RED with --cpu-prof, writing its profile to DIR when it stops
  *                     (read it with `npx tsx bench/profile-summary.ts DIR/<file>.cpuprofile`)
+ *   --compare TGZ     also time the broker example of another build of this package (a tarball of
+ *                     `npm pack`, e.g. of the commit before a change: its own examples/01-broker.json
+ *                     in a second runtime), as "before", in the same rounds
  *   --example FILE    deploy this flow file instead of examples/01-broker.json (its receiver's and
  *                     broadcaster's host and port rewritten), e.g. to time a variant of the example
  *   --tools DIR       where ceiling-broker.mjs, vtp-load.mjs and lib/vtp.mjs are (default: the
@@ -34,8 +37,12 @@ import path from "node:path";
 import {
   type FlowNode,
   freePort,
+  makeTempDir,
+  NPM_QUIET,
+  npmEnv,
   REPO_ROOT,
   type Runtime,
+  run,
   startRuntime,
   waitForPort,
 } from "../test/e2e/harness";
@@ -58,7 +65,8 @@ const SCENARIOS: Record<string, { title: string; args: string[] }> = {
 /** A short run of each broker before the rounds, so that neither is timed while it warms up. */
 const WARMUP_ARGS = ["--subs", "1", "--count", "300"];
 
-type Broker = "example" | "ceiling";
+/** The do-nothing broker, the example of this checkout, and the example of the --compare package. */
+type Broker = "ceiling" | "before" | "example";
 
 interface LoadResult {
   publish: { acks: number; naks: number; errors: number; per_second: number };
@@ -91,7 +99,7 @@ function findTools(given: string | undefined): string {
 }
 
 /** examples/01-broker.json as it is, its two servers moved to 127.0.0.1 and free ports. */
-function exampleFlow(ports: Ports, file = path.join(REPO_ROOT, "examples", "01-broker.json")): FlowNode[] {
+function exampleFlow(ports: Ports, file: string): FlowNode[] {
   const nodes = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
   return nodes.map((n) => {
     if (n.type === "voevent-receiver") return { ...n, host: "127.0.0.1", port: ports.pub };
@@ -170,7 +178,11 @@ async function main(): Promise<void> {
   const only = args.get("only");
   if (only !== undefined && only !== "example" && only !== "ceiling")
     throw new Error("--only must be example or ceiling");
-  const brokers: Broker[] = only === undefined ? ["ceiling", "example"] : [only];
+  const compare = args.get("compare");
+  const brokers: Broker[] =
+    only === undefined
+      ? ["ceiling", ...(compare === undefined ? [] : ["before" as const]), "example"]
+      : [only];
   const profileDir = args.get("profile");
   if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true });
 
@@ -178,22 +190,47 @@ async function main(): Promise<void> {
   console.log(`load average at start: ${loadAverage()}`);
 
   const ports: Record<Broker, Ports> = {
-    example: { pub: await freePort(), sub: await freePort() },
     ceiling: { pub: await freePort(), sub: await freePort() },
+    before: { pub: await freePort(), sub: await freePort() },
+    example: { pub: await freePort(), sub: await freePort() },
   };
-  let rt: Runtime | undefined;
+  const runtimes = new Map<Broker, Runtime>();
   let ceiling: ChildProcess | undefined;
   try {
-    if (brokers.includes("example")) {
-      rt = await startRuntime({
+    for (const b of brokers) {
+      if (b === "ceiling") continue;
+      let template: string | undefined;
+      let flowFile = path.join(REPO_ROOT, "examples", "01-broker.json");
+      if (b === "before" && compare !== undefined) {
+        template = makeTempDir("compare-template");
+        fs.writeFileSync(path.join(template, "package.json"), '{"name":"node-red-project","private":true}\n');
+        await run("npm", ["install", "--prefer-offline", ...NPM_QUIET, path.resolve(compare)], {
+          cwd: template,
+          env: npmEnv(),
+        });
+        flowFile = path.join(
+          template,
+          "node_modules",
+          "@voevent",
+          "node-red-voevent",
+          "examples",
+          "01-broker.json",
+        );
+      } else if (args.get("example") !== undefined) {
+        flowFile = path.resolve(String(args.get("example")));
+      }
+      const rt = await startRuntime({
+        ...(template === undefined ? {} : { userDirTemplate: template }),
         ...(profileDir === undefined
           ? {}
           : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] }),
       });
-      console.log(`Node-RED ${(await rt.settings()).version ?? "?"}, pid ${rt.process.pid}`);
-      const given = args.get("example");
-      await rt.deploy(exampleFlow(ports.example, given === undefined ? undefined : path.resolve(given)));
-      await Promise.all([waitForPort(ports.example.pub, 20_000), waitForPort(ports.example.sub, 20_000)]);
+      runtimes.set(b, rt);
+      console.log(
+        `${b}: Node-RED ${(await rt.settings()).version ?? "?"}, pid ${rt.process.pid}, flow ${flowFile}`,
+      );
+      await rt.deploy(exampleFlow(ports[b], flowFile));
+      await Promise.all([waitForPort(ports[b].pub, 20_000), waitForPort(ports[b].sub, 20_000)]);
     }
     if (brokers.includes("ceiling")) {
       ceiling = spawn(
@@ -209,7 +246,8 @@ async function main(): Promise<void> {
       );
       await Promise.all([waitForPort(ports.ceiling.pub, 20_000), waitForPort(ports.ceiling.sub, 20_000)]);
     }
-    const pidOf = (b: Broker): number | undefined => (b === "example" ? rt?.process.pid : ceiling?.pid);
+    const pidOf = (b: Broker): number | undefined =>
+      b === "ceiling" ? ceiling?.pid : runtimes.get(b)?.process.pid;
 
     for (const b of brokers) await load(tools, ports[b], WARMUP_ARGS);
 
@@ -217,9 +255,11 @@ async function main(): Promise<void> {
     for (const s of scenarios) {
       const { title, args: loadArgs } = SCENARIOS[s];
       console.log(`\nscenario ${s}: ${title} (${loadArgs.join(" ")})`);
-      const runs: Record<Broker, Run[]> = { example: [], ceiling: [] };
+      const runs: Record<Broker, Run[]> = { ceiling: [], before: [], example: [] };
       for (let round = 0; round < rounds; round++) {
-        const order = round % 2 === 0 ? brokers : [...brokers].reverse();
+        // Each round starts with another broker (two: alternated; three: rotated).
+        const k = round % brokers.length;
+        const order = [...brokers.slice(k), ...brokers.slice(0, k)];
         for (const b of order) {
           const cpu0 = cpuOf(pidOf(b));
           const r = await load(tools, ports[b], loadArgs);
@@ -250,27 +290,29 @@ async function main(): Promise<void> {
           `  ${b.padEnd(7)} median ${fmt(med(b, "rate")).padStart(7)}/s  p50 ${fmt(med(b, "p50"), 2)} ms` +
           `  p99 ${fmt(med(b, "p99"), 2)} ms  broker CPU ${fmt(med(b, "cpuMsPerEvent") * 1000)} µs/event`,
       );
-      const ratio = med("example", "rate") / med("ceiling", "rate");
-      const p99x = med("example", "p99") / med("ceiling", "p99");
-      const perRound = runs.example.map((r, i) => fmt(r.rate / (runs.ceiling[i]?.rate ?? Number.NaN), 2));
-      summary.push(
-        `scenario ${s}: ${title}`,
-        ...rows,
-        ...(brokers.length === 2
-          ? [`  ratio ${fmt(ratio, 2)} (rounds: ${perRound.join(", ")}); p99 ${fmt(p99x, 2)}× the ceiling's`]
-          : []),
-      );
+      const ratios = brokers.includes("ceiling")
+        ? brokers
+            .filter((b) => b !== "ceiling")
+            .map((b) => {
+              const ratio = med(b, "rate") / med("ceiling", "rate");
+              const p99x = med(b, "p99") / med("ceiling", "p99");
+              const perRound = runs[b].map((r, i) => fmt(r.rate / (runs.ceiling[i]?.rate ?? Number.NaN), 2));
+              return `  ${b.padEnd(7)} ratio ${fmt(ratio, 2)} (rounds: ${perRound.join(", ")}); p99 ${fmt(p99x, 2)}× the ceiling's`;
+            })
+        : [];
+      summary.push(`scenario ${s}: ${title}`, ...rows, ...ratios);
     }
     console.log(`\nload average at end: ${loadAverage()}`);
     console.log("summary (medians of the rounds; ratio = example / ceiling)");
     for (const line of summary) console.log(line);
   } finally {
     if (ceiling !== undefined && ceiling.exitCode === null) ceiling.kill();
-    if (rt !== undefined) {
+    for (const rt of runtimes.values()) {
       if (profileDir !== undefined) {
         // --cpu-prof writes the profile as the process exits; Node-RED exits on SIGTERM.
+        const exited = new Promise((r) => rt.process.once("exit", r));
         rt.process.kill("SIGTERM");
-        await new Promise((r) => rt?.process.once("exit", r));
+        await exited;
       }
       await rt.stop();
     }
