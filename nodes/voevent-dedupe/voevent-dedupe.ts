@@ -146,14 +146,15 @@ function init(RED: NodeAPI): void {
     }
     const stopWatching = redisStore?.onChange(() => showState());
 
-    onInput(this, async (msg, send, done) => {
+    // Not an async function: a message (most of them) costs no promise; only a reset waits.
+    onInput(this, (msg, send, done) => {
       if (Object.hasOwn(msg, "reset")) {
-        await deduper.clear();
-        seen = 0;
-        dropped = 0;
-        flasher.set(statusOk(RED._("voevent-dedupe.status.cleared")));
-        done();
-        return;
+        return deduper.clear().then(() => {
+          seen = 0;
+          dropped = 0;
+          flasher.set(statusOk(RED._("voevent-dedupe.status.cleared")));
+          done();
+        });
       }
       let key: string;
       try {
