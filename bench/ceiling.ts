@@ -25,6 +25,10 @@
  *   --tools DIR       where ceiling-broker.mjs, vtp-load.mjs and lib/vtp.mjs are (default: the
  *                     first shared/bench/ found above this checkout, or $VTP_BENCH_TOOLS)
  *
+ * On a machine shared with other work the rates swing with the load average (printed before,
+ * after and beside each run); the broker's CPU time per event (from /proc, user + system) swings
+ * much less, so each broker's is printed too, and its ratio to the ceiling's.
+ *
  * The rate is the load tool's deliveries per second (delivered / seconds until the last delivery;
  * with one subscriber, events per second), its latency publish-start → delivery at a subscriber.
  * The machine's load average is printed before and after: the figures are only as quiet as it.
@@ -297,7 +301,11 @@ async function main(): Promise<void> {
               const ratio = med(b, "rate") / med("ceiling", "rate");
               const p99x = med(b, "p99") / med("ceiling", "p99");
               const perRound = runs[b].map((r, i) => fmt(r.rate / (runs.ceiling[i]?.rate ?? Number.NaN), 2));
-              return `  ${b.padEnd(7)} ratio ${fmt(ratio, 2)} (rounds: ${perRound.join(", ")}); p99 ${fmt(p99x, 2)}× the ceiling's`;
+              const cpux = med(b, "cpuMsPerEvent") / med("ceiling", "cpuMsPerEvent");
+              return (
+                `  ${b.padEnd(7)} ratio ${fmt(ratio, 2)} (rounds: ${perRound.join(", ")}); p99 ${fmt(p99x, 2)}×` +
+                ` and CPU per event ${fmt(cpux, 2)}× the ceiling's`
+              );
             })
         : [];
       summary.push(`scenario ${s}: ${title}`, ...rows, ...ratios);
