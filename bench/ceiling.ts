@@ -4,7 +4,7 @@
  * real Node-RED runtime (the e2e harness's: the packed package installed in a temporary user
  * directory), and the shared do-nothing broker (`ceiling-broker.mjs`: frame, ack, forward the
  * same bytes), both timed from outside by the shared load tool (`vtp-load.mjs`) with the
- * arguments of the issue's table. Rounds alternate which broker goes first; each scenario prints
+ * arguments of the issue's table. Rounds rotate which broker goes first; each scenario prints
  * every run, then the median of the rounds for each broker and the ratio of those medians.
  *
  *   npx tsx bench/ceiling.ts                         (three scenarios, three rounds)
