@@ -138,12 +138,12 @@ function load(tools: string, ports: Ports, args: string[]): Promise<LoadResult> 
   });
 }
 
-/** User + system CPU time of a process, ms (Linux /proc, clock ticks of 10 ms). */
-function cpuOf(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
+/** User and system CPU time of a process, ms (Linux /proc, clock ticks of 10 ms). */
+function cpuOf(pid: number | undefined): { user: number; system: number } {
+  if (pid === undefined) return { user: Number.NaN, system: Number.NaN };
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
 }
 
 function median(values: number[]): number {
@@ -267,7 +267,9 @@ async function main(): Promise<void> {
         for (const b of order) {
           const cpu0 = cpuOf(pidOf(b));
           const r = await load(tools, ports[b], loadArgs);
-          const cpuMs = cpuOf(pidOf(b)) - cpu0;
+          const cpu1 = cpuOf(pidOf(b));
+          const userMs = cpu1.user - cpu0.user;
+          const cpuMs = userMs + cpu1.system - cpu0.system;
           const d = r.deliver;
           const count = r.publish.acks + r.publish.naks + r.publish.errors;
           const run: Run = {
@@ -280,7 +282,8 @@ async function main(): Promise<void> {
               ` p50 ${fmt(d?.latency_ms.p50 ?? Number.NaN, 2)} ms p99 ${fmt(d?.latency_ms.p99 ?? Number.NaN, 2)} ms` +
               `  acks ${r.publish.acks} naks ${r.publish.naks} errors ${r.publish.errors}` +
               `  delivered ${d?.delivered ?? 0}/${d?.expected ?? 0}${d?.duplicates ? ` dup ${d.duplicates}` : ""}` +
-              `  broker CPU ${fmt((cpuMs * 1000) / Math.max(1, count))} µs/event  load ${loadAverage()}`,
+              `  broker CPU ${fmt((cpuMs * 1000) / Math.max(1, count))} µs/event` +
+              ` (user ${fmt((userMs * 1000) / Math.max(1, count))})  load ${loadAverage()}`,
           };
           runs[b].push(run);
           console.log(`  ${run.line}`);
