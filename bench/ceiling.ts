@@ -13,7 +13,7 @@
  *
  * Options:
  *   --scenario LIST   1, 2, 3 or a comma list (default 1,2,3; see SCENARIOS)
- *   --rounds N        alternated rounds per scenario (default 3)
+ *   --rounds N        rounds per scenario (default 3), each started by another broker
  *   --only WHICH      example | ceiling: time one broker only (for profiles)
  *   --profile DIR     run Node-RED with --cpu-prof, writing its profile to DIR when it stops
  *                     (read it with `npx tsx bench/profile-summary.ts DIR/<file>.cpuprofile`)
