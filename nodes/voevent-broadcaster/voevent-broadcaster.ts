@@ -240,8 +240,7 @@ function init(RED: NodeAPI): void {
         const payload = rawPayloadOf(msg);
         const event = eventOf(msg);
         // The tree is needed only when a subscriber has filters; eventOf parses it on first use.
-        const needsDoc = broadcaster.subscribers.some((s) => s.filters.length > 0);
-        sent = needsDoc
+        sent = broadcaster.filtering
           ? broadcaster.broadcast(payload, { doc: event.doc, voevent: event.voevent })
           : broadcaster.broadcast(payload);
       } catch (err) {

@@ -44,7 +44,7 @@ function init(RED: NodeAPI): void {
         throw err;
       }
       built++;
-      flasher.set(statusOk(RED._("voevent-build.status.built", { count: built })));
+      flasher.update(() => statusOk(RED._("voevent-build.status.built", { count: built })));
       send(msg);
       done();
     });

@@ -11,7 +11,7 @@
  * src/dedupe/deduper.ts).
  */
 import path from "node:path";
-import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
+import type { NodeAPI, NodeDef, NodeMessage, NodeStatus } from "node-red";
 import { Deduper, type PrimaryStore, type WhenDown } from "../../src/dedupe/deduper";
 import { FileStore } from "../../src/dedupe/file";
 import { RedisStore } from "../../src/dedupe/redis";
@@ -115,29 +115,28 @@ function init(RED: NodeAPI): void {
     });
 
     /** The steady status: counts, or what is wrong with the store. */
-    const showState = () => {
+    const stateStatus = (): NodeStatus => {
       const redisDown = redisStore !== null && !redisStore.available;
       if (broken) {
-        flasher.set(
-          statusError(RED._("voevent-dedupe.status.no-store", { store: storeName, seen, dropped })),
-        );
-      } else if (redisDown && whenDown === "hold") {
-        flasher.set(statusWarn(RED._("voevent-dedupe.status.holding", { count: deduper.holding })));
-      } else if (redisStore !== null ? redisDown : deduper.degraded) {
-        flasher.set(
-          statusWarn(
-            RED._("voevent-dedupe.status.degraded", {
-              store: storeName,
-              seen,
-              dropped,
-              unshared: deduper.unsharedNow,
-            }),
-          ),
-        );
-      } else {
-        flasher.set(statusOk(RED._("voevent-dedupe.status.counts", { seen, dropped })));
+        return statusError(RED._("voevent-dedupe.status.no-store", { store: storeName, seen, dropped }));
       }
+      if (redisDown && whenDown === "hold") {
+        return statusWarn(RED._("voevent-dedupe.status.holding", { count: deduper.holding }));
+      }
+      if (redisStore !== null ? redisDown : deduper.degraded) {
+        return statusWarn(
+          RED._("voevent-dedupe.status.degraded", {
+            store: storeName,
+            seen,
+            dropped,
+            unshared: deduper.unsharedNow,
+          }),
+        );
+      }
+      return statusOk(RED._("voevent-dedupe.status.counts", { seen, dropped }));
     };
+    // The counts change with every message: formatted at most once per STATUS_UPDATE_MS.
+    const showState = () => flasher.update(stateStatus);
     if (file !== null && file.size > 0) {
       flasher.set(statusOk(RED._("voevent-dedupe.status.remembered", { count: file.size })));
     } else if (redisStore !== null && !redisStore.available) {
@@ -147,14 +146,15 @@ function init(RED: NodeAPI): void {
     }
     const stopWatching = redisStore?.onChange(() => showState());
 
-    onInput(this, async (msg, send, done) => {
+    // Not an async function: a message (most of them) costs no promise; only a reset waits.
+    onInput(this, (msg, send, done) => {
       if (Object.hasOwn(msg, "reset")) {
-        await deduper.clear();
-        seen = 0;
-        dropped = 0;
-        flasher.set(statusOk(RED._("voevent-dedupe.status.cleared")));
-        done();
-        return;
+        return deduper.clear().then(() => {
+          seen = 0;
+          dropped = 0;
+          flasher.set(statusOk(RED._("voevent-dedupe.status.cleared")));
+          done();
+        });
       }
       let key: string;
       try {

@@ -144,7 +144,7 @@ function init(RED: NodeAPI): void {
       const vtp = (msg as { vtp?: { peer?: unknown } }).vtp;
       store.add(ev.voevent, ev.xml, { peer: typeof vtp?.peer === "string" ? vtp.peer : null });
       dirty = true;
-      flasher.set(statusOk(t("status.events", { count: store.size, path: where })));
+      flasher.update(() => statusOk(t("status.events", { count: store.size, path: where })));
       done();
     });
 

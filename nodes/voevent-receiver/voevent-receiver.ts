@@ -61,11 +61,9 @@ function init(RED: NodeAPI): void {
     let closed = false;
     const showListening = (): void => {
       if (closed || port === 0) return;
-      flasher.set(
-        received === 0
-          ? statusOk(t("status.listening", { port }))
-          : statusOk(t("status.received", { port, count: received })),
-      );
+      if (received === 0) flasher.set(statusOk(t("status.listening", { port })));
+      // The count changes with every event: formatted at most once per STATUS_UPDATE_MS.
+      else flasher.update(() => statusOk(t("status.received", { port, count: received })));
     };
 
     let receiver: VTPReceiver;

@@ -171,7 +171,7 @@ function init(RED: NodeAPI): void {
         done(new Error(t("errors.nak", { remote, reason })));
         return;
       }
-      flasher.set(statusOk(t("status.ack", { remote })));
+      flasher.update(() => statusOk(t("status.ack", { remote })));
       send(msg);
       done();
     });

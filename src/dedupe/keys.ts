@@ -1,4 +1,10 @@
-import { createHash } from "node:crypto";
+import crypto, { createHash } from "node:crypto";
+
+/**
+ * crypto.hash (Node 20.12, 21.7 and later): one call, no Hash object per key, about twice as
+ * fast for a packet of a few kB; createHash where it is missing. A string is hashed as UTF-8.
+ */
+const oneShot = (crypto as { hash?: (alg: string, data: string | Buffer, enc: "hex") => string }).hash;
 
 /**
  * The dedupe key of a packet's bytes: the hex SHA-1 of exactly what was
@@ -8,9 +14,12 @@ import { createHash } from "node:crypto";
  * those.
  */
 export function sha1Key(payload: string | Buffer): string {
+  if (typeof payload !== "string" && !Buffer.isBuffer(payload)) {
+    throw new TypeError("sha1Key: payload must be a string or a Buffer");
+  }
+  if (oneShot !== undefined) return oneShot("sha1", payload, "hex");
   const hash = createHash("sha1");
   if (typeof payload === "string") hash.update(payload, "utf8");
-  else if (Buffer.isBuffer(payload)) hash.update(payload);
-  else throw new TypeError("sha1Key: payload must be a string or a Buffer");
+  else hash.update(payload);
   return hash.digest("hex");
 }

@@ -339,6 +339,15 @@ export class VTPBroadcaster extends EventEmitter {
     return { maxOutstanding, maxQueuedBytes };
   }
 
+  /**
+   * Whether some subscriber has filters to evaluate (so that a broadcast parses the packet).
+   * Cheap (no snapshot), for a caller deciding per event whether to hand over a parsed tree.
+   */
+  get filtering(): boolean {
+    for (const s of this.subs.values()) if (s.filters.active) return true;
+    return false;
+  }
+
   /** A snapshot of every connected subscriber. */
   get subscribers(): SubscriberInfo[] {
     const out: SubscriberInfo[] = [];

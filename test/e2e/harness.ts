@@ -446,6 +446,8 @@ export interface NodeRedSettings {
 export interface StartRuntimeOptions {
   /** Node binary to run Node-RED with (default: this process's). */
   nodeBinary?: string;
+  /** Extra options for that node binary, before red.js (e.g. ["--cpu-prof"] for a bench). */
+  nodeArgs?: string[];
   /** The node-red package directory (the one holding red.js); default: this repo's. */
   nodeRedDir?: string;
   /** Flows deployed (via the admin API) once the runtime is up. */
@@ -571,7 +573,16 @@ export async function startRuntime(options: StartRuntimeOptions = {}): Promise<R
 
   const child = spawn(
     nodeBinary,
-    ["-r", watchdogFile(), redJs, "--userDir", userDir, "--settings", settingsFile],
+    [
+      ...(options.nodeArgs ?? []),
+      "-r",
+      watchdogFile(),
+      redJs,
+      "--userDir",
+      userDir,
+      "--settings",
+      settingsFile,
+    ],
     { cwd: userDir, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   track(child);

@@ -75,7 +75,27 @@ describe("voevent-dedupe node", () => {
     );
     assert.deepEqual(h.tags(h.first), ["a", "a-plus-newline"]);
     assert.deepEqual(h.tags(h.dup), ["a-buffer", "a-again"]);
+    await waitUntil(() => statusHistory("d").at(-1)?.text === "seen 2, dropped 2", 3000, "the counts");
     assert.deepEqual(statusHistory("d").at(-1), { fill: "green", shape: "dot", text: "seen 2, dropped 2" });
+  });
+
+  it("a burst of events: the counts are formatted about once a second, not per event (issue 16)", async () => {
+    await loadFlow(["voevent-dedupe"], flow());
+    const h = harness();
+    const xml = fixture("full-v2.xml");
+    const burst = Array.from({ length: 300 }, (_, i) => ({
+      payload: i % 3 === 0 ? xml : `${xml}<!-- ${i} -->`,
+    }));
+    await h.send(...burst);
+    assert.equal(h.first.length + h.dup.length, 300);
+    // The last counts are shown once the interval is up (at most a second later).
+    await waitUntil(
+      () => statusHistory("d").at(-1)?.text === "seen 201, dropped 99",
+      3000,
+      "the final counts",
+    );
+    const counts = statusHistory("d").filter((s) => /^seen \d+, dropped \d+$/.test(String(s.text)));
+    assert.ok(counts.length <= 4, `${counts.length} status updates for 300 events`);
   });
 
   it("ivorn key: another rendering of the same event is a duplicate", async () => {

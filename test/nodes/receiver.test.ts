@@ -56,6 +56,20 @@ function send(port: number, payload: string | Buffer, extra: Partial<Parameters<
 describe("voevent-receiver node", () => {
   useNodeRed();
 
+  it("a burst of events: the count is formatted about once a second, not per event (issue 16)", async () => {
+    const port = await freePort();
+    await loadFlow(TYPES, receiverFlow(port));
+    await listening();
+    const got = collect("out");
+    const xml = fixture("full-v2.xml").toString("utf8");
+    for (let i = 0; i < 40; i++) assert.equal((await send(port, xml)).reply, "ack");
+    assert.equal(got.length, 40);
+    // The last count is shown once the interval is up (at most a second later).
+    await waitUntil(() => texts("r").at(-1) === `port ${port}: 40 received`, 3000, "the final count");
+    const counts = texts("r").filter((t) => / received$/.test(t));
+    assert.ok(counts.length <= 4, `${counts.length} status updates for 40 events`);
+  });
+
   it("emits each event as the message contract, after handing it on acks the author", async () => {
     const port = await freePort();
     await loadFlow(TYPES, receiverFlow(port));

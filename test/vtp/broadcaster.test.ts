@@ -471,11 +471,13 @@ describe("vtp/broadcaster", () => {
         cache.clear();
         assert.equal(b.broadcast(packet("p2")), 1);
         assert.deepEqual([cache.stats.hits, cache.stats.misses], [0, 0], "no filters: no parse");
+        assert.equal(b.filtering, false, "no subscriber has filters");
         const f1 = await RawPeer.subscribe(port);
         const f2 = await RawPeer.subscribe(port);
         f1.send(buildAuthenticate(IVO, "s", ["//Param"]));
         f2.send(buildAuthenticate(IVO, "s", ["//Who"]));
         await until(() => b.subscribers.filter((s) => s.filters.length > 0).length === 2, "filters");
+        assert.equal(b.filtering, true, "two subscribers have filters");
         assert.equal(b.broadcast(packet("p3")), 3);
         assert.deepEqual(
           [cache.stats.hits, cache.stats.misses],
