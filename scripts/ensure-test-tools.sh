@@ -4,6 +4,7 @@
 #   redis-server  Redis (the dedupe tests start their own on a free loopback port)
 #   chromium      browser driven by playwright-core (executablePath /usr/bin/chromium)
 #   xmllint       libxml2's parser (libxml2-utils), the XML parser's differential test
+#   bzip2         reads the corpus's 4PiSky month (tar.bz2) for the archive's tests
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ need=()
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/xmllint ] || need+=(libxml2-utils)
+command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

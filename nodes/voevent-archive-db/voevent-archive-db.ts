@@ -168,7 +168,15 @@ function init(RED: NodeAPI): void {
           openArchive(
             kind === "embedded"
               ? { store: "embedded", file }
-              : { store: "postgres", host, port, database, user, password: self.credentials?.password, tls },
+              : {
+                  store: "postgres",
+                  host,
+                  port,
+                  database,
+                  user,
+                  password: self.credentials?.password ?? "",
+                  tls,
+                },
           ),
         );
         opening = attempt;
