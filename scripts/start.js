@@ -159,6 +159,30 @@ function waitForEditor(url, child, timeoutMs) {
   });
 }
 
+/** The search page, API and feeds of each archive (voevent-archive-db) of the deployed flows. */
+function archiveUrls(editorUrl) {
+  const flows = readJson(flowFile);
+  if (!Array.isArray(flows)) return "";
+  const settings = (() => {
+    try {
+      return require(settingsFile);
+    } catch {
+      return {};
+    }
+  })();
+  const nodeRoot = String(settings.httpNodeRoot ?? "/").replace(/\/+$/, "");
+  return flows
+    .filter((n) => n && n.type === "voevent-archive-db")
+    .map((n) => {
+      const where = `${editorUrl.replace(/\/$/, "")}${nodeRoot}${String(n.path || "/voevent/archive").replace(/\/+$/, "")}/`;
+      return (
+        `Archive "${n.name || n.id}": search page ${where}\n` +
+        `  voeventdb API: ${where}apiv1/   feeds: ${where}feed.rss  ${where}feed.atom\n`
+      );
+    })
+    .join("");
+}
+
 function main() {
   fs.mkdirSync(userDir, { recursive: true });
   writeSettings();
@@ -189,7 +213,7 @@ function main() {
 
   const url = `http://${host}:${port}/`;
   waitForEditor(url, child, 60000).then((ready) => {
-    if (ready) process.stdout.write(`\nNode-RED editor: ${url}   (Ctrl-C to stop)\n\n`);
+    if (ready) process.stdout.write(`\nNode-RED editor: ${url}   (Ctrl-C to stop)\n${archiveUrls(url)}\n`);
     else if (child.exitCode === null) log(`Node-RED did not answer on ${url} within 60 s; still waiting`);
   });
 }
