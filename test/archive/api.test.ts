@@ -18,52 +18,20 @@ import { recordFromPacket } from "../../src/archive/ingest";
 import { openArchive } from "../../src/archive/open";
 import { ArchiveError, type ArchiveStore } from "../../src/archive/types";
 import { parseVOEvent } from "../../src/voevent/parse";
+import {
+  authoredMonthCount,
+  countBy,
+  type Expected,
+  expectationOf,
+  separationDeg,
+  streamRoleCount,
+} from "../helpers/archive-expect";
 import { describeCorpus } from "../helpers/corpus";
 import { readTarballPackets } from "../helpers/tarball";
 
 const PACKETS = 600;
 const ASSETS = loadArchiveAssets(path.join(__dirname, "../../nodes/voevent-archive-db/page"));
 const BASE_PATH = "/voevent/archive";
-
-/** What the test knows of one stored packet, from its own reading of the XML. */
-interface Expected {
-  id: number;
-  ivorn: string;
-  stream: string;
-  role: string;
-  authored: Date | null;
-  position: { ra: number; dec: number } | null;
-  refs: string[];
-  xml: Buffer;
-}
-
-/** voeventdb's stream: the IVORN before `#`, without `ivo://`. */
-function streamOf(ivorn: string): string {
-  const head = ivorn.split("#")[0];
-  return head.startsWith("ivo://") ? head.slice(6) : head;
-}
-
-/** Who/Date as voeventdb reads it (a time without a zone is UTC); null when it is no time. */
-function authoredOf(date: string | null): Date | null {
-  if (date === null) return null;
-  const text = /(Z|[+-]\d\d:?\d\d)$/.test(date.trim()) ? date.trim() : `${date.trim()}Z`;
-  const d = new Date(text);
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
-function separationDeg(ra1: number, dec1: number, ra2: number, dec2: number): number {
-  const r = Math.PI / 180;
-  const c =
-    Math.sin(dec1 * r) * Math.sin(dec2 * r) +
-    Math.cos(dec1 * r) * Math.cos(dec2 * r) * Math.cos((ra1 - ra2) * r);
-  return Math.acos(Math.min(1, Math.max(-1, c))) / r;
-}
-
-function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of items) out[key(t)] = (out[key(t)] ?? 0) + 1;
-  return out;
-}
 
 interface Envelope<T> {
   endpoint: string;
@@ -131,29 +99,10 @@ describeCorpus("archive HTTP API (voeventdb REST API v1) against an embedded sto
     const records = [];
     const t0 = Date.UTC(2022, 1, 1);
     for (const [i, p] of packets.entries()) {
-      let v: ReturnType<typeof parseVOEvent>["voevent"];
-      try {
-        v = parseVOEvent(p.xml).voevent;
-      } catch {
-        continue;
-      }
-      if (seen.has(v.ivorn)) continue;
-      seen.add(v.ivorn);
-      const dummy =
-        streamOf(v.ivorn).startsWith("nasa.gsfc.gcn/") &&
-        v.params.Coords_String === "unavailable/inappropriate";
-      expected.push({
-        id: expected.length + 1,
-        ivorn: v.ivorn,
-        stream: streamOf(v.ivorn),
-        role: v.role,
-        authored: authoredOf(v.date),
-        position: v.position === null || dummy ? null : { ra: v.position.ra, dec: v.position.dec },
-        refs: v.citations
-          .filter((c) => c.cite === "followup" || c.cite === "supersedes" || c.cite === "retraction")
-          .map((c) => c.ivorn),
-        xml: p.xml,
-      });
+      const e = expectationOf(p.xml, expected.length + 1);
+      if (e === null || seen.has(e.ivorn)) continue;
+      seen.add(e.ivorn);
+      expected.push(e);
       records.push(recordFromPacket(p.xml, new Date(t0 + i * 1000)));
     }
     for (let i = 0; i < records.length; i += 200) await real.insertBatch(records.slice(i, i + 200));
@@ -294,20 +243,12 @@ describeCorpus("archive HTTP API (voeventdb REST API v1) against an embedded sto
       (await json<Record<string, number>>("/apiv1/map/role_count")).result,
       countBy(expected, (e) => e.role),
     );
-    const nested: Record<string, Record<string, number>> = {};
-    for (const e of expected) {
-      nested[e.stream] ??= {};
-      nested[e.stream][e.role] = (nested[e.stream][e.role] ?? 0) + 1;
-    }
     assert.deepEqual(
       (await json<Record<string, Record<string, number>>>("/apiv1/map/stream_role_count")).result,
-      nested,
+      streamRoleCount(expected),
     );
     const months = (await json<Record<string, number>>("/apiv1/map/authored_month_count")).result;
-    const want = countBy(expected, (e) =>
-      e.authored === null ? "null" : e.authored.toISOString().slice(0, 7),
-    );
-    assert.deepEqual(months, want);
+    assert.deepEqual(months, authoredMonthCount(expected));
     const swift = (await json<Record<string, number>>("/apiv1/map/role_count?stream=nasa.gsfc.gcn/SWIFT"))
       .result;
     assert.deepEqual(
