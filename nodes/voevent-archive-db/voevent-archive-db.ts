@@ -13,8 +13,10 @@
  *   archive whose path it falls under; an archive leaves that map when it closes, so a redeploy
  *   frees its path at once. A second archive on a path already in use serves no HTTP (warned)
  *   but its store works.
- * - Retention (`maxAge` in days, `maxEvents`; 0 = no limit) runs every PRUNE_MS while the store
- *   is open, off the message path.
+ * - One batching writer per archive (src/archive/writer.ts), shared by its voevent-archive nodes,
+ *   so batches fill from every flow; it also applies retention (`maxAge` in days, `maxEvents`;
+ *   0 = no limit), off the message path. It is made on the first record and flushed (within its
+ *   close deadline) before the store closes.
  * - The password is a Node-RED credential, never in the flow JSON.
  */
 import fs from "node:fs";
@@ -23,7 +25,13 @@ import type { NodeAPI, NodeDef } from "node-red";
 import { ArchiveApi, type ArchivePageAssets, loadArchiveAssets } from "../../src/archive/api";
 import { openArchive } from "../../src/archive/open";
 import { archivePaths } from "../../src/archive/registry";
-import type { ArchiveStore, RetentionPolicy } from "../../src/archive/types";
+import {
+  ArchiveError,
+  type ArchiveRecord,
+  type ArchiveStore,
+  type RetentionPolicy,
+} from "../../src/archive/types";
+import { ArchiveWriter } from "../../src/archive/writer";
 import { normalisePath } from "../../src/monitor/server";
 import { wholeInRange } from "../shared/config";
 import { asError, onClose } from "../shared/lifecycle";
@@ -60,8 +68,6 @@ const ARCHIVE_DB_DEFAULTS = {
   maxEvents: 0,
 } as const;
 
-/** How often retention runs while the store is open. */
-const PRUNE_MS = 60_000;
 /** How long closing waits for the store to close. */
 const CLOSE_WAIT_MS = 5000;
 
@@ -155,7 +161,6 @@ function init(RED: NodeAPI): void {
     const users = new Set<Node>();
     let apiUsing = false;
     let opening: Promise<ArchiveStore> | null = null;
-    let store: ArchiveStore | null = null;
     let closing: Promise<void> = Promise.resolve();
     let closed = false;
     let lastError = "";
@@ -181,8 +186,7 @@ function init(RED: NodeAPI): void {
         );
         opening = attempt;
         attempt.then(
-          (s) => {
-            store = s;
+          () => {
             if (lastError !== "") this.log(t("log.opened", { where: self.where }));
             lastError = "";
           },
@@ -197,13 +201,61 @@ function init(RED: NodeAPI): void {
       return opening;
     };
 
+    // The one batching writer of this archive (src/archive/writer.ts), made on the first record;
+    // it writes through `deferred`, which waits for the store to open (a store that cannot open
+    // is UNAVAILABLE to the writer, so it retries) and applies retention.
+    let writer: ArchiveWriter | null = null;
+    let lastWriteError = "";
+    const deferred = (): ArchiveStore => {
+      const ready = async (): Promise<ArchiveStore> => {
+        try {
+          return await open();
+        } catch (err) {
+          throw err instanceof ArchiveError ? err : new ArchiveError("UNAVAILABLE", asError(err).message);
+        }
+      };
+      return {
+        kind,
+        insertBatch: async (records) => (await ready()).insertBatch(records),
+        existing: async (ivorns) => (await ready()).existing(ivorns),
+        count: async (f) => (await ready()).count(f),
+        listIvorn: async (q) => (await ready()).listIvorn(q),
+        listIvornNrefs: async (q) => (await ready()).listIvornNrefs(q),
+        listIvornNcites: async (q) => (await ready()).listIvornNcites(q),
+        mapStreamCount: async (f) => (await ready()).mapStreamCount(f),
+        mapRoleCount: async (f) => (await ready()).mapRoleCount(f),
+        mapStreamRoleCount: async (f) => (await ready()).mapStreamRoleCount(f),
+        mapAuthoredMonthCount: async (f) => (await ready()).mapAuthoredMonthCount(f),
+        list: async (q) => (await ready()).list(q),
+        synopsis: async (iv) => (await ready()).synopsis(iv),
+        packetXml: async (iv) => (await ready()).packetXml(iv),
+        prune: async (policy) => (await ready()).prune(policy),
+        lastChange: async () => (await ready()).lastChange(),
+        close: async () => undefined,
+      };
+    };
+    const makeWriter = (): ArchiveWriter => {
+      const w = new ArchiveWriter(deferred(), { retention: policy });
+      w.on("error", (err: Error) => {
+        if (err.message === lastWriteError) return;
+        lastWriteError = err.message;
+        this.warn(t("errors.write", { where: self.where, error: err.message }));
+      });
+      w.on("written", () => {
+        if (lastWriteError !== "") this.log(t("log.writing", { where: self.where }));
+        lastWriteError = "";
+      });
+      return w;
+    };
+
     const shut = (): Promise<void> => {
+      const w = writer;
+      writer = null;
       const pending = opening;
       opening = null;
-      store = null;
-      if (pending === null) return closing;
       closing = closing.then(async () => {
-        const s = await pending.catch(() => null);
+        if (w !== null) await w.close();
+        const s = pending === null ? null : await pending.catch(() => null);
         if (s !== null)
           await withDeadline(
             s.close().catch((err: unknown) => this.warn(asError(err).message)),
@@ -221,17 +273,15 @@ function init(RED: NodeAPI): void {
       users.delete(user);
       if (users.size === 0 && !apiUsing) await shut();
     };
-
-    const pruner = setInterval(() => {
-      if (store === null || (policy.maxAge === 0 && policy.maxEvents === 0)) return;
-      store.prune(policy).then(
-        (n) => {
-          if (n > 0) this.debug(t("log.pruned", { count: n }));
-        },
-        (err: unknown) => this.warn(t("errors.prune", { error: asError(err).message })),
-      );
-    }, PRUNE_MS);
-    pruner.unref();
+    self.enqueue = (record: ArchiveRecord): boolean => {
+      if (closed) return false;
+      writer ??= makeWriter();
+      return writer.enqueue(record);
+    };
+    self.counters = () => ({
+      ...(writer?.counters ?? { stored: 0, duplicates: 0, pending: 0, dropped: 0, pruned: 0 }),
+    });
+    self.lastError = () => writer?.lastError ?? null;
 
     // The HTTP side.
     const where = normalisePath(
@@ -266,7 +316,6 @@ function init(RED: NodeAPI): void {
 
     onClose(this, async () => {
       closed = true;
-      clearInterval(pruner);
       if (api !== null && where !== null && apis.get(where) === api) {
         apis.delete(where);
         archivePaths.delete(where);

@@ -1,8 +1,9 @@
 /**
  * voevent-archive: stores each input event in the archive of a voevent-archive-db node, as
  * voeventdb stores it (src/archive/ingest.ts makes the record: raw bytes exactly as received,
- * IVORN, stream, role, times, positions, citations), through the batching writer
- * (src/archive/writer.ts) that writes in transactions off the message path.
+ * IVORN, stream, role, times, positions, citations), through the archive's one batching writer
+ * (src/archive/writer.ts, owned by the voevent-archive-db node) that writes in transactions off
+ * the message path.
  *
  * Decisions:
  * - done() is called as soon as the record is queued: the flow never waits for the database.
@@ -11,12 +12,12 @@
  * - The received time is msg.vtp.receivedAt when a node of this package set it (the receiver or
  *   subscriber saw the packet then), else now.
  * - The status "N stored / D duplicates / P pending" (and "X dropped" when any were) is formatted
- *   every STATUS_MS from the writer's counters, not per message: at 10,000 events/s a status per
- *   message would cost more than the write.
+ *   every STATUS_MS from the writer's counters (the archive's, shared by every archive node
+ *   writing to it), not per message: at 10,000 events/s a status per message would cost more than
+ *   the write. It turns yellow while writes fail and events wait.
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { recordFromPacket } from "../../src/archive/ingest";
-import { ArchiveWriter } from "../../src/archive/writer";
 import { isVtpInfo, rawPayloadOf } from "../../src/contract";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
@@ -45,26 +46,16 @@ function init(RED: NodeAPI): void {
       onClose(this, () => flasher.close());
       return;
     }
-    let lastProblem = "";
-    const writer = new ArchiveWriter(() => db.register(this), {
-      onError: (err: Error) => {
-        if (err.message === lastProblem) return;
-        lastProblem = err.message;
-        this.warn(t("errors.write", { where: db.where, error: err.message }));
-      },
-      onRecovered: () => {
-        if (lastProblem !== "") this.log(t("log.recovered", { where: db.where }));
-        lastProblem = "";
-      },
-    });
+    // Registering says this node uses the archive: the store opens now, not on the first event.
+    db.register(this).catch(() => undefined);
     flasher.set(statusIdle(t("status.waiting")));
 
     let shown = "";
     const statusTimer = setInterval(() => {
-      const c = writer.counters;
+      const c = db.counters();
       let text = t("status.counts", { stored: c.stored, duplicates: c.duplicates, pending: c.pending });
       if (c.dropped > 0) text += t("status.dropped", { dropped: c.dropped });
-      const problem = lastProblem !== "";
+      const problem = db.lastError() !== null && c.pending > 0;
       const key = `${text}|${problem}`;
       if (key === shown) return;
       shown = key;
@@ -80,7 +71,7 @@ function init(RED: NodeAPI): void {
         if (!Number.isNaN(at.getTime())) receivedAt = at;
       }
       try {
-        writer.add(recordFromPacket(rawPayloadOf(msg), receivedAt));
+        db.enqueue(recordFromPacket(rawPayloadOf(msg), receivedAt));
       } catch (err) {
         flasher.flash(statusError(t("status.refused-one")));
         done(asError(err));
@@ -92,11 +83,7 @@ function init(RED: NodeAPI): void {
     onClose(this, async () => {
       clearInterval(statusTimer);
       flasher.close();
-      try {
-        await writer.close();
-      } finally {
-        await db.deregister(this);
-      }
+      await db.deregister(this);
     });
   }
   RED.nodes.registerType(TYPE, VOEventArchiveNode);
