@@ -26,14 +26,10 @@ import { coneClause, type Dialect, SqlBuilder } from "./sql";
 import { parseIsoTime } from "./time";
 import { ArchiveError, type ArchiveFilters, type ArchiveOrder, type ArchiveQuery } from "./types";
 
-/** Where a clause applies: the packet row `v`, or one of its positions `c` (all coord clauses on the same one). */
-export interface FilterClause {
-  on: "voevent" | "coord";
-  sql: string;
-}
-
 export interface FilterDefinition {
   key: keyof ArchiveFilters;
+  /** Where its clause applies: the packet row `v`, or one of its positions `c` (all coord clauses on the same one). */
+  on: "voevent" | "coord";
   /** One line for the API's documentation and the search page. */
   description: string;
   /** Query-string values the tests run against both stores (voeventdb's examples where it has them). */
@@ -41,7 +37,7 @@ export interface FilterDefinition {
   /** Parses every value given for the key into `into`; throws ArchiveError BAD_QUERY. */
   parse(values: readonly string[], into: ArchiveFilters, limits: QueryLimits): void;
   /** The clause for this key's parsed value, or null when the filters do not set it. */
-  clause(filters: ArchiveFilters, q: SqlBuilder): FilterClause | null;
+  clause(filters: ArchiveFilters, q: SqlBuilder): string | null;
 }
 
 export interface QueryLimits {
@@ -117,88 +113,90 @@ function bool(key: "cited" | "coord" | "ref_any"): Pick<FilterDefinition, "parse
 export const FILTERS: readonly FilterDefinition[] = [
   {
     key: "authored_since",
+    on: "voevent",
     description: "Who/Date at or after the given time (ISO 8601; UTC unless a zone is given)",
     examples: ["2015-10-09T21:34:19", "2015-10-09", "2015-10", "2022-01-15T00:00:00+02:00"],
     parse(values, into) {
       into.authored_since = first(values, (v) => parseDate("authored_since", v));
     },
     clause(f, q) {
-      return f.authored_since === undefined
-        ? null
-        : { on: "voevent", sql: `v.author_datetime >= ${q.time(f.authored_since)}` };
+      return f.authored_since === undefined ? null : `v.author_datetime >= ${q.time(f.authored_since)}`;
     },
   },
   {
     key: "authored_until",
+    on: "voevent",
     description: "Who/Date at or before the given time (ISO 8601; UTC unless a zone is given)",
     examples: ["2015-10-09T21:34:19", "2015-10-09", "2015-10", "2022-01-15T12:00Z"],
     parse(values, into) {
       into.authored_until = first(values, (v) => parseDate("authored_until", v));
     },
     clause(f, q) {
-      return f.authored_until === undefined
-        ? null
-        : { on: "voevent", sql: `v.author_datetime <= ${q.time(f.authored_until)}` };
+      return f.authored_until === undefined ? null : `v.author_datetime <= ${q.time(f.authored_until)}`;
     },
   },
   {
     key: "cited",
+    on: "voevent",
     description: "packets that are (true) or are not (false) cited by another stored packet",
     examples: ["true", "false"],
     ...bool("cited"),
     clause(f) {
       if (f.cited === undefined) return null;
       const e = "EXISTS (SELECT 1 FROM cite c2 WHERE c2.ref_ivorn = v.ivorn)";
-      return { on: "voevent", sql: f.cited ? e : `NOT ${e}` };
+      return f.cited ? e : `NOT ${e}`;
     },
   },
   {
     key: "cone",
+    on: "coord",
     description: "packets with a position within a cone: JSON [ra, dec, radius], degrees",
     examples: ["[10,20,5]", "[359.9,-30,5]", "[0,90,1]", "[262.5,-34.3,1]"],
     parse(values, into) {
       into.cone = first(values, (v) => parseCone("cone", v));
     },
     clause(f, q) {
-      return f.cone === undefined
-        ? null
-        : { on: "coord", sql: coneClause(q, f.cone.ra, f.cone.dec, f.cone.radius) };
+      return f.cone === undefined ? null : coneClause(q, f.cone.ra, f.cone.dec, f.cone.radius);
     },
   },
   {
     key: "coord",
+    on: "voevent",
     description: "packets that have (true) or have not (false) a stored position",
     examples: ["true", "false"],
     ...bool("coord"),
     clause(f) {
       if (f.coord === undefined) return null;
-      return { on: "voevent", sql: `v.id ${f.coord ? "" : "NOT "}IN (SELECT voevent_id FROM coord)` };
+      return `v.id ${f.coord ? "" : "NOT "}IN (SELECT voevent_id FROM coord)`;
     },
   },
   {
     key: "dec_gt",
+    on: "coord",
     description: "packets with a position whose declination is greater than the value (degrees)",
     examples: ["0", "-45.123"],
     parse(values, into) {
       into.dec_gt = first(values, (v) => parseDec("dec_gt", v));
     },
     clause(f, q) {
-      return f.dec_gt === undefined ? null : { on: "coord", sql: `c.dec > ${q.param(f.dec_gt)}` };
+      return f.dec_gt === undefined ? null : `c.dec > ${q.param(f.dec_gt)}`;
     },
   },
   {
     key: "dec_lt",
+    on: "coord",
     description: "packets with a position whose declination is less than the value (degrees)",
     examples: ["0", "-45.123"],
     parse(values, into) {
       into.dec_lt = first(values, (v) => parseDec("dec_lt", v));
     },
     clause(f, q) {
-      return f.dec_lt === undefined ? null : { on: "coord", sql: `c.dec < ${q.param(f.dec_lt)}` };
+      return f.dec_lt === undefined ? null : `c.dec < ${q.param(f.dec_lt)}`;
     },
   },
   {
     key: "ivorn_contains",
+    on: "voevent",
     description: "IVORN contains the text (several: all of them)",
     examples: ["BAT_GRB_Pos", "XRT", "%", "_Pos_"],
     parse(values, into, limits) {
@@ -206,11 +204,12 @@ export const FILTERS: readonly FilterDefinition[] = [
     },
     clause(f, q) {
       if (f.ivorn_contains === undefined || f.ivorn_contains.length === 0) return null;
-      return { on: "voevent", sql: f.ivorn_contains.map((s) => q.contains("v.ivorn", s)).join(" AND ") };
+      return f.ivorn_contains.map((s) => q.contains("v.ivorn", s)).join(" AND ");
     },
   },
   {
     key: "ivorn_prefix",
+    on: "voevent",
     description: "IVORN starts with the text (several: any of them)",
     examples: [
       "ivo://nasa.gsfc.gcn",
@@ -222,24 +221,23 @@ export const FILTERS: readonly FilterDefinition[] = [
     },
     clause(f, q) {
       if (f.ivorn_prefix === undefined || f.ivorn_prefix.length === 0) return null;
-      return {
-        on: "voevent",
-        sql: `(${f.ivorn_prefix.map((s) => q.startsWith("v.ivorn", s)).join(" OR ")})`,
-      };
+      return `(${f.ivorn_prefix.map((s) => q.startsWith("v.ivorn", s)).join(" OR ")})`;
     },
   },
   {
     key: "ref_any",
+    on: "voevent",
     description: "packets that cite (true) or do not cite (false) any other packet",
     examples: ["true", "True", "false"],
     ...bool("ref_any"),
     clause(f) {
       if (f.ref_any === undefined) return null;
-      return { on: "voevent", sql: `v.id ${f.ref_any ? "" : "NOT "}IN (SELECT voevent_id FROM cite)` };
+      return `v.id ${f.ref_any ? "" : "NOT "}IN (SELECT voevent_id FROM cite)`;
     },
   },
   {
     key: "ref_contains",
+    on: "voevent",
     description: "packets citing an IVORN that contains the text (several: any of them)",
     examples: ["BAT_GRB_Pos", "GBM_Alert", "S2"],
     parse(values, into, limits) {
@@ -248,11 +246,12 @@ export const FILTERS: readonly FilterDefinition[] = [
     clause(f, q) {
       if (f.ref_contains === undefined || f.ref_contains.length === 0) return null;
       const any = f.ref_contains.map((s) => q.contains("cr.ref_ivorn", s)).join(" OR ");
-      return { on: "voevent", sql: `v.id IN (SELECT cr.voevent_id FROM cite cr WHERE ${any})` };
+      return `v.id IN (SELECT cr.voevent_id FROM cite cr WHERE ${any})`;
     },
   },
   {
     key: "ref_exact",
+    on: "voevent",
     description: "packets citing exactly this IVORN (several: any of them)",
     examples: [
       "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_649113-680",
@@ -263,14 +262,12 @@ export const FILTERS: readonly FilterDefinition[] = [
     },
     clause(f, q) {
       if (f.ref_exact === undefined || f.ref_exact.length === 0) return null;
-      return {
-        on: "voevent",
-        sql: `v.id IN (SELECT ce.voevent_id FROM cite ce WHERE ${q.inList("ce.ref_ivorn", f.ref_exact)})`,
-      };
+      return `v.id IN (SELECT ce.voevent_id FROM cite ce WHERE ${q.inList("ce.ref_ivorn", f.ref_exact)})`;
     },
   },
   {
     key: "role",
+    on: "voevent",
     description: "role is one of observation, prediction, utility, test (several: any of them)",
     examples: ["observation", "utility", "test"],
     parse(values, into) {
@@ -281,11 +278,12 @@ export const FILTERS: readonly FilterDefinition[] = [
     },
     clause(f, q) {
       if (f.role === undefined || f.role.length === 0) return null;
-      return { on: "voevent", sql: q.inList("v.role", f.role) };
+      return q.inList("v.role", f.role);
     },
   },
   {
     key: "stream",
+    on: "voevent",
     description: "stream (the IVORN before #, without ivo://) is the value (several: any of them)",
     examples: ["nasa.gsfc.gcn/SWIFT", "nvo.caltech/voeventnet/catot", "nasa.gsfc.gcn#SWIFT"],
     parse(values, into, limits) {
@@ -293,7 +291,7 @@ export const FILTERS: readonly FilterDefinition[] = [
     },
     clause(f, q) {
       if (f.stream === undefined || f.stream.length === 0) return null;
-      return { on: "voevent", sql: q.inList("v.stream", f.stream) };
+      return q.inList("v.stream", f.stream);
     },
   },
 ];
@@ -438,12 +436,15 @@ export function parseArchiveQuery(
 
 /** The WHERE clause (on packet `v`) for these filters, "" when none; parameters go to `q`. */
 export function whereClause(filters: ArchiveFilters, q: SqlBuilder): string {
+  // Packet clauses first, then position clauses: placeholders are numbered in the text's order.
   const onVoevent: string[] = [];
   const onCoord: string[] = [];
-  for (const def of FILTERS) {
-    const c = def.clause(filters, q);
-    if (c === null) continue;
-    (c.on === "voevent" ? onVoevent : onCoord).push(c.sql);
+  for (const on of ["voevent", "coord"] as const) {
+    for (const def of FILTERS) {
+      if (def.on !== on) continue;
+      const c = def.clause(filters, q);
+      if (c !== null) (on === "voevent" ? onVoevent : onCoord).push(c);
+    }
   }
   if (onCoord.length > 0)
     onVoevent.push(`v.id IN (SELECT c.voevent_id FROM coord c WHERE ${onCoord.join(" AND ")})`);

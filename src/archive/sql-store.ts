@@ -86,7 +86,8 @@ export function relevantUrls(ivorn: string, refs: readonly string[]): string[] {
 export class SqlStore implements ArchiveStore {
   constructor(
     readonly kind: "embedded" | "postgres",
-    private readonly db: SqlExecutor,
+    /** The store's executor (tests reach the time budget through it with SQL no filter can make). */
+    readonly db: SqlExecutor,
   ) {}
 
   private get dialect(): Dialect {
