@@ -1,5 +1,6 @@
 /**
- * The archive's nodes (node-red-node-test-helper): voevent-archive stores real packets through
+ * The archive's nodes (node-red-node-test-helper), on the embedded store and on a PostgreSQL server
+ * of the test's own: voevent-archive stores real packets through
  * the writer and shows stored / duplicates / pending, done() at once even with the database down;
  * voevent-query answers msg.query in the message contract (one message each or an array) and
  * refuses a bad query with done(err); voevent-archive-db shares one store between nodes and
@@ -26,6 +27,7 @@ import {
   useNodeRed,
   waitUntil,
 } from "../helpers/nodered";
+import { PostgresServer } from "../helpers/postgres";
 import { readTarballPackets } from "../helpers/tarball";
 import { freePorts } from "./network-helpers";
 
@@ -90,89 +92,105 @@ const lastStatus = (id: string) => statusHistory(id).at(-1)?.text ?? "";
 describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", () => {
   useNodeRed();
   let packets: Buffer[] = [];
+  let pg: PostgresServer | undefined;
+
+  after(async () => {
+    await pg?.close();
+  });
 
   before(async function () {
     this.timeout(60_000);
     packets = (await readTarballPackets(40)).map((p) => p.xml);
   });
 
-  it("stores real packets, counts a duplicate, and shows it on a timer; query answers in the message contract", async function () {
-    this.timeout(30_000);
-    await load([
-      dbNode("db", "archive-nodes-a", "/voevent/archive-a"),
-      { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
-      { id: "q", type: "voevent-query", name: "", db: "db", output: "each", wires: [["each"]] },
-      { id: "qa", type: "voevent-query", name: "", db: "db", output: "array", wires: [["array"]] },
-      { id: "each", type: "helper" },
-      { id: "array", type: "helper" },
-      catchNode("c", ["caught"]),
-      { id: "caught", type: "helper" },
-    ]);
-    const caught = collect("caught");
-    const sent = packets.slice(0, 30);
-    const receivedAt = "2026-01-02T03:04:05.678Z";
-    for (const xml of sent)
-      getNode("store").receive({ payload: xml, vtp: { peer: null, localIvo: null, receivedAt } });
-    getNode("store").receive({ payload: sent[0].toString("utf8") });
-    await waitUntil(() => lastStatus("store") === "30 stored / 1 duplicates / 0 pending", 10_000, "status");
-    assert.ok(
-      statusHistory("store").length < 10,
-      `the status is set on a timer, not per message (${statusHistory("store").length} times)`,
-    );
+  for (const kind of ["embedded", "postgres"] as const)
+    it(`${kind}: stores real packets, counts a duplicate, and shows it on a timer; query answers in the message contract`, async function () {
+      this.timeout(60_000);
+      let extra: Record<string, unknown> = {};
+      let credentials: Record<string, unknown> | undefined;
+      if (kind === "postgres") {
+        pg ??= await PostgresServer.start();
+        extra = { store: "postgres", host: pg.host, port: pg.port, database: pg.database, user: pg.user };
+        credentials = { db: { password: pg.password } };
+      }
+      await load(
+        [
+          dbNode("db", "archive-nodes-a", `/voevent/archive-a-${kind}`, extra),
+          { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+          { id: "q", type: "voevent-query", name: "", db: "db", output: "each", wires: [["each"]] },
+          { id: "qa", type: "voevent-query", name: "", db: "db", output: "array", wires: [["array"]] },
+          { id: "each", type: "helper" },
+          { id: "array", type: "helper" },
+          catchNode("c", ["caught"]),
+          { id: "caught", type: "helper" },
+        ],
+        credentials,
+      );
+      const caught = collect("caught");
+      const sent = packets.slice(0, 30);
+      const receivedAt = "2026-01-02T03:04:05.678Z";
+      for (const xml of sent)
+        getNode("store").receive({ payload: xml, vtp: { peer: null, localIvo: null, receivedAt } });
+      getNode("store").receive({ payload: sent[0].toString("utf8") });
+      await waitUntil(() => lastStatus("store") === "30 stored / 1 duplicates / 0 pending", 10_000, "status");
+      assert.ok(
+        statusHistory("store").length < 10,
+        `the status is set on a timer, not per message (${statusHistory("store").length} times)`,
+      );
 
-    const each = collect("each");
-    getNode("q").receive({ query: { limit: 5, order: "-id" }, topic: "digest", keep: "me" });
-    await waitUntil(() => each.length === 5, 5000, "5 events");
-    const newest = sent.slice(-5).reverse();
-    for (const [i, msg] of each.entries()) {
-      assert.equal(msg.payload, newest[i].toString("utf8"), "the XML exactly as received");
-      const v = (msg as Msg & { voevent: { ivorn: string; stream: string } }).voevent;
-      assert.ok(newest[i].toString("utf8").includes(v.ivorn));
-      assert.match(String(msg.topic), /^voevent\//);
-      assert.equal(v.stream.replace(/^ivo:\/\//, ""), streamOf(v.ivorn));
-      assert.equal((msg as Msg & { vtp: { receivedAt: string } }).vtp.receivedAt, receivedAt);
-      assert.deepEqual((msg as Msg & { archive: unknown }).archive, { index: i, count: 5, skipped: 0 });
-      assert.equal(msg.keep, "me", "the input's other properties are kept");
-    }
-    assert.equal(lastStatus("q"), "5 found");
+      const each = collect("each");
+      getNode("q").receive({ query: { limit: 5, order: "-id" }, topic: "digest", keep: "me" });
+      await waitUntil(() => each.length === 5, 5000, "5 events");
+      const newest = sent.slice(-5).reverse();
+      for (const [i, msg] of each.entries()) {
+        assert.equal(msg.payload, newest[i].toString("utf8"), "the XML exactly as received");
+        const v = (msg as Msg & { voevent: { ivorn: string; stream: string } }).voevent;
+        assert.ok(newest[i].toString("utf8").includes(v.ivorn));
+        assert.match(String(msg.topic), /^voevent\//);
+        assert.equal(v.stream.replace(/^ivo:\/\//, ""), streamOf(v.ivorn));
+        assert.equal((msg as Msg & { vtp: { receivedAt: string } }).vtp.receivedAt, receivedAt);
+        assert.deepEqual((msg as Msg & { archive: unknown }).archive, { index: i, count: 5, skipped: 0 });
+        assert.equal(msg.keep, "me", "the input's other properties are kept");
+      }
+      assert.equal(lastStatus("q"), "5 found");
 
-    const arrays = collect("array");
-    getNode("qa").receive({ query: { stream: ["gwnet/LVC", "nasa.gsfc.gcn/SWIFT"], limit: 1000 } });
-    await waitUntil(() => arrays.length === 1, 5000, "one message");
-    const events = arrays[0].payload as Array<{ payload: string; voevent: { stream: string } }>;
-    const want = sent.filter((x) => {
-      const s = /ivorn="ivo:\/\/([^#"]+)/.exec(x.toString("utf8"))?.[1];
-      return s === "gwnet/LVC" || s === "nasa.gsfc.gcn/SWIFT";
+      const arrays = collect("array");
+      getNode("qa").receive({ query: { stream: ["gwnet/LVC", "nasa.gsfc.gcn/SWIFT"], limit: 1000 } });
+      await waitUntil(() => arrays.length === 1, 5000, "one message");
+      const events = arrays[0].payload as Array<{ payload: string; voevent: { stream: string } }>;
+      const want = sent.filter((x) => {
+        const s = /ivorn="ivo:\/\/([^#"]+)/.exec(x.toString("utf8"))?.[1];
+        return s === "gwnet/LVC" || s === "nasa.gsfc.gcn/SWIFT";
+      });
+      assert.equal(events.length, want.length);
+      assert.deepEqual(
+        events.map((e) => e.payload),
+        want.map((x) => x.toString("utf8")),
+      );
+
+      getNode("q").receive({ query: { cone: "north" } });
+      getNode("q").receive({ query: "role=observation" });
+      getNode("q").receive({ query: { limit: 20000 } });
+      getNode("store").receive({ payload: "<not-a-voevent/>" });
+      await waitUntil(() => caught.length === 4, 5000, "four errors");
+      const messages = caught.map(caughtError).sort();
+      assert.ok(
+        messages.some((m) => m.includes("cone") && m.includes("north")),
+        messages.join(" | "),
+      );
+      assert.ok(
+        messages.some((m) => m.includes("msg.query must be an object")),
+        messages.join(" | "),
+      );
+      assert.ok(
+        messages.some((m) => m.includes("limit") && m.includes("20000")),
+        messages.join(" | "),
+      );
+      assert.ok(
+        messages.some((m) => /VOEvent|root/i.test(m)),
+        messages.join(" | "),
+      );
     });
-    assert.equal(events.length, want.length);
-    assert.deepEqual(
-      events.map((e) => e.payload),
-      want.map((x) => x.toString("utf8")),
-    );
-
-    getNode("q").receive({ query: { cone: "north" } });
-    getNode("q").receive({ query: "role=observation" });
-    getNode("q").receive({ query: { limit: 20000 } });
-    getNode("store").receive({ payload: "<not-a-voevent/>" });
-    await waitUntil(() => caught.length === 4, 5000, "four errors");
-    const messages = caught.map(caughtError).sort();
-    assert.ok(
-      messages.some((m) => m.includes("cone") && m.includes("north")),
-      messages.join(" | "),
-    );
-    assert.ok(
-      messages.some((m) => m.includes("msg.query must be an object")),
-      messages.join(" | "),
-    );
-    assert.ok(
-      messages.some((m) => m.includes("limit") && m.includes("20000")),
-      messages.join(" | "),
-    );
-    assert.ok(
-      messages.some((m) => /VOEvent|root/i.test(m)),
-      messages.join(" | "),
-    );
-  });
 
   it("serves the API on RED.httpNode while deployed; a redeploy frees the path and reopens the same file", async function () {
     this.timeout(30_000);
@@ -242,6 +260,49 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
       warnings.some((w) => w.includes("already served")),
       warnings.join(" | "),
     );
+  });
+
+  it("postgres down mid-flow: events keep flowing, wait as pending (yellow), and are written when it is back", async function () {
+    this.timeout(90_000);
+    pg ??= await PostgresServer.start();
+    await load(
+      [
+        dbNode("db", "", "/voevent/archive-g", {
+          store: "postgres",
+          host: pg.host,
+          port: pg.port,
+          database: pg.database,
+          user: pg.user,
+        }),
+        { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+        { id: "done", type: "complete", scope: ["store"], uncaught: false, wires: [["completed"]] },
+        { id: "completed", type: "helper" },
+      ],
+      { db: { password: pg.password } },
+    );
+    const completed = collect("completed");
+    const batch = packets.slice(30, 40);
+    for (const xml of batch.slice(0, 3)) getNode("store").receive({ payload: xml });
+    await waitUntil(
+      () => /^\d+ stored \/ \d+ duplicates \/ 0 pending$/.test(lastStatus("store")),
+      20_000,
+      "written",
+    );
+    const before = Number(lastStatus("store").split(" ")[0]);
+    await pg.stop();
+    for (const xml of batch.slice(3)) getNode("store").receive({ payload: xml });
+    await waitUntil(() => completed.length === batch.length, 2000, "every message done at once");
+    await waitUntil(() => statusHistory("store").at(-1)?.fill === "yellow", 20_000, "yellow while down");
+    assert.match(lastStatus("store"), /7 pending/);
+    await pg.start();
+    await waitUntil(
+      () => lastStatus("store").endsWith("/ 0 pending") && statusHistory("store").at(-1)?.fill === "green",
+      30_000,
+      "written once the server is back",
+    );
+    const c = lastStatus("store").match(/^(\d+) stored \/ (\d+) duplicates/);
+    assert.ok(c);
+    assert.equal(Number(c[1]) + Number(c[2]), before + 7 + (batch.length - 10), "nothing lost");
   });
 
   it("done() at once with the database down: events wait as pending, the status says so", async function () {
