@@ -22,7 +22,7 @@ import { type EventMessage, eventMessage } from "../../src/contract";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk } from "../shared/status";
-import type { Node, NodeMessage } from "../shared/types";
+import type { Node, NodeMessage, NodeMessageInFlow, SendFn } from "../shared/types";
 import type { ArchiveDbNode } from "../voevent-archive-db/config";
 
 interface QueryNodeDef extends NodeDef {
@@ -51,7 +51,7 @@ function init(RED: NodeAPI): void {
     store.catch(() => undefined);
     flasher.set(statusIdle(t("status.ready")));
 
-    onInput(this, async (msg, send, done) => {
+    const answer = async (msg: NodeMessageInFlow, send: SendFn): Promise<void> => {
       const raw = (msg as { query?: unknown }).query;
       if (raw !== undefined && (raw === null || typeof raw !== "object" || Array.isArray(raw))) {
         throw new Error(t("errors.query-type"));
@@ -65,13 +65,7 @@ function init(RED: NodeAPI): void {
         store.catch(() => undefined);
         throw asError(err);
       }
-      let packets: Awaited<ReturnType<ArchiveStore["list"]>>;
-      try {
-        packets = await s.list(query);
-      } catch (err) {
-        flasher.flash(statusError(t("status.failed")));
-        throw asError(err);
-      }
+      const packets = await s.list(query);
       const events: EventMessage[] = [];
       let skipped = 0;
       for (const packet of packets) {
@@ -96,6 +90,15 @@ function init(RED: NodeAPI): void {
         if (outs.length > 0) send([outs]);
       }
       flasher.set(statusOk(t("status.found", { count: events.length })));
+    };
+
+    onInput(this, async (msg, send, done) => {
+      try {
+        await answer(msg, send);
+      } catch (err) {
+        flasher.flash(statusError(t("status.failed")));
+        throw asError(err);
+      }
       done();
     });
 

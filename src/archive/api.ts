@@ -29,6 +29,11 @@
  * - Bounds, named in `API_DEFAULTS`: the request URL's length (414 beyond it), queries running at
  *   once (503 with Retry-After beyond it: voeventdb.remote pages one request at a time, a page that
  *   fans out gets its answer a moment later). Each query has the store's own time budget.
+ * - Feeds: the ETag is made of the format, the query and the store's newest row (id and received
+ *   time), Last-Modified is that received time; either answered with 304 before any listing is
+ *   read. A packet removed by retention does not change them (the next stored packet does).
+ * - The request's Host and URL are echoed (JSON `url`, feed links) only with a URL's own
+ *   characters: anything else is percent-encoded, an unusual Host becomes `localhost`.
  * - Every reply carries a Content-Security-Policy: the API and the packet XML `default-src 'none';
  *   sandbox` (a packet served as text/xml could hold XHTML script; it cannot run), the page only
  *   this origin's script and style and no inline script, and `nosniff`.
@@ -239,7 +244,7 @@ export class ArchiveApi {
       send(res, page, PAGE_CSP);
       return true;
     }
-    const work = this.route(sub, params, req, res);
+    const work = this.route(sub, params, req);
     if (work === null) {
       send(
         res,
@@ -299,7 +304,6 @@ export class ArchiveApi {
     sub: string,
     params: URLSearchParams,
     req: http.IncomingMessage,
-    _res: http.ServerResponse,
   ): ((store: ArchiveStore) => Promise<Reply>) | null {
     const url = fullUrl(req);
     const envelope = (endpoint: string, result: unknown, extra: Record<string, unknown> = {}): Reply =>
