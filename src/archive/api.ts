@@ -550,10 +550,13 @@ function notModified(req: http.IncomingMessage, etag: string, lastModified: Date
 function fullUrl(req: http.IncomingMessage): string {
   const original = (req as http.IncomingMessage & { originalUrl?: unknown }).originalUrl;
   const pathAndQuery = typeof original === "string" ? original : (req.url ?? "/");
-  const host =
-    typeof req.headers.host === "string" && req.headers.host !== "" ? req.headers.host : "localhost";
+  const asked = typeof req.headers.host === "string" ? req.headers.host : "";
+  // The URL goes into JSON and into the feeds' XML: a Host or a path with characters other than
+  // a URL's own is not echoed as it came.
+  const host = /^[A-Za-z0-9.:[\]_-]{1,255}$/.test(asked) ? asked : "localhost";
+  const safePath = pathAndQuery.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g, (c) => encodeURIComponent(c));
   const tls = (req.socket as { encrypted?: boolean }).encrypted === true;
-  return `${tls ? "https" : "http"}://${host}${pathAndQuery}`;
+  return `${tls ? "https" : "http"}://${host}${safePath}`;
 }
 
 function send(res: http.ServerResponse, reply: Reply, csp: string = API_CSP): void {

@@ -550,6 +550,31 @@ for (const kind of ["embedded", "postgres"] as const) {
         expected.push({ ...e, id: expected.length + 1, ivorn: `${e.ivorn}-again`, xml: Buffer.from(fresh) });
       });
 
+      it("a hostile Host header or URL is not echoed into the feed's XML", async () => {
+        const url = new URL(`${root}/feed.atom?limit=2&ivorn_contains=${encodeURIComponent('"<x>')}`);
+        const body = await new Promise<string>((resolve, reject) => {
+          const req = http.request(
+            {
+              host: url.hostname,
+              port: url.port,
+              path: `${url.pathname}${url.search}`,
+              headers: { Host: 'evil"<host>' },
+            },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on("data", (c: Buffer) => chunks.push(c));
+              res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+            },
+          );
+          req.on("error", reject);
+          req.end();
+        });
+        const feed = await new Parser().parseString(body);
+        assert.equal(feed.items.length, 0);
+        assert.match(feed.feedUrl ?? feed.link ?? "", /^http:\/\/localhost\//);
+        assert.ok(!body.includes("evil"), "the Host is not echoed");
+      });
+
       it("a packet's markup reaches the reader as text, never as markup", async () => {
         const base = expected.find((e) => e.stream === "nasa.gsfc.gcn/SWIFT") ?? expected[0];
         const hostile = base.xml
