@@ -45,7 +45,7 @@ import path from "node:path";
 import { circlePath, mapFrame, toPixel } from "../monitor/projection";
 import { parseVOEvent } from "../voevent/parse";
 import { FEED_DEFAULTS, type FeedFormat, renderFeed } from "./feed";
-import { parseArchiveQuery } from "./filters";
+import { PAGINATION_KEYS, parseArchiveQuery } from "./filters";
 import { ArchiveError, type ArchiveFilters, type ArchiveQuery, type ArchiveStore } from "./types";
 
 export const API_DEFAULTS = {
@@ -57,9 +57,6 @@ export const API_DEFAULTS = {
   pageRows: 100,
   maxPageRows: 1000,
 } as const;
-
-/** The keys voeventdb reads as pagination, ignored by `count` and `map/`. */
-const PAGINATION_KEYS = ["limit", "offset", "order"];
 
 /** The voeventdb endpoints, as its landing page lists them (Flask rules, sorted). */
 export const ENDPOINTS = [
