@@ -8,6 +8,8 @@
  * text, and a packet carrying `<script>` whose script never runs.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import Parser from "rss-parser";
 import { sendEvent } from "../../src/vtp/sender";
 import {
@@ -25,10 +27,13 @@ import { readExample } from "./flows";
 import {
   type Browser,
   delay,
+  ensureNodeRed5,
+  type FlowNode,
   freePort,
   httpRequest,
   INSTALL_TIMEOUT_MS,
   launchBrowser,
+  REPO_ROOT,
   type Runtime,
   startRuntime,
   waitForPort,
@@ -369,5 +374,95 @@ describeCorpus("e2e: an archive beside the broker (example 12)", () => {
     } finally {
       await page.close();
     }
+  });
+});
+
+describe("e2e: an archive on Node-RED 5 (Node 22, Express 5), with the monitor's link to it", function () {
+  this.timeout(60_000);
+  let rt: Runtime | undefined;
+  let port = 0;
+  const flows = (withArchive: boolean): FlowNode[] => [
+    { id: "t", type: "tab", label: "nr5" },
+    {
+      id: "r",
+      type: "voevent-receiver",
+      z: "t",
+      host: "127.0.0.1",
+      port,
+      whitelist: "127.0.0.0/8",
+      validate: "well-formed",
+      wires: [withArchive ? ["a", "m"] : ["m"]],
+    },
+    {
+      id: "m",
+      type: "voevent-monitor",
+      z: "t",
+      name: "",
+      path: "/voevent/monitor",
+      max: 10,
+      params: "",
+      wires: [],
+    },
+    ...(withArchive
+      ? [
+          { id: "a", type: "voevent-archive", z: "t", name: "", db: "db", wires: [] },
+          {
+            id: "db",
+            type: "voevent-archive-db",
+            name: "",
+            store: "embedded",
+            file: "nr5-archive",
+            path: "/voevent/archive",
+            maxAge: 0,
+            maxEvents: 0,
+          },
+        ]
+      : []),
+  ];
+
+  before(async function () {
+    this.timeout(2 * INSTALL_TIMEOUT_MS + 60_000);
+    const nr5 = await ensureNodeRed5();
+    port = await freePort();
+    rt = await startRuntime({ ...nr5, flows: flows(true) });
+  });
+
+  after(async () => {
+    await rt?.stop();
+  });
+
+  it("stores, answers the API and the feed, the monitor links to it; a redeploy without it frees the path", async () => {
+    assert.ok(rt);
+    await waitForPort(port, 20_000);
+    const xml = readFileSync(path.join(REPO_ROOT, "samples", "fermi-gbm-position.xml"), "utf8");
+    assert.equal(
+      (await sendEvent({ host: "127.0.0.1", port, payload: xml, timeoutMs: 10_000 })).reply,
+      "ack",
+    );
+    const deadline = Date.now() + 20_000;
+    let count = 0;
+    while (count !== 1 && Date.now() < deadline) {
+      const r = await httpRequest(rt.httpUrl("/voevent/archive/apiv1/count"));
+      if (r.status === 200) count = (JSON.parse(r.body) as { result: number }).result;
+      if (count !== 1) await delay(200);
+    }
+    assert.equal(count, 1);
+    const feed = await new Parser().parseString(
+      (await httpRequest(rt.httpUrl("/voevent/archive/feed.atom"))).body,
+    );
+    assert.equal(feed.items.length, 1);
+    assert.ok(xml.includes(String(feed.items[0].id)));
+    const state = JSON.parse((await httpRequest(rt.httpUrl("/voevent/monitor/api/state"))).body) as {
+      archives: Array<{ path: string; href: string }>;
+    };
+    assert.deepEqual(state.archives, [{ path: "/voevent/archive", href: "archive/" }]);
+    const since = rt.logs().length;
+    await rt.deploy(flows(false));
+    await rt.waitForLog("Started flows", 20_000, since);
+    assert.equal((await httpRequest(rt.httpUrl("/voevent/archive/apiv1/count"))).status, 404);
+    const after = JSON.parse((await httpRequest(rt.httpUrl("/voevent/monitor/api/state"))).body) as {
+      archives: unknown[];
+    };
+    assert.deepEqual(after.archives, []);
   });
 });
