@@ -4,11 +4,11 @@
  * real packets (the first of the corpus's 4PiSky month) go in over VTP; then every voeventdb
  * endpoint and filter is asked over HTTP and checked against what was sent (the expectation is
  * computed by the test from the packets it sent), the feeds are parsed with rss-parser, and the
- * search page is driven in Chromium: a query, its results on the map, a packet's XML read as
- * text, and a packet carrying `<script>` whose script never runs.
+ * search page is driven in Chromium: a query, its results on the map (screenshots/archive.png), a
+ * packet's XML read as text, and a packet carrying `<script>` whose script never runs.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Parser from "rss-parser";
 import { sendEvent } from "../../src/vtp/sender";
@@ -328,6 +328,8 @@ describeCorpus("e2e: an archive beside the broker (example 12)", () => {
         lvc.slice(0, 100).filter((e) => e.position !== null).length,
       );
       assert.match(page.url(), /stream=gwnet%2FLVC/);
+      mkdirSync(path.join(REPO_ROOT, "screenshots"), { recursive: true });
+      await page.screenshot({ path: path.join(REPO_ROOT, "screenshots", "archive.png") });
       // A cone: only dots near its centre.
       const withPos = sent.find((e) => e.position !== null) as Expected;
       const pos = withPos.position as { ra: number; dec: number };
