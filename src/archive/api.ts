@@ -241,6 +241,11 @@ export class ArchiveApi {
       send(res, page, PAGE_CSP);
       return true;
     }
+    if (sub === "/apiv1/") {
+      // The landing needs no store: it answers even while the database is down.
+      send(res, this.landing(req));
+      return true;
+    }
     const work = this.route(sub, params, req);
     if (work === null) {
       send(
@@ -323,8 +328,6 @@ export class ArchiveApi {
       return async (store: ArchiveStore) => envelope(endpoint, await run(store, filtersOf(params)));
     };
     switch (sub) {
-      case "/apiv1/":
-        return async () => this.landing(req);
       case "/apiv1/count":
         return summary("/apiv1/count", (s, f) => s.count(f));
       case "/apiv1/list/ivorn":

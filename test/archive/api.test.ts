@@ -459,6 +459,7 @@ for (const kind of ["embedded", "postgres"] as const) {
       assert.equal((await get("/search")).status, 503);
       faults.fail = new Error("something unexpected") as ArchiveError;
       assert.equal((await get("/apiv1/map/role_count")).status, 503);
+      assert.equal((await get("/apiv1/")).status, 200, "the landing needs no store");
     });
 
     it("at most maxConcurrent queries at once: one more gets 503 at once, the others their answer", async () => {
