@@ -459,7 +459,33 @@ for (const kind of ["embedded", "postgres"] as const) {
       assert.equal((await get("/search")).status, 503);
       faults.fail = new Error("something unexpected") as ArchiveError;
       assert.equal((await get("/apiv1/map/role_count")).status, 503);
-      assert.equal((await get("/apiv1/")).status, 200, "the landing needs no store");
+    });
+
+    it("a store that cannot open: the landing still answers, the endpoints 503", async () => {
+      const down = new ArchiveApi({
+        path: BASE_PATH,
+        store: async () => {
+          throw new ArchiveError("UNAVAILABLE", "connect ECONNREFUSED 127.0.0.1:5432");
+        },
+        assets: ASSETS,
+        version: "9.9.9",
+      });
+      const srv = http.createServer((req, res) => {
+        if (!down.handle(new URL(req.url ?? "/", "http://x").pathname, req, res)) res.writeHead(418).end();
+      });
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+      try {
+        const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}${BASE_PATH}`;
+        const landing = await fetch(`${at}/apiv1/`);
+        assert.equal(landing.status, 200);
+        assert.equal(((await landing.json()) as { api_version: string }).api_version, "apiv1");
+        const count = await fetch(`${at}/apiv1/count`);
+        assert.equal(count.status, 503);
+        assert.match(((await count.json()) as { error: { message: string } }).error.message, /ECONNREFUSED/);
+      } finally {
+        srv.closeAllConnections();
+        await new Promise((r) => srv.close(r));
+      }
     });
 
     it("at most maxConcurrent queries at once: one more gets 503 at once, the others their answer", async () => {
