@@ -4,6 +4,9 @@
 #   redis-server  Redis (the dedupe tests start their own on a free loopback port)
 #   chromium      browser driven by playwright-core (executablePath /usr/bin/chromium)
 #   xmllint       libxml2's parser (libxml2-utils), the XML parser's differential test
+#   bzip2         reads the corpus's 4PiSky month (tar.bz2) for the archive's tests
+#   postgresql    PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin): the archive tests
+#                 run initdb in a temporary folder and their own server on a free loopback port
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
@@ -12,6 +15,9 @@ need=()
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/xmllint ] || need+=(libxml2-utils)
+command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
+has_postgres() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
+has_postgres || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -31,7 +37,7 @@ fi
 
 echo "ensure-test-tools: installing ${need[*]} (Debian packages)..." >&2
 
-# Keep the packages' services from starting: the tests run their own broker and Redis.
+# Keep the packages' services from starting: the tests run their own broker, Redis and PostgreSQL.
 policy=/usr/sbin/policy-rc.d
 made_policy=0
 if [ ! -e "$policy" ]; then
@@ -54,4 +60,8 @@ for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/
     exit 1
   fi
 done
+if ! has_postgres; then
+  echo "ensure-test-tools: /usr/lib/postgresql/<ver>/bin/postgres still missing after install" >&2
+  exit 1
+fi
 echo "ensure-test-tools: done" >&2

@@ -197,6 +197,30 @@ async function monitorUrls(editorUrl) {
   return paths.map((p) => `http://${host}:${port}${nodeRoot}${p}`);
 }
 
+/** The search page, API and feeds of each archive (voevent-archive-db) of the deployed flows. */
+function archiveUrls(editorUrl) {
+  const flows = readJson(flowFile);
+  if (!Array.isArray(flows)) return "";
+  const settings = (() => {
+    try {
+      return require(settingsFile);
+    } catch {
+      return {};
+    }
+  })();
+  const nodeRoot = String(settings.httpNodeRoot ?? "/").replace(/\/+$/, "");
+  return flows
+    .filter((n) => n && n.type === "voevent-archive-db")
+    .map((n) => {
+      const where = `${editorUrl.replace(/\/$/, "")}${nodeRoot}${String(n.path || "/voevent/archive").replace(/\/+$/, "")}/`;
+      return (
+        `Archive "${n.name || n.id}": search page ${where}\n` +
+        `  voeventdb API: ${where}apiv1/   feeds: ${where}feed.rss  ${where}feed.atom\n`
+      );
+    })
+    .join("");
+}
+
 function main() {
   fs.mkdirSync(userDir, { recursive: true });
   writeSettings();
@@ -238,7 +262,7 @@ function main() {
     monitors.forEach((m, i) => {
       lines.push(`VOEvent monitor: ${m}${served[i] ? "" : "   (not answering yet: see the node's status)"}`);
     });
-    process.stdout.write(`\n${lines.join("\n")}\n\n`);
+    process.stdout.write(`\n${lines.join("\n")}\n${archiveUrls(url)}\n`);
   });
 }
 

@@ -41,7 +41,7 @@ export interface ArchiveCite {
 /** One packet ready to be stored (made by ingest.ts `recordFromPacket`). */
 export interface ArchiveRecord {
   ivorn: string;
-  /** The IVORN without `#…`. */
+  /** The IVORN before `#`, without `ivo://` (voeventdb's stream: `nasa.gsfc.gcn/SWIFT`). */
   stream: string;
   role: string;
   version: string | null;
@@ -113,7 +113,7 @@ export interface ArchiveFilters {
 export type ArchiveOrder = "id" | "-id" | "ivorn" | "-ivorn" | "author_datetime" | "-author_datetime";
 
 export interface ArchivePagination {
-  /** Default 100, capped (ARCHIVE_LIMITS.maxLimit). */
+  /** Default 100; above ARCHIVE_LIMITS.maxLimit (limits.ts) refused with code LIMIT, as voeventdb. */
   limit: number;
   offset: number;
   order: ArchiveOrder;
@@ -170,7 +170,7 @@ export interface ArchiveStore {
   mapStreamCount(filters: ArchiveFilters): Promise<Record<string, number>>;
   mapRoleCount(filters: ArchiveFilters): Promise<Record<string, number>>;
   mapStreamRoleCount(filters: ArchiveFilters): Promise<Record<string, Record<string, number>>>;
-  /** Keys as voeventdb writes them (the month's first instant, ISO 8601). */
+  /** Keys as voeventdb writes them: `YYYY-MM` (UTC), and `null` for packets without Who/Date. */
   mapAuthoredMonthCount(filters: ArchiveFilters): Promise<Record<string, number>>;
   /** Whole packets, for the query node and the feeds. */
   list(query: ArchiveQuery): Promise<StoredPacket[]>;

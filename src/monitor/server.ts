@@ -5,7 +5,8 @@
  *
  *   GET <path>                     the page (HTML)
  *   GET <path>/app.js, app.css     its script and style (shipped with the package)
- *   GET <path>/api/state           {title, params, max, map, events (newest first), feeds}
+ *   GET <path>/api/state           {title, params, max, map, events (newest first), feeds,
+ *                                  archives (links to the archives' search pages)}
  *   GET <path>/api/events?after=S  the events after sequence number S, newest first
  *   GET <path>/api/events/<seq>/xml  the event's XML as text/plain
  *   GET <path>/events              text/event-stream: `voevent` and `feeds` events
@@ -24,6 +25,7 @@
 import fs from "node:fs";
 import type http from "node:http";
 import path from "node:path";
+import { archivePaths } from "../archive/registry";
 import type { MonitorEvent, MonitorStore } from "./events";
 import type { FeedRegistry } from "./feeds";
 import { mapFrame } from "./projection";
@@ -52,6 +54,17 @@ export function normalisePath(value: unknown): string | null {
   if (p.length > 200 || !/^(\/[A-Za-z0-9._~-]+)+$/.test(p)) return null;
   if (p.split("/").some((s) => s === "." || s === "..")) return null;
   return p;
+}
+
+/**
+ * The archives this runtime serves (voevent-archive-db), as links relative to the monitor's page
+ * (served at `<path>`, so relative to its parent): the page shows them in its header.
+ */
+export function archiveLinks(monitorPath: string): Array<{ path: string; href: string }> {
+  return [...archivePaths].sort().map((p) => {
+    const rel = path.posix.relative(path.posix.dirname(monitorPath), p);
+    return { path: p, href: rel === "" ? "./" : `${rel}/` };
+  });
 }
 
 const CSP =
@@ -140,6 +153,7 @@ export class MonitorServer {
         map: mapFrame(),
         events: store.list(),
         feeds: feeds.list(),
+        archives: archiveLinks(this.path),
       };
       send(res, 200, "application/json; charset=utf-8", JSON.stringify(body));
     } else if (sub === "/api/events") {

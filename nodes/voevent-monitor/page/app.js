@@ -204,6 +204,17 @@
     });
   }
 
+  /** Links to the archives' search pages (hrefs made by the server from node settings). */
+  function drawArchives(archives) {
+    const span = document.getElementById("archives");
+    span.textContent = "";
+    archives.forEach((a) => {
+      const link = el("a", `archive ${a.path}`, "archive-link");
+      link.href = a.href;
+      span.appendChild(link);
+    });
+  }
+
   function select(seq) {
     state.selected = seq;
     const ev = state.events.filter((e) => e.seq === seq)[0];
@@ -298,6 +309,7 @@
         for (let i = s.events.length - 1; i >= 0; i--) addEvent(s.events[i]);
         redraw();
         drawFeeds(s.feeds);
+        drawArchives(s.archives || []);
         document.body.dataset.ready = "true";
       });
   }

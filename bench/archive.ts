@@ -1,0 +1,269 @@
+/**
+ * The archive's figures (issue 15): packets made from the corpus packets with new IVORNs, author
+ * times and sky positions; ingest through the writer into each store; p99 of the four query kinds
+ * (count with a stream filter, a 1° cone, list/ivorn limit 100, packet XML); disk per packet; the
+ * import rate of the 4PiSky month file; and the embedded engines compared (SQLite/WASM, PGlite).
+ *
+ * Run: npx tsx bench/archive.ts [--count N] [--stores embedded,postgres] [--queries N]
+ *                               [--no-import] [--no-engines]
+ * Default --count 1000000 (about 5 GB per store on disk, in a temporary folder removed after).
+ * PostgreSQL is started by the bench itself (test/helpers/postgres.ts, fsync off as in the tests).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { Database } from "node-sqlite3-wasm";
+import { parseArchiveQuery } from "../src/archive/filters";
+import { recordFromPacket } from "../src/archive/ingest";
+import { openArchive } from "../src/archive/open";
+import type { SqlStore } from "../src/archive/sql-store";
+import type { ArchiveRecord, ArchiveStore } from "../src/archive/types";
+import { ArchiveWriter } from "../src/archive/writer";
+import { importSources } from "../src/cli/archive-import";
+import { corpusDir, isMarkedNotWellFormed, readIndex, readPacket } from "../test/helpers/corpus";
+import { PostgresServer } from "../test/helpers/postgres";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "1000000" },
+    stores: { type: "string", default: "embedded,postgres" },
+    queries: { type: "string", default: "200" },
+    "no-import": { type: "boolean" },
+    "no-engines": { type: "boolean" },
+  },
+});
+const COUNT = Number(values.count);
+const QUERIES = Number(values.queries);
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+// ---- packets: corpus templates, new IVORNs, author times and positions ----
+interface Template {
+  rec: ArchiveRecord;
+  head: string;
+  tail: string;
+}
+
+function templates(): Template[] {
+  const out: Template[] = [];
+  for (const row of readIndex()) {
+    if (isMarkedNotWellFormed(row) || !row.ivorn.startsWith("ivo://")) continue;
+    const text = readPacket(row.file).toString("utf8");
+    const rec = recordFromPacket(Buffer.from(text), new Date());
+    const at = text.indexOf(`${rec.ivorn}"`);
+    if (at < 0) continue;
+    out.push({ rec, head: text.slice(0, at + rec.ivorn.length), tail: text.slice(at + rec.ivorn.length) });
+  }
+  return out;
+}
+
+let seed = 42;
+function random(): number {
+  // xorshift: the same packets on every run.
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return ((seed >>> 0) % 1_000_000) / 1_000_000;
+}
+
+const T0 = Date.UTC(2015, 0, 1);
+const SPAN = 8 * 365 * 86_400_000;
+
+function makeRecord(t: Template, i: number): ArchiveRecord {
+  const ivorn = `${t.rec.ivorn}_b${i}`;
+  const ra = random() * 360;
+  const dec = (Math.asin(2 * random() - 1) * 180) / Math.PI;
+  return {
+    ...t.rec,
+    ivorn,
+    authorDatetime: new Date(T0 + Math.floor(random() * SPAN)),
+    receivedAt: new Date(),
+    xml: Buffer.from(`${t.head}_b${i}${t.tail}`),
+    coords: t.rec.coords.length === 0 ? [] : [{ ...t.rec.coords[0], ra, dec }],
+  };
+}
+
+function p99(samples: number[]): { p50: number; p99: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  return { p50: s[Math.floor(s.length * 0.5)], p99: s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] };
+}
+
+function duSize(p: string): number {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.size;
+  return Number(execFileSync("du", ["-sb", p]).toString().split("\t")[0]);
+}
+
+async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
+  const writer = new ArchiveWriter(store);
+  const t0 = performance.now();
+  let i = 0;
+  while (i < COUNT) {
+    // Feed as a flow would, keeping within the writer's bound.
+    while (writer.counters.pending < 50_000 && i < COUNT) {
+      writer.enqueue(makeRecord(tpl[i % tpl.length], i));
+      i++;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  while (writer.counters.pending > 0) await new Promise((r) => setTimeout(r, 5));
+  const ms = performance.now() - t0;
+  await writer.close();
+  if (writer.counters.stored !== COUNT) throw new Error(`stored ${writer.counters.stored} of ${COUNT}`);
+  return (COUNT * 1000) / ms;
+}
+
+async function queries(
+  store: ArchiveStore,
+  tpl: Template[],
+): Promise<Record<string, { p50: number; p99: number }>> {
+  const streams = [...new Set(tpl.map((t) => t.rec.stream))];
+  const kinds: Record<string, () => Promise<unknown>> = {
+    "count stream=…": () =>
+      store.count(parseArchiveQuery({ stream: streams[Math.floor(random() * streams.length)] }).filters),
+    "count cone=[ra,dec,1]": () =>
+      store.count(parseArchiveQuery({ cone: [random() * 360, random() * 160 - 80, 1] }).filters),
+    "list/ivorn limit=100": () =>
+      store.listIvorn(parseArchiveQuery({ limit: 100, offset: Math.floor(random() * 1000) })),
+    "packet/xml": () => {
+      const i = Math.floor(random() * COUNT);
+      return store.packetXml(`${tpl[i % tpl.length].rec.ivorn}_b${i}`);
+    },
+  };
+  const out: Record<string, { p50: number; p99: number }> = {};
+  for (const [name, fn] of Object.entries(kinds)) {
+    for (let i = 0; i < 5; i++) await fn(); // warm the caches
+    const samples: number[] = [];
+    for (let i = 0; i < QUERIES; i++) {
+      const t = performance.now();
+      await fn();
+      samples.push(performance.now() - t);
+    }
+    out[name] = p99(samples);
+  }
+  return out;
+}
+
+async function engines(dir: string): Promise<void> {
+  // Raw engines, same rows (IVORN, 3 kB blob, dec), 20,000 in batches of 500.
+  const N = 20_000;
+  const B = 500;
+  const xml = Buffer.alloc(3000, 97);
+  let t = performance.now();
+  const file = path.join(dir, "engine.sqlite");
+  const db = new Database(file);
+  db.exec(
+    "CREATE TABLE v(id INTEGER PRIMARY KEY, ivorn TEXT UNIQUE, xml BLOB, dec REAL); CREATE INDEX vd ON v(dec)",
+  );
+  const openS = performance.now() - t;
+  t = performance.now();
+  for (let i = 0; i < N; i += B) {
+    db.exec("BEGIN");
+    const st = db.prepare(
+      "INSERT INTO v(ivorn, xml, dec) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+    );
+    for (let j = i; j < i + B; j++) st.all([`ivo://x/y#${j}`, xml, random() * 180 - 90]);
+    st.finalize();
+    db.exec("COMMIT");
+  }
+  const rateS = (N * 1000) / (performance.now() - t);
+  db.close();
+  console.log(
+    `engine node-sqlite3-wasm: open ${openS.toFixed(0)} ms, ${fmt(rateS)} rows/s, ${fmt(duSize(file) / N)} bytes/row`,
+  );
+  const { PGlite } = await import("@electric-sql/pglite");
+  t = performance.now();
+  const pgdir = path.join(dir, "engine-pglite");
+  const pg = new PGlite(pgdir);
+  await pg.exec(
+    "CREATE TABLE v(id serial PRIMARY KEY, ivorn text UNIQUE, xml bytea, dec float8); CREATE INDEX vd ON v(dec)",
+  );
+  const openP = performance.now() - t;
+  t = performance.now();
+  for (let i = 0; i < N; i += B) {
+    const iv: string[] = [];
+    const xs: Buffer[] = [];
+    const ds: number[] = [];
+    for (let j = i; j < i + B; j++) {
+      iv.push(`ivo://x/y#${j}`);
+      xs.push(xml);
+      ds.push(random() * 180 - 90);
+    }
+    await pg.query(
+      "INSERT INTO v(ivorn, xml, dec) SELECT * FROM unnest($1::text[], $2::bytea[], $3::float8[]) ON CONFLICT DO NOTHING",
+      [iv, xs, ds],
+    );
+  }
+  const rateP = (N * 1000) / (performance.now() - t);
+  await pg.close();
+  console.log(
+    `engine PGlite:            open ${openP.toFixed(0)} ms, ${fmt(rateP)} rows/s, ${fmt(duSize(pgdir) / N)} bytes/row`,
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), "voevent-bench-archive-"));
+  const tpl = templates();
+  console.log(
+    `archive bench: ${fmt(COUNT)} packets from ${tpl.length} corpus templates; ${QUERIES} queries per kind`,
+  );
+  const t = performance.now();
+  let n = 0;
+  for (const x of tpl) {
+    for (let i = 0; i < 50; i++) recordFromPacket(x.rec.xml, new Date());
+    n += 50;
+  }
+  console.log(
+    `recordFromPacket (parse + ingest rules): ${fmt((n * 1000) / (performance.now() - t))} packets/s`,
+  );
+  let pg: PostgresServer | null = null;
+  try {
+    for (const kind of values.stores.split(",")) {
+      let store: ArchiveStore;
+      if (kind === "embedded")
+        store = await openArchive({ store: "embedded", file: path.join(dir, "bench.sqlite") });
+      else {
+        pg = await PostgresServer.start();
+        store = await openArchive(pg.config(), { queryTimeoutMs: 60_000 });
+      }
+      const rate = await ingest(store, tpl);
+      console.log(`${kind}: ingest through the writer ${fmt(rate)} packets/s`);
+      const q = await queries(store, tpl);
+      for (const [name, v] of Object.entries(q)) {
+        console.log(`${kind}: ${name.padEnd(24)} p50 ${v.p50.toFixed(1)} ms, p99 ${v.p99.toFixed(1)} ms`);
+      }
+      const bytes =
+        kind === "embedded"
+          ? duSize(path.join(dir, "bench.sqlite"))
+          : Number(
+              (await (store as SqlStore).db.all("SELECT pg_database_size(current_database()) AS n", []))[0].n,
+            );
+      await store.close();
+      console.log(`${kind}: disk ${fmt(bytes / COUNT)} bytes per packet (${(bytes / 1e9).toFixed(2)} GB)`);
+      if (!values["no-import"] && kind === "embedded") {
+        const month = path.join(corpusDir(), "4pisky", "2022-01.001.tar.bz2");
+        const s = await openArchive({ store: "embedded", file: path.join(dir, "month.sqlite") });
+        const r = await importSources(s, [month], { batch: 2000 });
+        await s.close();
+        console.log(
+          `import of the 4PiSky month file (embedded): ${fmt(r.read / r.seconds)} packets/s (${fmt(r.imported)} in ${r.seconds.toFixed(1)} s)`,
+        );
+      }
+      if (pg !== null) {
+        await pg.close();
+        pg = null;
+      }
+    }
+    if (!values["no-engines"]) await engines(dir);
+  } finally {
+    if (pg !== null) await pg.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();

@@ -1,0 +1,238 @@
+/* The VOEvent archive's search page. The form's filters are voeventdb's query-string keys; the
+ * results come from <path>/search (rows with positions already projected on the monitor's sky
+ * map), a packet's XML from apiv1/packet/xml/<IVORN>. Every string that comes from a packet is put
+ * in the page with textContent or as an SVG <title>'s text, never as markup; the only URLs built
+ * from a packet's IVORN are this archive's own, with the IVORN percent-encoded. */
+(() => {
+  const SVGNS = "http://www.w3.org/2000/svg";
+  const COLOURS = ["#4fc3f7", "#ff8a65", "#aed581", "#ba68c8", "#ffd54f", "#4db6ac", "#f06292", "#90a4ae"];
+  const FIELDS = [
+    "stream",
+    "role",
+    "ivorn_contains",
+    "ivorn_prefix",
+    "authored_since",
+    "authored_until",
+    "dec_gt",
+    "dec_lt",
+    "coord",
+    "cited",
+    "ref_any",
+    "ref_contains",
+    "ref_exact",
+    "order",
+    "limit",
+  ];
+  const state = { rows: [], selected: null, framed: false };
+
+  function el(name, text, cls) {
+    const e = document.createElement(name);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function svg(name, attrs) {
+    const e = document.createElementNS(SVGNS, name);
+    for (const k in attrs) if (Object.hasOwn(attrs, k)) e.setAttribute(k, String(attrs[k]));
+    return e;
+  }
+  function colour(stream) {
+    let h = 0;
+    for (let i = 0; i < stream.length; i++) h = (h * 31 + stream.charCodeAt(i)) >>> 0;
+    return COLOURS[h % COLOURS.length];
+  }
+  function fmtNum(n, digits) {
+    return typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "";
+  }
+  function fmtTime(iso) {
+    return iso
+      ? String(iso)
+          .replace("T", " ")
+          .replace(/(\.\d+)?(\+00:00|Z)$/, "")
+      : "";
+  }
+  function fmtPos(p) {
+    if (!p) return "";
+    return `${fmtNum(p.ra, 3)}, ${fmtNum(p.dec, 3)}${p.error !== null ? ` (${fmtNum(p.error, 3)}°)` : ""}`;
+  }
+  function form() {
+    return document.getElementById("search");
+  }
+
+  /** The query string of the form: voeventdb's keys, the cone as its JSON list. */
+  function queryOf() {
+    const f = form();
+    const params = new URLSearchParams();
+    FIELDS.forEach((name) => {
+      const v = f.elements[name].value.trim();
+      if (v !== "") params.append(name, v);
+    });
+    const ra = f.elements.cone_ra.value.trim();
+    const dec = f.elements.cone_dec.value.trim();
+    const r = f.elements.cone_radius.value.trim();
+    if (ra !== "" || dec !== "" || r !== "") params.append("cone", `[${ra},${dec},${r}]`);
+    return params;
+  }
+
+  /** Fills the form from a query string (the page's own URL). */
+  function fill(params) {
+    const f = form();
+    FIELDS.forEach((name) => {
+      const v = params.get(name);
+      if (v !== null) f.elements[name].value = v;
+    });
+    const cone = params.get("cone");
+    if (cone !== null) {
+      const parts = cone.replace(/^\[|\]$/g, "").split(",");
+      f.elements.cone_ra.value = (parts[0] || "").trim();
+      f.elements.cone_dec.value = (parts[1] || "").trim();
+      f.elements.cone_radius.value = (parts[2] || "").trim();
+    }
+  }
+
+  function drawFrame(map) {
+    const g = document.getElementById("frame");
+    g.textContent = "";
+    g.appendChild(svg("path", { d: map.outline, class: "sky" }));
+    map.grid.forEach((d) => {
+      g.appendChild(svg("path", { d: d, class: "grid" }));
+    });
+    const gal = svg("path", { d: map.galactic, class: "galactic" });
+    const t = svg("title", {});
+    t.textContent = "Galactic plane";
+    gal.appendChild(t);
+    g.appendChild(gal);
+    map.labels.forEach((l) => {
+      const text = svg("text", { x: l.x, y: l.y, "text-anchor": l.anchor, class: "label" });
+      text.textContent = l.text;
+      g.appendChild(text);
+    });
+  }
+
+  function drawMap() {
+    const points = document.getElementById("points");
+    const circles = document.getElementById("circles");
+    points.textContent = "";
+    circles.textContent = "";
+    for (let i = state.rows.length - 1; i >= 0; i--) {
+      const row = state.rows[i];
+      if (!row.map) continue;
+      const c = colour(row.stream);
+      if (row.map.circle) {
+        circles.appendChild(svg("path", { d: row.map.circle, class: "circle", stroke: c, fill: c }));
+      }
+      const dot = svg("circle", {
+        cx: row.map.x,
+        cy: row.map.y,
+        r: 3.5,
+        fill: c,
+        class: `point${state.selected === i ? " selected" : ""}`,
+        "data-row": i,
+      });
+      const title = svg("title", {});
+      title.textContent = `${row.ivorn} (${row.role})`;
+      dot.appendChild(title);
+      dot.addEventListener("click", select.bind(null, i));
+      points.appendChild(dot);
+    }
+  }
+
+  function drawTable() {
+    const body = document.querySelector("#results tbody");
+    body.textContent = "";
+    state.rows.forEach((row, i) => {
+      const tr = el("tr");
+      tr.dataset.row = String(i);
+      if (state.selected === i) tr.className = "selected";
+      tr.appendChild(el("td", fmtTime(row.authored)));
+      tr.appendChild(el("td", row.stream));
+      tr.appendChild(el("td", row.role));
+      tr.appendChild(el("td", fmtPos(row.position)));
+      tr.appendChild(el("td", row.ivorn));
+      tr.addEventListener("click", select.bind(null, i));
+      body.appendChild(tr);
+    });
+  }
+
+  function select(i) {
+    state.selected = i;
+    drawMap();
+    drawTable();
+    const row = state.rows[i];
+    const detail = document.getElementById("detail");
+    const pre = document.getElementById("xml");
+    pre.textContent = "";
+    if (!row) {
+      detail.hidden = true;
+      return;
+    }
+    detail.hidden = false;
+    const encoded = encodeURIComponent(row.ivorn);
+    document.getElementById("detail-ivorn").textContent = row.ivorn;
+    document.getElementById("detail-description").textContent = row.description || "";
+    document.getElementById("detail-synopsis").href = `apiv1/packet/synopsis/${encoded}`;
+    document.getElementById("detail-xml-link").href = `apiv1/packet/xml/${encoded}`;
+    fetch(`apiv1/packet/xml/${encoded}`, { credentials: "same-origin" })
+      .then((r) => r.text().then((t) => (r.ok ? t : `(${r.status}: ${t.trim()})`)))
+      .then((text) => {
+        if (state.rows[state.selected] === row) pre.textContent = text;
+      })
+      .catch((err) => {
+        pre.textContent = `(could not fetch the XML: ${err})`;
+      });
+  }
+
+  function run(push) {
+    const params = queryOf();
+    const qs = params.toString();
+    if (push) history.replaceState(null, "", qs === "" ? location.pathname : `?${qs}`);
+    document.getElementById("link-rss").href = `feed.rss${qs === "" ? "" : `?${qs}`}`;
+    document.getElementById("link-atom").href = `feed.atom${qs === "" ? "" : `?${qs}`}`;
+    const message = document.getElementById("message");
+    message.textContent = "searching…";
+    document.body.dataset.ready = "false";
+    return fetch(`search${qs === "" ? "" : `?${qs}`}`, { credentials: "same-origin" })
+      .then((r) => r.json().then((body) => ({ ok: r.ok, body: body })))
+      .then((answer) => {
+        const body = answer.body;
+        if (!answer.ok) {
+          message.textContent = body?.error ? body.error.message : "the search failed";
+          state.rows = [];
+        } else {
+          message.textContent = "";
+          if (!state.framed) {
+            state.framed = true;
+            drawFrame(body.map);
+            if (body.title) {
+              document.getElementById("title").textContent = body.title;
+              document.title = body.title;
+            }
+          }
+          state.rows = body.rows;
+          document.getElementById("count").textContent =
+            `${body.total} packet${body.total === 1 ? "" : "s"} match; ${body.rows.length} shown`;
+        }
+        state.selected = null;
+        document.getElementById("detail").hidden = true;
+        drawMap();
+        drawTable();
+      })
+      .catch((err) => {
+        message.textContent = `the search failed: ${err}`;
+      })
+      .then(() => {
+        document.body.dataset.ready = "true";
+      });
+  }
+
+  function start() {
+    fill(new URLSearchParams(location.search));
+    form().addEventListener("submit", (e) => {
+      e.preventDefault();
+      run(true);
+    });
+    run(false);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,92 @@
+/**
+ * voevent-archive: stores each input event in the archive of a voevent-archive-db node, as
+ * voeventdb stores it (src/archive/ingest.ts makes the record: raw bytes exactly as received,
+ * IVORN, stream, role, times, positions, citations), through the archive's one batching writer
+ * (src/archive/writer.ts, owned by the voevent-archive-db node) that writes in transactions off
+ * the message path.
+ *
+ * Decisions:
+ * - done() is called as soon as the record is queued: the flow never waits for the database.
+ *   A packet that is not a VOEvent goes to done(err). When the writer's bounded queue is full the
+ *   record is dropped and counted (the status shows it), not held in memory without bound.
+ * - The received time is msg.vtp.receivedAt when a node of this package set it (the receiver or
+ *   subscriber saw the packet then), else now.
+ * - The status "N stored / D duplicates / P pending" (and "X dropped" when any were) is formatted
+ *   every STATUS_MS from the writer's counters (the archive's, shared by every archive node
+ *   writing to it), not per message: at 10,000 events/s a status per message would cost more than
+ *   the write. It turns yellow while writes fail and events wait.
+ */
+import type { NodeAPI, NodeDef } from "node-red";
+import { recordFromPacket } from "../../src/archive/ingest";
+import { isVtpInfo, rawPayloadOf } from "../../src/contract";
+import { asError, onClose, onInput } from "../shared/lifecycle";
+import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
+import type { Node } from "../shared/types";
+import type { ArchiveDbNode } from "../voevent-archive-db/config";
+
+interface ArchiveNodeDef extends NodeDef {
+  db?: string;
+}
+
+const TYPE = "voevent-archive";
+/** How often the status is brought up to date. */
+const STATUS_MS = 1000;
+
+function init(RED: NodeAPI): void {
+  function VOEventArchiveNode(this: Node, config: ArchiveNodeDef) {
+    RED.nodes.createNode(this, config);
+    const t = (key: string, subs?: Record<string, string | number>): string => RED._(`${TYPE}.${key}`, subs);
+    const flasher = new StatusFlasher(this);
+    const db = RED.nodes.getNode(String(config.db ?? "")) as ArchiveDbNode | null;
+    if (db === null || db.type !== "voevent-archive-db") {
+      const problem = t("errors.no-db");
+      this.error(problem);
+      flasher.set(statusError(t("status.refused")));
+      onInput(this, (_msg, _send, done) => done(new Error(problem)));
+      onClose(this, () => flasher.close());
+      return;
+    }
+    // Registering says this node uses the archive: the store opens now, not on the first event.
+    db.register(this).catch(() => undefined);
+    flasher.set(statusIdle(t("status.waiting")));
+
+    let shown = "";
+    const statusTimer = setInterval(() => {
+      const c = db.counters();
+      let text = t("status.counts", { stored: c.stored, duplicates: c.duplicates, pending: c.pending });
+      if (c.dropped > 0) text += t("status.dropped", { dropped: c.dropped });
+      const problem = db.lastError() !== null && c.pending > 0;
+      const key = `${text}|${problem}`;
+      if (key === shown) return;
+      shown = key;
+      flasher.set(problem ? statusWarn(`${text} · ${t("status.down")}`) : statusOk(text));
+    }, STATUS_MS);
+    statusTimer.unref();
+
+    onInput(this, (msg, _send, done) => {
+      const vtp = (msg as { vtp?: unknown }).vtp;
+      let receivedAt = new Date();
+      if (isVtpInfo(vtp)) {
+        const at = new Date(vtp.receivedAt);
+        if (!Number.isNaN(at.getTime())) receivedAt = at;
+      }
+      try {
+        db.enqueue(recordFromPacket(rawPayloadOf(msg), receivedAt));
+      } catch (err) {
+        flasher.flash(statusError(t("status.refused-one")));
+        done(asError(err));
+        return;
+      }
+      done();
+    });
+
+    onClose(this, async () => {
+      clearInterval(statusTimer);
+      flasher.close();
+      await db.deregister(this);
+    });
+  }
+  RED.nodes.registerType(TYPE, VOEventArchiveNode);
+}
+
+export = init;

@@ -1,0 +1,157 @@
+/**
+ * A VOEvent packet → the archive's record (types.ts `ArchiveRecord`), as voeventdb ingests it
+ * (timstaley/voeventdb `database/models.py`: `Voevent.from_etree`, `Coord.from_etree`,
+ * `Cite.from_etree`, `_has_bad_coords`). The packet is parsed once, by the package's own parser.
+ *
+ * Decisions:
+ * - The bytes are kept exactly as received (voeventdb re-serialises; we never do).
+ * - stream: the IVORN before `#`, without `ivo://` (voeventdb: `ivorn.split('#')[0][6:]`), so
+ *   `ivo://nasa.gsfc.gcn/SWIFT#…` is stream `nasa.gsfc.gcn/SWIFT`, as voeventdb's `stream` filter
+ *   and `map/stream_count` expect.
+ * - role, version: the root's attributes (role defaults to `observation`, VOEvent 2.0's default).
+ * - author_ivorn: `Who/AuthorIVORN`; author_datetime: `Who/Date` read as ISO 8601, UTC when it has
+ *   no zone (time.ts); null when absent or not a time (voeventdb would refuse the packet).
+ * - Positions: one per `WhereWhen/ObsDataLocation` (its ObservationLocation's AstroCoords), as
+ *   voeventdb's loop over `get_event_position(root, idx)`. None are kept when voeventdb keeps none:
+ *   the stream `com.dc3/dc3.broker` (dummy positions), a GCN packet (`nasa.gsfc.gcn/…`) whose
+ *   top-level Param `Coords_String` is `unavailable/inappropriate` (the (0,0) dummy), or when any
+ *   position is in a system voeventdb does not load (only UTC-FK5-GEO, UTC-FK5-TOPO,
+ *   UTC-ICRS-GEO, UTC-ICRS-TOPO, TDB-FK5-BARY, TDB-ICRS-BARY), is not in degrees, or has no
+ *   numeric RA/Dec (voeventdb drops all of the packet's positions then). One deviation: a position
+ *   without `Error2Radius` is kept with error null (voeventdb drops it on a conversion error).
+ *   A declination outside ±90 or a non-finite RA is not a position: dropped likewise.
+ * - Position time: `AstroCoords/Time/TimeInstant/ISOTime` as UTC; null when absent or unreadable.
+ * - Cites: every `Citations/EventIVORN` with text, its `cite` type (followup, supersedes,
+ *   retraction; an entry with another or no type is skipped: voeventdb's enum would refuse the
+ *   packet) and the first `Citations/Description` for each (voeventdb's model).
+ */
+import { VOEventError } from "../errors";
+import { parseVOEvent } from "../voevent/parse";
+import { xmlTrim } from "../voevent/values";
+import { attr, childElement, childElements, textOf } from "../xml/parse";
+import type { XElement } from "../xml/types";
+import { parseIsoTime } from "./time";
+import type { ArchiveCite, ArchiveCoord, ArchiveRecord } from "./types";
+
+/** The coordinate systems voeventdb loads without transformation (voeventparse's names). */
+export const ACCEPTED_COORD_SYSTEMS: readonly string[] = [
+  "UTC-FK5-GEO",
+  "UTC-FK5-TOPO",
+  "UTC-ICRS-GEO",
+  "UTC-ICRS-TOPO",
+  "TDB-FK5-BARY",
+  "TDB-ICRS-BARY",
+];
+
+export const CITE_TYPES: readonly string[] = ["followup", "supersedes", "retraction"];
+
+export interface RecordOptions {
+  /** Largest packet accepted, bytes (the parser's default otherwise). */
+  maxBytes?: number;
+}
+
+/**
+ * The record for one packet. Throws VOEventError (the parser's codes: NOT_XML, MALFORMED,
+ * WRONG_ROOT, NO_IVORN, BAD_IVORN, BAD_ROLE, TOO_LARGE, …) when it is not a VOEvent.
+ */
+export function recordFromPacket(
+  xml: Buffer | string,
+  receivedAt: Date,
+  options: RecordOptions = {},
+): ArchiveRecord {
+  const bytes = typeof xml === "string" ? Buffer.from(xml, "utf8") : xml;
+  const parsed = parseVOEvent(bytes, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes });
+  const v = parsed.voevent;
+  const root = parsed.doc.root;
+  const stream = streamOfIvorn(v.ivorn);
+  return {
+    ivorn: v.ivorn,
+    stream,
+    role: v.role,
+    version: v.version,
+    authorIvorn: v.author.ivorn,
+    authorDatetime: v.date === null ? null : parseIsoTime(v.date),
+    receivedAt,
+    xml: bytes,
+    coords: hasDummyCoords(stream, v.params) ? [] : readCoords(root),
+    cites: readCites(root),
+  };
+}
+
+/** voeventdb's stream: the IVORN before `#`, `ivo://` removed. */
+export function streamOfIvorn(ivorn: string): string {
+  const hash = ivorn.indexOf("#");
+  const head = hash < 0 ? ivorn : ivorn.slice(0, hash);
+  return head.startsWith("ivo://") ? head.slice(6) : head;
+}
+
+function hasDummyCoords(stream: string, params: Record<string, unknown>): boolean {
+  if (stream === "com.dc3/dc3.broker") return true;
+  if (stream.split("/")[0] !== "nasa.gsfc.gcn") return false;
+  return Object.hasOwn(params, "Coords_String") && params.Coords_String === "unavailable/inappropriate";
+}
+
+function text(el: XElement | null): string | null {
+  if (el === null) return null;
+  const t = xmlTrim(textOf(el));
+  return t.length === 0 ? null : t;
+}
+
+function finite(s: string | null): number | null {
+  if (s === null || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+}
+
+function readCoords(root: XElement): ArchiveCoord[] {
+  const ww = childElement(root, "WhereWhen");
+  if (ww === null) return [];
+  let locations = childElements(ww, "ObsDataLocation")
+    .map((odl) => childElement(odl, "ObservationLocation"))
+    .filter((o): o is XElement => o !== null);
+  // Some VOEvent 1.1 packets put ObservationLocation straight under WhereWhen.
+  if (locations.length === 0) locations = childElements(ww, "ObservationLocation");
+  const out: ArchiveCoord[] = [];
+  for (const obs of locations) {
+    const ac = childElement(obs, "AstroCoords");
+    if (ac === null) continue;
+    const pos = childElement(ac, "Position2D");
+    // voeventdb: a location without a position raises, and the packet keeps no positions.
+    if (pos === null) return [];
+    const sysEl = childElement(obs, "AstroCoordSystem");
+    const system = (sysEl === null ? null : attr(sysEl, "id")) ?? attr(ac, "coord_system_id");
+    if (system === null || !ACCEPTED_COORD_SYSTEMS.includes(system)) return [];
+    const unit = attr(pos, "unit");
+    if (unit !== "deg") return [];
+    const value2 = childElement(pos, "Value2");
+    const ra = finite(text(value2 === null ? null : childElement(value2, "C1")));
+    const dec = finite(text(value2 === null ? null : childElement(value2, "C2")));
+    if (ra === null || dec === null || dec < -90 || dec > 90) return [];
+    const errText = text(childElement(pos, "Error2Radius"));
+    const error = finite(errText);
+    const timeEl = childElement(ac, "Time");
+    const instant = timeEl === null ? null : childElement(timeEl, "TimeInstant");
+    const iso = text(instant === null ? null : childElement(instant, "ISOTime"));
+    out.push({ ra, dec, error, time: iso === null ? null : parseIsoTime(iso), system });
+  }
+  return out;
+}
+
+function readCites(root: XElement): ArchiveCite[] {
+  const citations = childElement(root, "Citations");
+  if (citations === null) return [];
+  const description = text(childElement(citations, "Description"));
+  const out: ArchiveCite[] = [];
+  for (const e of childElements(citations, "EventIVORN")) {
+    const ref = text(e);
+    const type = attr(e, "cite");
+    if (ref === null || type === null || !CITE_TYPES.includes(type)) continue;
+    out.push({ refIvorn: ref, citeType: type, description });
+  }
+  return out;
+}
+
+/** True when `err` says the packet is not a VOEvent (what the import CLI reports as refused). */
+export function isRefusedPacket(err: unknown): err is VOEventError {
+  return err instanceof VOEventError;
+}

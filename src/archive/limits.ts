@@ -1,0 +1,38 @@
+/**
+ * The archive's limits, named and defaulted in one place (README "Keeping an archive — stores and
+ * import" lists them). A store, the writer and the query parser take overrides; nothing else in
+ * src/archive/ writes a bound as a literal.
+ */
+export const ARCHIVE_LIMITS = {
+  /** `limit` when a query gives none (voeventdb's DEFAULT_QUERY_LIMIT). */
+  defaultLimit: 100,
+  /** Largest `limit` accepted; a larger one is refused (code LIMIT, as voeventdb's LimitMaxExceeded). */
+  maxLimit: 10_000,
+  /** Largest `offset` accepted: deeper pages are refused rather than scanned. */
+  maxOffset: 10_000_000,
+  /** Longest filter value, in characters (an IVORN is far shorter). */
+  maxValueLength: 2_048,
+  /** Most values one filter key may take in one query (`stream=a&stream=b…`). */
+  maxValuesPerKey: 64,
+  /** Time budget of one query (PostgreSQL statement_timeout; the embedded store's worker deadline), ms. */
+  queryTimeoutMs: 5_000,
+  /** Writer: most records waiting to be written; beyond it new records are dropped and counted. */
+  maxPending: 100_000,
+  /** Writer: most records written in one transaction. */
+  batchSize: 1_000,
+  /** Writer: how long a record may wait for more to fill its batch, ms. */
+  batchDelayMs: 50,
+  /** Writer: first and largest wait before retrying a failed write, ms. */
+  retryMinMs: 250,
+  retryMaxMs: 10_000,
+  /** Writer: how often retention (maxAge, maxEvents) is applied, ms. */
+  pruneIntervalMs: 60_000,
+  /** Writer: how long close() may spend flushing before it gives up (what is left is counted dropped), ms. */
+  closeDeadlineMs: 5_000,
+  /** PostgreSQL: connections in the pool. */
+  poolSize: 4,
+  /** PostgreSQL: connect deadline, ms. */
+  connectTimeoutMs: 5_000,
+} as const;
+
+export type ArchiveLimits = { -readonly [K in keyof typeof ARCHIVE_LIMITS]: number };

@@ -1,0 +1,203 @@
+/**
+ * The PostgreSQL store, through the `pg` client: a pool, every statement parameterised and bounded
+ * by `statement_timeout`, the schema created when missing, TLS when asked.
+ *
+ * Decisions:
+ * - Opening never fails because the server is down: the schema is created by the first request
+ *   that reaches the server, and every request while it is down is answered UNAVAILABLE (the
+ *   writer holds its records and retries; the API answers 503).
+ * - A batch is one transaction of three statements over arrays (`unnest`): packets with
+ *   `ON CONFLICT (ivorn) DO NOTHING RETURNING id, ivorn`, then the new packets' positions and cites.
+ * - Indexes for the 1M-packet queries without q3c: stream, role, author time, received time, the
+ *   unique binary-ordered IVORN (prefix search), cite.ref_ivorn, and (dec, x, y, z, voevent_id)
+ *   for cones (sql.ts).
+ * - Schema creation takes a transaction-level advisory lock, so several flows opening one
+ *   database at once do not race.
+ * - Errors: SQLSTATE 57014 (statement_timeout) is TIMEOUT; connection failures, shutdowns
+ *   (57P0x), class 08 and disk full (53100) are UNAVAILABLE.
+ */
+import type { ConnectionOptions } from "node:tls";
+import pg from "pg";
+import { ARCHIVE_LIMITS } from "./limits";
+import { schema, uniqueByIvorn, unitVector } from "./sql";
+import { type Row, type SqlExecutor, SqlStore } from "./sql-store";
+import { ArchiveError, type ArchiveRecord, type InsertResult } from "./types";
+
+export interface PostgresConfig {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  /** true, or Node TLS options (ca, rejectUnauthorized, …). */
+  tls?: boolean | ConnectionOptions;
+}
+
+export interface PostgresOptions {
+  queryTimeoutMs?: number;
+  poolSize?: number;
+  connectTimeoutMs?: number;
+  /** Called with an error the pool reports outside any request (an idle connection lost). */
+  onError?: (err: Error) => void;
+}
+
+const SCHEMA_LOCK = 0x766f6576; // "voev"
+
+function toArchiveError(err: unknown): Error {
+  if (err instanceof ArchiveError) return err;
+  const e = err as { code?: string; message?: string };
+  const message = e.message ?? String(err);
+  const code = e.code ?? "";
+  if (code === "57014") return new ArchiveError("TIMEOUT", `archive (postgres): ${message} (time budget)`);
+  if (
+    code === "53100" ||
+    code.startsWith("08") ||
+    code.startsWith("57P") ||
+    /^E(CONNREFUSED|CONNRESET|HOSTUNREACH|NOTFOUND|PIPE|TIMEDOUT|AI_AGAIN)$/.test(code) ||
+    /timeout exceeded when trying to connect|Connection terminated|connect ETIMEDOUT|the database system is/i.test(
+      message,
+    )
+  ) {
+    return new ArchiveError("UNAVAILABLE", `archive (postgres): ${message}`);
+  }
+  return err instanceof Error ? err : new Error(message);
+}
+
+class PostgresExecutor implements SqlExecutor {
+  readonly dialect = "postgres" as const;
+  private schemaReady: Promise<void> | null = null;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  private ensureSchema(): Promise<void> {
+    if (this.schemaReady === null) {
+      this.schemaReady = (async () => {
+        const client = await this.pool.connect();
+        try {
+          await client.query("BEGIN");
+          await client.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
+          for (const s of schema("postgres")) await client.query(s);
+          await client.query("COMMIT");
+        } catch (err) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw err;
+        } finally {
+          client.release();
+        }
+      })();
+      this.schemaReady.catch(() => {
+        this.schemaReady = null;
+      });
+    }
+    return this.schemaReady;
+  }
+
+  async all(sql: string, params: unknown[]): Promise<Row[]> {
+    try {
+      await this.ensureSchema();
+      return (await this.pool.query(sql, params)).rows as Row[];
+    } catch (err) {
+      throw toArchiveError(err);
+    }
+  }
+
+  async run(sql: string, params: unknown[]): Promise<number> {
+    try {
+      await this.ensureSchema();
+      return (await this.pool.query(sql, params)).rowCount ?? 0;
+    } catch (err) {
+      throw toArchiveError(err);
+    }
+  }
+
+  async insert(records: ArchiveRecord[]): Promise<InsertResult> {
+    const { unique, repeats } = uniqueByIvorn(records);
+    let client: pg.PoolClient;
+    try {
+      await this.ensureSchema();
+      client = await this.pool.connect();
+    } catch (err) {
+      throw toArchiveError(err);
+    }
+    try {
+      await client.query("BEGIN");
+      const inserted = await client.query<{ id: string; ivorn: string }>(
+        `INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::bytea[])
+         ON CONFLICT (ivorn) DO NOTHING RETURNING id, ivorn`,
+        [
+          unique.map((r) => r.ivorn),
+          unique.map((r) => r.stream),
+          unique.map((r) => r.role),
+          unique.map((r) => r.version),
+          unique.map((r) => r.authorIvorn),
+          unique.map((r) => r.authorDatetime),
+          unique.map((r) => r.receivedAt),
+          unique.map((r) => r.xml),
+        ],
+      );
+      const idOf = new Map(inserted.rows.map((r) => [r.ivorn, r.id]));
+      const c: unknown[][] = [[], [], [], [], [], [], [], [], []];
+      const r: unknown[][] = [[], [], [], []];
+      for (const rec of unique) {
+        const id = idOf.get(rec.ivorn);
+        if (id === undefined) continue;
+        for (const p of rec.coords) {
+          const [x, y, z] = unitVector(p.ra, p.dec);
+          const row = [id, p.ra, p.dec, p.error, p.time, p.system, x, y, z];
+          for (let i = 0; i < row.length; i++) c[i].push(row[i]);
+        }
+        for (const ref of rec.cites) {
+          const row = [id, ref.refIvorn, ref.citeType, ref.description];
+          for (let i = 0; i < row.length; i++) r[i].push(row[i]);
+        }
+      }
+      if (c[0].length > 0) {
+        await client.query(
+          `INSERT INTO coord (voevent_id, ra, dec, error, time, system, x, y, z)
+           SELECT * FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::float8[], $5::timestamptz[], $6::text[], $7::float8[], $8::float8[], $9::float8[])`,
+          c,
+        );
+      }
+      if (r[0].length > 0) {
+        await client.query(
+          `INSERT INTO cite (voevent_id, ref_ivorn, cite_type, description)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])`,
+          r,
+        );
+      }
+      await client.query("COMMIT");
+      return { stored: inserted.rows.length, duplicates: repeats + unique.length - inserted.rows.length };
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw toArchiveError(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** A PostgreSQL archive (the schema is created on first contact). */
+export function openPostgresStore(config: PostgresConfig, options: PostgresOptions = {}): SqlStore {
+  const tls = config.tls;
+  const pool = new pg.Pool({
+    host: config.host,
+    port: config.port,
+    database: config.database,
+    user: config.user,
+    password: config.password,
+    ssl: tls === undefined || tls === false ? false : tls === true ? {} : tls,
+    max: options.poolSize ?? ARCHIVE_LIMITS.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? ARCHIVE_LIMITS.connectTimeoutMs,
+    statement_timeout: options.queryTimeoutMs ?? ARCHIVE_LIMITS.queryTimeoutMs,
+    // A query whose connection dies is answered within the budget too, not only by the server.
+    query_timeout: (options.queryTimeoutMs ?? ARCHIVE_LIMITS.queryTimeoutMs) + 1_000,
+    application_name: "voevent-archive",
+  });
+  pool.on("error", (err) => options.onError?.(err));
+  return new SqlStore("postgres", new PostgresExecutor(pool));
+}

@@ -1,0 +1,202 @@
+/**
+ * SQL shared by both stores: one text per query, written once with the few places where
+ * PostgreSQL and SQLite differ behind `Dialect`. Every value is a bound parameter (`SqlBuilder`).
+ *
+ * Decisions:
+ * - Times: PostgreSQL `timestamptz`; SQLite integer milliseconds since 1970 (UTC). Parameters go
+ *   through `SqlBuilder.time` so a clause never knows which.
+ * - Text that is compared or ordered (ivorn, stream, ref_ivorn) is binary-ordered in both stores
+ *   (`COLLATE "C"` in PostgreSQL, SQLite's BINARY), so `order=ivorn` gives the same pages in both
+ *   and an IVORN prefix can use the unique index.
+ * - Substring and prefix matches treat the value literally: PostgreSQL `LIKE … ESCAPE '\'` with
+ *   `\`, `%`, `_` escaped; SQLite `GLOB` (case-sensitive, as PostgreSQL's LIKE) with `*`, `?`, `[`
+ *   escaped as one-character classes. Both keep a literal prefix index-friendly.
+ * - Cone: each position is stored with its unit vector (x, y, z); a cone is a declination band on
+ *   the (dec, x, y, z, voevent_id) index and the exact test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius), so
+ *   neither store needs trigonometry in SQL or an extension (no q3c).
+ * - Coordinate filters (cone, dec_gt, dec_lt) apply to the same position, as voeventdb joins one
+ *   Coord row for all of them; a packet matches once however many of its positions match.
+ */
+import type { ArchiveOrder, ArchiveRecord } from "./types";
+
+export type Dialect = "postgres" | "sqlite";
+
+/** Collects bound parameters and returns their placeholders. */
+export class SqlBuilder {
+  readonly params: unknown[] = [];
+  constructor(readonly dialect: Dialect) {}
+
+  param(value: unknown): string {
+    this.params.push(value);
+    return this.dialect === "postgres" ? `$${this.params.length}` : "?";
+  }
+
+  time(d: Date): string {
+    return this.param(this.dialect === "postgres" ? d : d.getTime());
+  }
+
+  /** `column` contains `value` (literally, case-sensitively). */
+  contains(column: string, value: string): string {
+    return this.dialect === "postgres"
+      ? `${column} LIKE ${this.param(`%${likeEscape(value)}%`)} ESCAPE '\\'`
+      : `${column} GLOB ${this.param(`*${globEscape(value)}*`)}`;
+  }
+
+  /** `column` starts with `value` (literally, case-sensitively). */
+  startsWith(column: string, value: string): string {
+    return this.dialect === "postgres"
+      ? `${column} LIKE ${this.param(`${likeEscape(value)}%`)} ESCAPE '\\'`
+      : `${column} GLOB ${this.param(`${globEscape(value)}*`)}`;
+  }
+
+  /** `column IN (…)` over a non-empty list. */
+  inList(column: string, values: readonly unknown[]): string {
+    if (values.length === 1) return `${column} = ${this.param(values[0])}`;
+    return `${column} IN (${values.map((v) => this.param(v)).join(", ")})`;
+  }
+}
+
+export function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export function globEscape(s: string): string {
+  return s.replace(/[*?[]/g, (c) => `[${c}]`);
+}
+
+/** A position's unit vector. */
+export function unitVector(ra: number, dec: number): [number, number, number] {
+  const a = (ra * Math.PI) / 180;
+  const d = (dec * Math.PI) / 180;
+  const cd = Math.cos(d);
+  return [cd * Math.cos(a), cd * Math.sin(a), Math.sin(d)];
+}
+
+/** The clause (on coord `c`) that keeps positions within `radius` degrees of (ra, dec). */
+export function coneClause(q: SqlBuilder, ra: number, dec: number, radius: number): string {
+  const r = Math.min(radius, 180);
+  const lo = Math.max(-90, dec - r);
+  const hi = Math.min(90, dec + r);
+  const [x, y, z] = unitVector(ra, dec);
+  const cosR = Math.cos((r * Math.PI) / 180);
+  return (
+    `c.dec BETWEEN ${q.param(lo)} AND ${q.param(hi)} AND ` +
+    `c.x * ${q.param(x)} + c.y * ${q.param(y)} + c.z * ${q.param(z)} >= ${q.param(cosR)}`
+  );
+}
+
+/** ORDER BY for voeventdb's order values (NULL author times last ascending, first descending). */
+export function orderBy(order: ArchiveOrder): string {
+  switch (order) {
+    case "id":
+      return "v.id ASC";
+    case "-id":
+      return "v.id DESC";
+    case "ivorn":
+      return "v.ivorn ASC, v.id ASC";
+    case "-ivorn":
+      return "v.ivorn DESC, v.id ASC";
+    case "author_datetime":
+      return "v.author_datetime ASC NULLS LAST, v.id ASC";
+    case "-author_datetime":
+      return "v.author_datetime DESC NULLS FIRST, v.id ASC";
+  }
+}
+
+/** The month `YYYY-MM` (UTC) of author_datetime, as voeventdb's map/authored_month_count keys. */
+export function authoredMonth(dialect: Dialect): string {
+  return dialect === "postgres"
+    ? `to_char(date_trunc('month', v.author_datetime AT TIME ZONE 'UTC'), 'YYYY-MM')`
+    : `strftime('%Y-%m', v.author_datetime / 1000.0, 'unixepoch')`;
+}
+
+export function schema(dialect: Dialect): string[] {
+  if (dialect === "postgres") {
+    return [
+      `CREATE TABLE IF NOT EXISTS voevent (
+        id bigserial PRIMARY KEY,
+        ivorn text COLLATE "C" NOT NULL UNIQUE,
+        stream text COLLATE "C" NOT NULL,
+        role text NOT NULL,
+        version text,
+        author_ivorn text,
+        author_datetime timestamptz,
+        received timestamptz NOT NULL,
+        xml bytea NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS coord (
+        id bigserial PRIMARY KEY,
+        voevent_id bigint NOT NULL REFERENCES voevent(id) ON DELETE CASCADE,
+        ra double precision NOT NULL,
+        dec double precision NOT NULL,
+        error double precision,
+        time timestamptz,
+        system text,
+        x double precision NOT NULL,
+        y double precision NOT NULL,
+        z double precision NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS cite (
+        id bigserial PRIMARY KEY,
+        voevent_id bigint NOT NULL REFERENCES voevent(id) ON DELETE CASCADE,
+        ref_ivorn text COLLATE "C" NOT NULL,
+        cite_type text NOT NULL,
+        description text)`,
+      ...INDEXES,
+    ];
+  }
+  return [
+    `CREATE TABLE IF NOT EXISTS voevent (
+      id INTEGER PRIMARY KEY,
+      ivorn TEXT NOT NULL UNIQUE,
+      stream TEXT NOT NULL,
+      role TEXT NOT NULL,
+      version TEXT,
+      author_ivorn TEXT,
+      author_datetime INTEGER,
+      received INTEGER NOT NULL,
+      xml BLOB NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS coord (
+      id INTEGER PRIMARY KEY,
+      voevent_id INTEGER NOT NULL REFERENCES voevent(id) ON DELETE CASCADE,
+      ra REAL NOT NULL,
+      dec REAL NOT NULL,
+      error REAL,
+      time INTEGER,
+      system TEXT,
+      x REAL NOT NULL,
+      y REAL NOT NULL,
+      z REAL NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS cite (
+      id INTEGER PRIMARY KEY,
+      voevent_id INTEGER NOT NULL REFERENCES voevent(id) ON DELETE CASCADE,
+      ref_ivorn TEXT NOT NULL,
+      cite_type TEXT NOT NULL,
+      description TEXT)`,
+    ...INDEXES,
+  ];
+}
+
+const INDEXES = [
+  "CREATE INDEX IF NOT EXISTS voevent_stream_idx ON voevent (stream)",
+  "CREATE INDEX IF NOT EXISTS voevent_role_idx ON voevent (role)",
+  "CREATE INDEX IF NOT EXISTS voevent_author_datetime_idx ON voevent (author_datetime)",
+  "CREATE INDEX IF NOT EXISTS voevent_received_idx ON voevent (received)",
+  "CREATE INDEX IF NOT EXISTS coord_voevent_idx ON coord (voevent_id)",
+  "CREATE INDEX IF NOT EXISTS coord_dec_idx ON coord (dec, x, y, z, voevent_id)",
+  "CREATE INDEX IF NOT EXISTS cite_voevent_idx ON cite (voevent_id)",
+  "CREATE INDEX IF NOT EXISTS cite_ref_idx ON cite (ref_ivorn)",
+];
+
+/** Records with a repeated IVORN after the first removed; how many were removed. */
+export function uniqueByIvorn(records: readonly ArchiveRecord[]): {
+  unique: ArchiveRecord[];
+  repeats: number;
+} {
+  const seen = new Set<string>();
+  const unique: ArchiveRecord[] = [];
+  for (const r of records) {
+    if (seen.has(r.ivorn)) continue;
+    seen.add(r.ivorn);
+    unique.push(r);
+  }
+  return { unique, repeats: records.length - unique.length };
+}

@@ -1,0 +1,202 @@
+/**
+ * archive/ingest: what voeventdb would store for each real corpus packet, checked against the
+ * packet read by an independent parser (@xmldom/xmldom) and INDEX.tsv, plus the ingest rules
+ * (GCN's dummy position, coordinate systems, cites with their type and description).
+ */
+import assert from "node:assert/strict";
+import { DOMParser, type Element } from "@xmldom/xmldom";
+import { recordFromPacket } from "../../src/archive/ingest";
+import { parseIsoTime } from "../../src/archive/time";
+import { VOEventError } from "../../src/errors";
+import { describeCorpus, isMarkedNotWellFormed, readIndex, readPacket } from "../helpers/corpus";
+
+function kids(el: Element, local: string): Element[] {
+  const out: Element[] = [];
+  for (let n = el.firstChild; n !== null; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as Element).localName === local) out.push(n as Element);
+  }
+  return out;
+}
+
+function kid(el: Element | null, local: string): Element | null {
+  return el === null ? null : (kids(el, local)[0] ?? null);
+}
+
+function textIn(el: Element | null): string | null {
+  const t = el?.textContent?.trim() ?? "";
+  return t === "" ? null : t;
+}
+
+function rootOf(bytes: Buffer): Element {
+  const doc = new DOMParser({ onError: () => undefined }).parseFromString(bytes.toString("utf8"), "text/xml");
+  const root = doc.documentElement;
+  if (root === null) throw new Error("no root");
+  return root;
+}
+
+describeCorpus("archive/ingest: corpus packets", () => {
+  const rows = readIndex().filter((r) => !isMarkedNotWellFormed(r) && r.ivorn.startsWith("ivo://"));
+  const received = new Date("2026-01-02T03:04:05Z");
+
+  it("every VOEvent's identity, author and raw bytes as voeventdb stores them", () => {
+    for (const row of rows) {
+      const bytes = readPacket(row.file);
+      const rec = recordFromPacket(bytes, received);
+      const root = rootOf(bytes);
+      assert.equal(rec.ivorn, row.ivorn, row.file);
+      assert.equal(rec.role, row.role, row.file);
+      // voeventdb: stream = ivorn.split('#')[0][6:]
+      assert.equal(rec.stream, row.ivorn.split("#")[0].slice(6), row.file);
+      assert.equal(rec.version, root.getAttribute("version") || null, row.file);
+      const who = kid(root, "Who");
+      assert.equal(rec.authorIvorn, textIn(kid(who, "AuthorIVORN")), row.file);
+      const date = textIn(kid(who, "Date"));
+      if (date === null) assert.equal(rec.authorDatetime, null, row.file);
+      else if (rec.authorDatetime !== null) {
+        const withZone = /(Z|[+-]\d\d:?\d\d)$/.test(date) ? date : `${date}Z`;
+        assert.equal(rec.authorDatetime.getTime(), Date.parse(withZone), `${row.file}: ${date}`);
+      }
+      assert.ok(rec.xml.equals(bytes), `${row.file}: bytes kept as received`);
+      assert.equal(rec.receivedAt, received);
+    }
+  });
+
+  it("every Citations/EventIVORN with its cite type and the Citations description", () => {
+    let total = 0;
+    for (const row of rows) {
+      const bytes = readPacket(row.file);
+      const rec = recordFromPacket(bytes, received);
+      const cits = kid(rootOf(bytes), "Citations");
+      const expected =
+        cits === null
+          ? []
+          : kids(cits, "EventIVORN")
+              .filter(
+                (e) =>
+                  textIn(e) !== null &&
+                  ["followup", "supersedes", "retraction"].includes(e.getAttribute("cite") ?? ""),
+              )
+              .map((e) => ({
+                refIvorn: textIn(e),
+                citeType: e.getAttribute("cite"),
+                description: textIn(kid(cits, "Description")),
+              }));
+      assert.deepEqual(rec.cites, expected, row.file);
+      total += expected.length;
+    }
+    assert.ok(total >= 10, `only ${total} cites in the corpus`);
+  });
+
+  it("positions: one per ObsDataLocation in degrees in a system voeventdb loads; none for GCN's dummy", () => {
+    const accepted = [
+      "UTC-FK5-GEO",
+      "UTC-FK5-TOPO",
+      "UTC-ICRS-GEO",
+      "UTC-ICRS-TOPO",
+      "TDB-FK5-BARY",
+      "TDB-ICRS-BARY",
+    ];
+    let withCoords = 0;
+    for (const row of rows) {
+      const bytes = readPacket(row.file);
+      const rec = recordFromPacket(bytes, received);
+      const root = rootOf(bytes);
+      const ww = kid(root, "WhereWhen");
+      const dummy = (kid(root, "What") === null ? [] : kids(kid(root, "What") as Element, "Param")).some(
+        (p) =>
+          p.getAttribute("name") === "Coords_String" &&
+          p.getAttribute("value") === "unavailable/inappropriate",
+      );
+      const expected: Array<{ ra: number; dec: number }> = [];
+      let dropAll = dummy && rec.stream.startsWith("nasa.gsfc.gcn");
+      for (const odl of ww === null ? [] : kids(ww, "ObsDataLocation")) {
+        const obs = kid(odl, "ObservationLocation");
+        const ac = kid(obs, "AstroCoords");
+        if (ac === null) continue;
+        const pos = kid(ac, "Position2D");
+        const sys = kid(obs, "AstroCoordSystem")?.getAttribute("id") ?? ac.getAttribute("coord_system_id");
+        const c1 = Number(textIn(kid(kid(pos, "Value2"), "C1")));
+        const c2 = Number(textIn(kid(kid(pos, "Value2"), "C2")));
+        if (pos === null || !accepted.includes(sys ?? "") || pos.getAttribute("unit") !== "deg")
+          dropAll = true;
+        else if (
+          !Number.isFinite(c1) ||
+          !Number.isFinite(c2) ||
+          textIn(kid(kid(pos, "Value2"), "C1")) === null
+        )
+          dropAll = true;
+        else expected.push({ ra: c1, dec: c2 });
+      }
+      const got = rec.coords.map((c) => ({ ra: c.ra, dec: c.dec }));
+      assert.deepEqual(got, dropAll ? [] : expected, row.file);
+      if (got.length > 0) withCoords++;
+    }
+    assert.ok(withCoords >= 20, `only ${withCoords} packets with positions`);
+  });
+
+  it("GCN's dummy position (Coords_String unavailable/inappropriate) is not stored, though the packet has one", () => {
+    const bytes = readPacket("growth-too-marshal__GRB180116A_Fermi_GBM_Alert.xml");
+    assert.match(bytes.toString(), /<C1>/);
+    const rec = recordFromPacket(bytes, received);
+    assert.deepEqual(rec.coords, []);
+    assert.equal(rec.stream, "nasa.gsfc.gcn/Fermi");
+  });
+
+  it("a Swift BAT position with its error radius, time and system", () => {
+    const row = readIndex().find((r) => r.ivorn.includes("SWIFT#BAT_GRB_Pos"));
+    assert.ok(row !== undefined);
+    const bytes = readPacket(row.file);
+    const rec = recordFromPacket(bytes, received);
+    const root = rootOf(bytes);
+    const ac = kid(kid(kid(kid(root, "WhereWhen"), "ObsDataLocation"), "ObservationLocation"), "AstroCoords");
+    const pos = kid(ac, "Position2D");
+    assert.equal(rec.coords.length, 1);
+    assert.equal(rec.coords[0].error, Number(textIn(kid(pos, "Error2Radius"))));
+    const iso = textIn(kid(kid(kid(ac, "Time"), "TimeInstant"), "ISOTime"));
+    assert.equal(rec.coords[0].time?.getTime(), Date.parse(`${iso}Z`));
+    assert.equal(rec.coords[0].system, "UTC-FK5-GEO");
+  });
+
+  it("refuses what is not a VOEvent with the parser's error", () => {
+    assert.throws(
+      () => recordFromPacket("not xml", received),
+      (e: unknown) => e instanceof VOEventError && e.code === "NOT_XML",
+    );
+    assert.throws(
+      () => recordFromPacket("<Transport/>", received),
+      (e: unknown) => e instanceof VOEventError && e.code === "WRONG_ROOT",
+    );
+    assert.throws(
+      () => recordFromPacket(readPacket("rta-dummy__DUMMY_VOEVENT_INTEGRAL.xml"), received),
+      (e: unknown) => e instanceof VOEventError && e.code === "BAD_IVORN",
+    );
+  });
+});
+
+describe("archive/time: ISO 8601 as voeventdb's iso8601.parse_date", () => {
+  it("reads dates, months, times, fractions and zones", () => {
+    assert.equal(parseIsoTime("2015-10-09T21:34:19")?.toISOString(), "2015-10-09T21:34:19.000Z");
+    assert.equal(parseIsoTime("2015-10-09")?.toISOString(), "2015-10-09T00:00:00.000Z");
+    assert.equal(parseIsoTime("2015-10")?.toISOString(), "2015-10-01T00:00:00.000Z");
+    assert.equal(parseIsoTime("2015-10-09T21:34:19.123456")?.toISOString(), "2015-10-09T21:34:19.123Z");
+    assert.equal(parseIsoTime("2015-10-09T21:34:19+02:00")?.toISOString(), "2015-10-09T19:34:19.000Z");
+    assert.equal(parseIsoTime("2015-10-09 21:34Z")?.toISOString(), "2015-10-09T21:34:00.000Z");
+    assert.equal(parseIsoTime("0001-01-01")?.toISOString(), "0001-01-01T00:00:00.000Z");
+  });
+
+  it("refuses what is not a date, never rolling over", () => {
+    for (const bad of [
+      "",
+      "2015-13",
+      "2015-02-29",
+      "2015-10-09T25:00",
+      "2015-10-09T21:60",
+      "yesterday",
+      "0000-01-01",
+      "2015-1-1x",
+    ]) {
+      assert.equal(parseIsoTime(bad), null, bad);
+    }
+    assert.equal(parseIsoTime("2016-02-29")?.toISOString(), "2016-02-29T00:00:00.000Z");
+  });
+});

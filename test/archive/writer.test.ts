@@ -1,0 +1,204 @@
+/**
+ * archive/writer: batches off the message path, a bounded queue that holds records through a
+ * PostgreSQL outage and writes them when it is back, retention, close within its deadline, and an
+ * embedded archive that survives SIGKILL of the process writing it.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { openArchive } from "../../src/archive/open";
+import { ArchiveError, type ArchiveStore } from "../../src/archive/types";
+import { ArchiveWriter } from "../../src/archive/writer";
+import { describeCorpus } from "../helpers/corpus";
+import { PostgresServer } from "../helpers/postgres";
+import { variantRecords } from "./records";
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describeCorpus("archive/writer", function (this: Mocha.Suite) {
+  this.timeout(180_000);
+  let dir: string;
+  let pg: PostgresServer;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "voevent-writer-"));
+    pg = await PostgresServer.start();
+  });
+
+  after(async () => {
+    await pg?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("enqueue returns at once; batches write everything, repeats counted", async () => {
+    const store = await openArchive({ store: "embedded", file: path.join(dir, "w1.sqlite") });
+    try {
+      const writer = new ArchiveWriter(store, { batchSize: 64 });
+      const records = variantRecords(500);
+      for (const r of records) assert.equal(writer.enqueue(r), true);
+      for (const r of records.slice(0, 20)) writer.enqueue(r);
+      // Nothing was written on the caller's turn: the writes come later, off the message path.
+      assert.equal(writer.counters.stored, 0);
+      assert.equal(writer.counters.pending, 520);
+      await until("the queue to drain", () => writer.counters.pending === 0);
+      assert.deepEqual(
+        { ...writer.counters },
+        { stored: 500, duplicates: 20, pending: 0, dropped: 0, pruned: 0 },
+      );
+      assert.equal(await store.count({}), 500);
+      assert.equal(writer.state, "idle");
+      await writer.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("PostgreSQL stopped mid-run: holds what the bound allows, counts the rest dropped, writes it all when back", async () => {
+    const store = await openArchive(pg.config(), { connectTimeoutMs: 1_000 });
+    const writer = new ArchiveWriter(store, {
+      maxPending: 300,
+      batchSize: 50,
+      retryMinMs: 50,
+      retryMaxMs: 400,
+    });
+    const errors: Error[] = [];
+    writer.on("error", (e: Error) => errors.push(e));
+    try {
+      const records = variantRecords(600, new Date(), 10_000);
+      for (const r of records.slice(0, 100)) writer.enqueue(r);
+      await until("the first 100 written", () => writer.counters.stored === 100);
+      await pg.stop();
+      for (const r of records.slice(100, 500)) writer.enqueue(r);
+      await until("a failed write", () => writer.state === "retrying");
+      assert.equal(writer.counters.pending, 300);
+      assert.equal(writer.counters.dropped, 100);
+      assert.ok(
+        writer.lastError instanceof ArchiveError && writer.lastError.code === "UNAVAILABLE",
+        String(writer.lastError),
+      );
+      assert.ok(errors.length > 0);
+      await pg.start();
+      await until("the held records written", () => writer.counters.pending === 0);
+      assert.equal(writer.counters.stored, 400);
+      assert.equal(await store.count({}), 400);
+      const held = records.slice(100, 400).map((r) => r.ivorn);
+      assert.equal((await store.existing(held)).size, 300);
+      assert.equal((await store.existing(records.slice(400, 500).map((r) => r.ivorn))).size, 0);
+      await writer.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("close() flushes what is pending; a record after close is dropped", async () => {
+    const store = await openArchive({ store: "embedded", file: path.join(dir, "w2.sqlite") });
+    try {
+      const writer = new ArchiveWriter(store, { batchDelayMs: 10_000 });
+      for (const r of variantRecords(120)) writer.enqueue(r);
+      await writer.close();
+      assert.equal(await store.count({}), 120);
+      assert.equal(writer.enqueue(variantRecords(1, new Date(), 999)[0]), false);
+      assert.equal(writer.counters.dropped, 1);
+      assert.equal(writer.state, "closed");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("close() gives up at its deadline when the database is down, counting what it could not write", async () => {
+    const store: ArchiveStore = await openArchive(pg.config(), { connectTimeoutMs: 500 });
+    await pg.stop();
+    try {
+      const writer = new ArchiveWriter(store, { closeDeadlineMs: 1_500, retryMinMs: 50 });
+      for (const r of variantRecords(40, new Date(), 20_000)) writer.enqueue(r);
+      await writer.close();
+      assert.equal(writer.counters.pending, 0);
+      assert.equal(writer.counters.stored + writer.counters.dropped, 40);
+      assert.equal(writer.counters.dropped, 40);
+    } finally {
+      await pg.start();
+      await store.close();
+    }
+  });
+
+  it("retention: maxEvents keeps the newest, maxAge removes what was received too long ago", async () => {
+    const store = await openArchive({ store: "embedded", file: path.join(dir, "w3.sqlite") });
+    try {
+      const old = variantRecords(30, new Date(Date.now() - 3_600_000), 0);
+      const fresh = variantRecords(50, new Date(), 30);
+      await store.insertBatch(old);
+      const writer = new ArchiveWriter(store, {
+        retention: { maxAge: 60_000, maxEvents: 40 },
+        pruneIntervalMs: 50,
+      });
+      for (const r of fresh) writer.enqueue(r);
+      await until(
+        "retention applied",
+        async () => writer.counters.pending === 0 && (await store.count({})) === 40,
+      );
+      const kept = await store.existing([...old, ...fresh].map((r) => r.ivorn));
+      assert.deepEqual(
+        [...kept].sort(),
+        fresh
+          .slice(10)
+          .map((r) => r.ivorn)
+          .sort(),
+      );
+      await writer.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("SIGKILL of a process writing an embedded archive: the file opens with every acknowledged event", async () => {
+    const file = path.join(dir, "killed.sqlite");
+    const child = spawn(
+      process.execPath,
+      ["--require", "tsx/cjs", path.join(__dirname, "fixtures", "writer-child.ts"), file],
+      {
+        cwd: path.resolve(__dirname, "../.."),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const acked: string[] = [];
+    let buffered = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      buffered += d.toString();
+      let nl = buffered.indexOf("\n");
+      while (nl >= 0) {
+        acked.push(...(JSON.parse(buffered.slice(0, nl)) as string[]));
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf("\n");
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    try {
+      await until(`1,000 acknowledged events (${stderr})`, () => acked.length >= 1_000, 120_000);
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+    const store = await openArchive({ store: "embedded", file });
+    try {
+      const found = await store.existing(acked);
+      assert.equal(found.size, acked.length, "every acknowledged event is in the file");
+      assert.ok((await store.count({})) >= acked.length);
+      // And the file takes writes again.
+      assert.equal((await store.insertBatch(variantRecords(1, new Date(), 5_000_000))).stored, 1);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Real traffic for the archive's tests: the first packets of the corpus's month of the 4PiSky
+ * archive (../shared/corpus/4pisky/2022-01.001.tar.bz2, a bzip2-compressed tar with one XML file
+ * per packet), read with Debian's `bzip2 -dc` (scripts/ensure-test-tools.sh installs it) and a
+ * small ustar reader here, stopping as soon as enough packets are read.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { corpusDir } from "./corpus";
+
+export interface TarPacket {
+  /** The file's path in the tar (`<authority>/<path>/<event>.xml`). */
+  name: string;
+  xml: Buffer;
+}
+
+export function tarballPath(): string {
+  return path.join(corpusDir(), "4pisky", "2022-01.001.tar.bz2");
+}
+
+function field(block: Buffer, start: number, length: number): string {
+  const raw = block.subarray(start, start + length);
+  const nul = raw.indexOf(0);
+  return raw.subarray(0, nul < 0 ? raw.length : nul).toString("utf8");
+}
+
+/** The first `count` regular files of the tarball (deadline: 60 s). */
+export function readTarballPackets(count: number): Promise<TarPacket[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bzip2", ["-dc", tarballPath()], { stdio: ["ignore", "pipe", "ignore"] });
+    const out: TarPacket[] = [];
+    let buffered: Buffer = Buffer.alloc(0);
+    let finished = false;
+    const timer = setTimeout(() => finish(new Error("reading the tarball took more than 60 s")), 60_000);
+    function finish(err?: Error): void {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.kill();
+      if (err) reject(err);
+      else resolve(out);
+    }
+    child.on("error", (err) => finish(err));
+    child.stdout.on("data", (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      while (!finished && buffered.length >= 512) {
+        const header = buffered.subarray(0, 512);
+        if (header.every((b) => b === 0)) return finish();
+        const size = Number.parseInt(field(header, 124, 12).trim() || "0", 8);
+        const total = 512 + Math.ceil(size / 512) * 512;
+        if (buffered.length < total) return;
+        const type = String.fromCharCode(header[156]);
+        if (type === "0" || header[156] === 0) {
+          const prefix = field(header, 345, 155);
+          const name = field(header, 0, 100);
+          out.push({
+            name: prefix === "" ? name : `${prefix}/${name}`,
+            xml: Buffer.from(buffered.subarray(512, 512 + size)),
+          });
+          if (out.length >= count) return finish();
+        }
+        buffered = buffered.subarray(total);
+      }
+    });
+    child.stdout.on("end", () => finish());
+  });
+}

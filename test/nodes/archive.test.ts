@@ -1,0 +1,336 @@
+/**
+ * The archive's nodes (node-red-node-test-helper), on the embedded store and on a PostgreSQL server
+ * of the test's own: voevent-archive stores real packets through
+ * the writer and shows stored / duplicates / pending, done() at once even with the database down;
+ * voevent-query answers msg.query in the message contract (one message each or an array) and
+ * refuses a bad query with done(err); voevent-archive-db shares one store between nodes and
+ * flows, serves the HTTP API on RED.httpNode and frees its path and its file when closed.
+ */
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { NodeAPI } from "node-red";
+import { streamOf } from "../helpers/archive-expect";
+import { describeCorpus } from "../helpers/corpus";
+import {
+  callsOf,
+  catchNode,
+  caughtError,
+  collect,
+  type FlowNode,
+  getNode,
+  helper,
+  type Msg,
+  nodeInit,
+  statusHistory,
+  TAB_ID,
+  useNodeRed,
+  waitUntil,
+} from "../helpers/nodered";
+import { PostgresServer } from "../helpers/postgres";
+import { readTarballPackets } from "../helpers/tarball";
+import { freePorts } from "./network-helpers";
+
+type HttpApp = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** RED.httpNode as the nodes saw it (the helper does not serve it: the test does). */
+let httpNode: HttpApp | undefined;
+
+function inits() {
+  const db = nodeInit("voevent-archive-db");
+  return [
+    (RED: NodeAPI) => {
+      httpNode = RED.httpNode as unknown as HttpApp;
+      return db(RED);
+    },
+    nodeInit("voevent-archive"),
+    nodeInit("voevent-query"),
+  ];
+}
+
+async function load(flow: FlowNode[], credentials?: Record<string, unknown>): Promise<void> {
+  const nodes = flow.some((n) => n.type === "tab")
+    ? flow
+    : [
+        { id: TAB_ID, type: "tab", label: "test" },
+        ...flow.map((n) => ("z" in n || n.type === "voevent-archive-db" ? n : { ...n, z: TAB_ID })),
+      ];
+  await helper.load(inits(), nodes, credentials);
+}
+
+/** GET on RED.httpNode through a real loopback server. */
+async function httpGet(pathAndQuery: string): Promise<{ status: number; body: string }> {
+  const app = httpNode;
+  assert.ok(app, "the nodes saw RED.httpNode");
+  const server = http.createServer((req, res) => app(req, res));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${pathAndQuery}`);
+    return { status: res.status, body: await res.text() };
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+function dbNode(id: string, file: string, path: string, extra: Record<string, unknown> = {}): FlowNode {
+  return {
+    id,
+    type: "voevent-archive-db",
+    name: "",
+    store: "embedded",
+    file,
+    path,
+    maxAge: 0,
+    maxEvents: 0,
+    ...extra,
+  };
+}
+
+const lastStatus = (id: string) => statusHistory(id).at(-1)?.text ?? "";
+
+describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", () => {
+  useNodeRed();
+  let packets: Buffer[] = [];
+  let pg: PostgresServer | undefined;
+
+  after(async () => {
+    await pg?.close();
+  });
+
+  before(async function () {
+    this.timeout(60_000);
+    packets = (await readTarballPackets(40)).map((p) => p.xml);
+  });
+
+  for (const kind of ["embedded", "postgres"] as const)
+    it(`${kind}: stores real packets, counts a duplicate, and shows it on a timer; query answers in the message contract`, async function () {
+      this.timeout(60_000);
+      let extra: Record<string, unknown> = {};
+      let credentials: Record<string, unknown> | undefined;
+      if (kind === "postgres") {
+        pg ??= await PostgresServer.start();
+        extra = { store: "postgres", host: pg.host, port: pg.port, database: pg.database, user: pg.user };
+        credentials = { db: { password: pg.password } };
+      }
+      await load(
+        [
+          dbNode("db", "archive-nodes-a", `/voevent/archive-a-${kind}`, extra),
+          { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+          { id: "q", type: "voevent-query", name: "", db: "db", output: "each", wires: [["each"]] },
+          { id: "qa", type: "voevent-query", name: "", db: "db", output: "array", wires: [["array"]] },
+          { id: "each", type: "helper" },
+          { id: "array", type: "helper" },
+          catchNode("c", ["caught"]),
+          { id: "caught", type: "helper" },
+        ],
+        credentials,
+      );
+      const caught = collect("caught");
+      const sent = packets.slice(0, 30);
+      const receivedAt = "2026-01-02T03:04:05.678Z";
+      for (const xml of sent)
+        getNode("store").receive({ payload: xml, vtp: { peer: null, localIvo: null, receivedAt } });
+      getNode("store").receive({ payload: sent[0].toString("utf8") });
+      await waitUntil(() => lastStatus("store") === "30 stored / 1 duplicates / 0 pending", 10_000, "status");
+      assert.ok(
+        statusHistory("store").length < 10,
+        `the status is set on a timer, not per message (${statusHistory("store").length} times)`,
+      );
+
+      const each = collect("each");
+      getNode("q").receive({ query: { limit: 5, order: "-id" }, topic: "digest", keep: "me" });
+      await waitUntil(() => each.length === 5, 5000, "5 events");
+      const newest = sent.slice(-5).reverse();
+      for (const [i, msg] of each.entries()) {
+        assert.equal(msg.payload, newest[i].toString("utf8"), "the XML exactly as received");
+        const v = (msg as Msg & { voevent: { ivorn: string; stream: string } }).voevent;
+        assert.ok(newest[i].toString("utf8").includes(v.ivorn));
+        assert.match(String(msg.topic), /^voevent\//);
+        assert.equal(v.stream.replace(/^ivo:\/\//, ""), streamOf(v.ivorn));
+        assert.equal((msg as Msg & { vtp: { receivedAt: string } }).vtp.receivedAt, receivedAt);
+        assert.deepEqual((msg as Msg & { archive: unknown }).archive, { index: i, count: 5, skipped: 0 });
+        assert.equal(msg.keep, "me", "the input's other properties are kept");
+      }
+      assert.equal(lastStatus("q"), "5 found");
+
+      const arrays = collect("array");
+      getNode("qa").receive({ query: { stream: ["gwnet/LVC", "nasa.gsfc.gcn/SWIFT"], limit: 1000 } });
+      await waitUntil(() => arrays.length === 1, 5000, "one message");
+      const events = arrays[0].payload as Array<{ payload: string; voevent: { stream: string } }>;
+      const want = sent.filter((x) => {
+        const s = /ivorn="ivo:\/\/([^#"]+)/.exec(x.toString("utf8"))?.[1];
+        return s === "gwnet/LVC" || s === "nasa.gsfc.gcn/SWIFT";
+      });
+      assert.equal(events.length, want.length);
+      assert.deepEqual(
+        events.map((e) => e.payload),
+        want.map((x) => x.toString("utf8")),
+      );
+
+      getNode("q").receive({ query: { cone: "north" } });
+      getNode("q").receive({ query: "role=observation" });
+      getNode("q").receive({ query: { limit: 20000 } });
+      getNode("store").receive({ payload: "<not-a-voevent/>" });
+      await waitUntil(() => caught.length === 4, 5000, "four errors");
+      const messages = caught.map(caughtError).sort();
+      assert.ok(
+        messages.some((m) => m.includes("cone") && m.includes("north")),
+        messages.join(" | "),
+      );
+      assert.ok(
+        messages.some((m) => m.includes("msg.query must be an object")),
+        messages.join(" | "),
+      );
+      assert.ok(
+        messages.some((m) => m.includes("limit") && m.includes("20000")),
+        messages.join(" | "),
+      );
+      assert.ok(
+        messages.some((m) => /VOEvent|root/i.test(m)),
+        messages.join(" | "),
+      );
+    });
+
+  it("serves the API on RED.httpNode while deployed; a redeploy frees the path and reopens the same file", async function () {
+    this.timeout(30_000);
+    const flow = () => [
+      dbNode("db", "archive-nodes-b", "/voevent/archive-b"),
+      { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+    ];
+    await load(flow());
+    for (const xml of packets.slice(0, 3)) getNode("store").receive({ payload: xml });
+    await waitUntil(() => lastStatus("store") === "3 stored / 0 duplicates / 0 pending", 10_000, "stored");
+    const count = await httpGet("/voevent/archive-b/apiv1/count");
+    assert.equal(count.status, 200);
+    assert.equal(JSON.parse(count.body).result, 3);
+    assert.equal((await httpGet("/voevent/archive-b/")).status, 200);
+
+    await helper.unload();
+    await load([
+      {
+        id: "other",
+        type: "voevent-archive-db",
+        name: "",
+        store: "embedded",
+        file: "archive-nodes-c",
+        path: "/voevent/elsewhere",
+      },
+    ]);
+    assert.equal(
+      (await httpGet("/voevent/archive-b/apiv1/count")).status,
+      404,
+      "the path is free once closed",
+    );
+    await helper.unload();
+
+    // The same file again (the store was closed, so it opens) with what was stored before.
+    await load(flow());
+    const again = await httpGet("/voevent/archive-b/apiv1/count");
+    assert.equal(again.status, 200, again.body);
+    assert.equal(JSON.parse(again.body).result, 3);
+  });
+
+  it("is shared by nodes on two flows; a second archive on the same path serves no HTTP and says so", async function () {
+    this.timeout(30_000);
+    await load([
+      { id: "t1", type: "tab", label: "one" },
+      { id: "t2", type: "tab", label: "two" },
+      dbNode("db", "archive-nodes-d", "/voevent/archive-d"),
+      dbNode("db2", "archive-nodes-e", "/voevent/archive-d"),
+      { id: "s1", type: "voevent-archive", z: "t1", name: "", db: "db", wires: [] },
+      { id: "s2", type: "voevent-archive", z: "t2", name: "", db: "db", wires: [] },
+      { id: "q", type: "voevent-query", z: "t2", name: "", db: "db", output: "array", wires: [["out"]] },
+      { id: "out", type: "helper", z: "t2" },
+    ]);
+    getNode("s1").receive({ payload: packets[0] });
+    getNode("s2").receive({ payload: packets[1] });
+    getNode("s2").receive({ payload: packets[0] });
+    await waitUntil(
+      () => /^[12] stored/.test(lastStatus("s1")) && /^[12] stored/.test(lastStatus("s2")),
+      10_000,
+      "stored",
+    );
+    const out = collect("out");
+    getNode("q").receive({ query: {} });
+    await waitUntil(() => out.length === 1, 5000, "answer");
+    assert.equal((out[0].payload as unknown[]).length, 2, "both flows wrote to the one archive");
+    const warnings = callsOf("db2", "warn").map((args) => String(args[0]));
+    assert.ok(
+      warnings.some((w) => w.includes("already served")),
+      warnings.join(" | "),
+    );
+  });
+
+  it("postgres down mid-flow: events keep flowing, wait as pending (yellow), and are written when it is back", async function () {
+    this.timeout(90_000);
+    pg ??= await PostgresServer.start();
+    await load(
+      [
+        dbNode("db", "", "/voevent/archive-g", {
+          store: "postgres",
+          host: pg.host,
+          port: pg.port,
+          database: pg.database,
+          user: pg.user,
+        }),
+        { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+        { id: "done", type: "complete", scope: ["store"], uncaught: false, wires: [["completed"]] },
+        { id: "completed", type: "helper" },
+      ],
+      { db: { password: pg.password } },
+    );
+    const completed = collect("completed");
+    const batch = packets.slice(30, 40);
+    for (const xml of batch.slice(0, 3)) getNode("store").receive({ payload: xml });
+    await waitUntil(
+      () => /^\d+ stored \/ \d+ duplicates \/ 0 pending$/.test(lastStatus("store")),
+      20_000,
+      "written",
+    );
+    const before = Number(lastStatus("store").split(" ")[0]);
+    await pg.stop();
+    for (const xml of batch.slice(3)) getNode("store").receive({ payload: xml });
+    await waitUntil(() => completed.length === batch.length, 2000, "every message done at once");
+    await waitUntil(() => statusHistory("store").at(-1)?.fill === "yellow", 20_000, "yellow while down");
+    assert.match(lastStatus("store"), /7 pending/);
+    await pg.start();
+    await waitUntil(
+      () => lastStatus("store").endsWith("/ 0 pending") && statusHistory("store").at(-1)?.fill === "green",
+      30_000,
+      "written once the server is back",
+    );
+    const c = lastStatus("store").match(/^(\d+) stored \/ (\d+) duplicates/);
+    assert.ok(c);
+    assert.equal(Number(c[1]) + Number(c[2]), before + 7 + (batch.length - 10), "nothing lost");
+  });
+
+  it("done() at once with the database down: events wait as pending, the status says so", async function () {
+    this.timeout(30_000);
+    const [deadPort] = await freePorts(1);
+    await load(
+      [
+        dbNode("db", "", "/voevent/archive-f", {
+          store: "postgres",
+          host: "127.0.0.1",
+          port: deadPort,
+          database: "voevent",
+          user: "voevent",
+        }),
+        { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+        { id: "done", type: "complete", scope: ["store"], uncaught: false, wires: [["completed"]] },
+        { id: "completed", type: "helper" },
+      ],
+      { db: { password: "secret" } },
+    );
+    const completed = collect("completed");
+    for (const xml of packets.slice(0, 5)) getNode("store").receive({ payload: xml });
+    await waitUntil(() => completed.length === 5, 2000, "five messages done");
+    await waitUntil(
+      () => lastStatus("store").startsWith("0 stored / 0 duplicates / 5 pending"),
+      10_000,
+      "pending",
+    );
+    await waitUntil(() => statusHistory("store").at(-1)?.fill === "yellow", 10_000, "yellow");
+  });
+});
