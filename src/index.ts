@@ -52,8 +52,6 @@ export {
   type VOEvent,
   type VOEventInput,
 } from "./voevent";
-// XPath 1.0 over the parsed tree (ParsedVOEvent.doc, or parseXml's result).
-export { type CompiledXPath, type CompileXPathOptions, compileXPath } from "./voevent/xpath";
 // VTP: receiver, broadcaster, subscriber, sender.
 export {
   type BroadcasterOptions,
@@ -74,3 +72,5 @@ export {
   VTPSubscriber,
 } from "./vtp/subscriber";
 export { type ParseXmlOptions, parseXml } from "./xml/parse";
+// XPath 1.0 over the parsed tree (ParsedVOEvent.doc, or parseXml's result).
+export { type CompiledXPath, type CompileXPathOptions, compileXPath } from "./xpath";

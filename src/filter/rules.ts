@@ -21,8 +21,8 @@ import { VOEventError } from "../errors";
 import type { ParamValue, VOEvent, VOEventRole } from "../voevent/model";
 import { VOEVENT_ROLES } from "../voevent/model";
 import { angularDistance, coneProblem } from "../voevent/sky";
-import { compileXPath, isBudgetError } from "../voevent/xpath";
 import type { XDocument } from "../xml/types";
+import { compileXPath, isBudgetError } from "../xpath";
 import { globMatcher } from "./glob";
 
 export type ParamOp = "eq" | "neq" | "lt" | "lte" | "gt" | "gte" | "contains";

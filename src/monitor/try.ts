@@ -16,7 +16,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { compileRule, type FilterRule } from "../filter";
 import { parseVOEvent } from "../voevent/parse";
-import { compileXPath, stringValue, type XPathValue } from "../voevent/xpath";
+import { compileXPath, stringValue, type XPathValue } from "../xpath";
 
 export const TRY_LIMITS = { maxRules: 100, maxValueChars: 200, maxNodes: 5 } as const;
 

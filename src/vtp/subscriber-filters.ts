@@ -20,8 +20,8 @@
  *   budget and receives nothing for it.
  */
 import { type FilterLimits, filterLimits } from "../filter/limits";
-import { type CompiledXPath, compileXPath, isBudgetError } from "../voevent/xpath";
 import type { XDocument } from "../xml/types";
+import { type CompiledXPath, compileXPath, isBudgetError } from "../xpath";
 
 export type SubscriberFilterOptions = Partial<FilterLimits>;
 export { FILTER_LIMIT_DEFAULTS as SUBSCRIBER_FILTER_DEFAULTS } from "../filter/limits";

@@ -11,7 +11,7 @@
  * XPath 1.0 knows no ID attributes); both are unit-tested in axes/functions.test.ts.
  */
 import assert from "node:assert/strict";
-import { compileXPath, stringValue } from "../../src/voevent/xpath";
+import { compileXPath, stringValue } from "../../src/xpath";
 import { EXPRESSIONS, ORACLE_REWRITES } from "./expressions";
 import { describeXPathCorpus, fixtureNames, fixtureText, parse, wellFormedPackets } from "./helpers";
 import { type Normal, normaliseOurs, oracleEvaluate, oracleParse } from "./oracle";

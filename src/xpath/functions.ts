@@ -3,7 +3,7 @@
  * compile time; arguments are converted as the spec says (string(), number(), boolean()).
  * id() always returns an empty node set: without a DTD no attribute is of type ID.
  */
-import { type XNode, XNodeType } from "../../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import { type Env, indexFor } from "./axes";
 import { charge, chargeText } from "./budget";
 import {

@@ -27,8 +27,8 @@
  *   property on the XDocument, see docindex.ts): trees must not be changed after they
  *   have been evaluated.
  */
-import { VOEventError } from "../../errors";
-import type { XDocument, XNode } from "../../xml/types";
+import { VOEventError } from "../errors";
+import type { XDocument, XNode } from "../xml/types";
 import type { Env } from "./axes";
 import { EXCEEDED, XPATH_DEFAULT_BUDGET } from "./budget";
 import { compileExpr, makeScope } from "./compile";

@@ -4,7 +4,7 @@
  * an unprefixed name means "no namespace", as XPath 1.0 says; `voe:` means whatever
  * namespace the document's root is in (resolved per evaluation, so `ns` is `null`).
  */
-import { type XNode, XNodeType } from "../../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import type { Axis, NodeTest } from "./ast";
 import type { Env } from "./axes";
 

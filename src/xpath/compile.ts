@@ -1,6 +1,6 @@
 /** Turns the syntax tree into typed closures (compiled.ts), checking types and names. */
 
-import type { XNode } from "../../xml/types";
+import type { XNode } from "../xml/types";
 import type { Expr, Step } from "./ast";
 import { charge, chargeSort } from "./budget";
 import { compileCompare } from "./compare";

@@ -5,7 +5,7 @@
  * compared with a constant is a scan that stops at the first match, with the test
  * closure built at compile time.
  */
-import type { XNode } from "../../xml/types";
+import type { XNode } from "../xml/types";
 import type { CompareOp } from "./ast";
 import type { Env } from "./axes";
 import { charge } from "./budget";

@@ -3,7 +3,7 @@
  * type (every XPath 1.0 expression has one, as there are no variables), so conversions
  * are chosen once at compile time rather than on every evaluation.
  */
-import type { XNode } from "../../xml/types";
+import type { XNode } from "../xml/types";
 import type { Env } from "./axes";
 import { charge } from "./budget";
 import { stringValueIn } from "./strvalue";

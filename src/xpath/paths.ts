@@ -7,7 +7,7 @@
  * its predicates do not depend on position; the descendant axes are slices of the
  * per-document index rather than walks of the tree.
  */
-import { type XNode, XNodeType } from "../../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import { isReverseAxis } from "./ast";
 import type { Env } from "./axes";
 import { chargeSort } from "./budget";

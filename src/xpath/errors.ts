@@ -1,4 +1,4 @@
-import { VOEventError } from "../../errors";
+import { VOEventError } from "../errors";
 
 /** A BAD_XPATH error naming the problem, the 1-based column and the expression. */
 export function syntaxError(source: string, offset: number, what: string): VOEventError {

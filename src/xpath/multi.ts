@@ -4,7 +4,7 @@
  * this keeps `//x/preceding::y`, `//x//y` or `//x/following-sibling::y` linear rather
  * than quadratic in the size of the document.
  */
-import { type XNode, XNodeType } from "../../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import type { Axis } from "./ast";
 import { type Env, indexFor } from "./axes";
 import { charge } from "./budget";

@@ -7,7 +7,7 @@
  * The namespace axis is always empty: the tree keeps namespace declarations
  * (XElement.nsDecls) but has no namespace nodes, and a node set holds XNodes only.
  */
-import { type XDocument, type XNode, XNodeType } from "../../xml/types";
+import { type XDocument, type XNode, XNodeType } from "../xml/types";
 import type { Axis } from "./ast";
 import { charge } from "./budget";
 import { childIndexAt, type DocIndex, docIndex, flatIndexOf } from "./docindex";

@@ -4,7 +4,7 @@
  * depend on position is a plain filter of the axis; one that starts with a constant
  * position (`[1]`) walks the axis only as far as that node.
  */
-import type { XNode } from "../../xml/types";
+import type { XNode } from "../xml/types";
 import type { Axis, NodeTest } from "./ast";
 import { axisSpan, type Env, nthOnAxis, type Span } from "./axes";
 import { charge, EXCEEDED } from "./budget";
