@@ -7,29 +7,11 @@
  * The namespace axis is always empty: the tree keeps namespace declarations
  * (XElement.nsDecls) but has no namespace nodes, and a node set holds XNodes only.
  */
-import { type XDocument, type XNode, XNodeType } from "../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import type { Axis } from "./ast";
 import { charge } from "./budget";
-import { childIndexAt, type DocIndex, docIndex, flatIndexOf } from "./docindex";
-
-/** What one evaluation needs besides the context: the document and the `voe` binding. */
-export interface Env {
-  readonly doc: XDocument;
-  /** Namespace the `voe` prefix stands for in this evaluation. */
-  readonly voeNs: string;
-  index: DocIndex | null;
-  /** Units of work left (budget.ts); evaluation stops when it goes below zero. */
-  budget: number;
-}
-
-export function indexFor(env: Env): DocIndex {
-  let ix = env.index;
-  if (ix === null) {
-    ix = docIndex(env.doc);
-    env.index = ix;
-  }
-  return ix;
-}
+import { childIndexAt, flatIndexOf } from "./docindex";
+import { type Env, indexFor } from "./env";
 
 /**
  * A slice of an array of nodes; filled by axisSpan, read by the caller at once. In axis

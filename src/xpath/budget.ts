@@ -12,7 +12,7 @@
  * charged: it is linear in the document, done once per document, and charging it would
  * make the first rule pay for the others.
  */
-import type { Env } from "./axes";
+import type { Env } from "./env";
 
 /**
  * Default units per evaluation: calibrated (bench/xpath.ts, "worst cases") so that

@@ -4,8 +4,8 @@
  * are chosen once at compile time rather than on every evaluation.
  */
 import type { XNode } from "../xml/types";
-import type { Env } from "./axes";
 import { charge } from "./budget";
+import type { Env } from "./env";
 import { stringValueIn } from "./strvalue";
 import { numberToString, stringToNumber } from "./values";
 

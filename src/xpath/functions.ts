@@ -4,7 +4,6 @@
  * id() always returns an empty node set: without a DTD no attribute is of type ID.
  */
 import { type XNode, XNodeType } from "../xml/types";
-import { type Env, indexFor } from "./axes";
 import { charge, chargeText } from "./budget";
 import {
   asBoolean,
@@ -28,6 +27,7 @@ import {
   USES_SIZE,
 } from "./compiled";
 import { flatIndexOf, langAt } from "./docindex";
+import { type Env, indexFor } from "./env";
 import { normalizeSpace, stringLength, substring, translate } from "./strings";
 import { numberValueIn, stringValueIn } from "./strvalue";
 

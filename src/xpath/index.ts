@@ -29,10 +29,10 @@
  */
 import { VOEventError } from "../errors";
 import type { XDocument, XNode } from "../xml/types";
-import type { Env } from "./axes";
 import { EXCEEDED, XPATH_DEFAULT_BUDGET } from "./budget";
 import { compileExpr, makeScope } from "./compile";
 import { asBoolean, type Compiled, type Fn } from "./compiled";
+import type { Env } from "./env";
 import { isNCName } from "./lexer";
 import { parseXPath } from "./parser";
 import type { XNodeSet, XPathValue } from "./values";

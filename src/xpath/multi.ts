@@ -6,10 +6,10 @@
  */
 import { type XNode, XNodeType } from "../xml/types";
 import type { Axis } from "./ast";
-import { type Env, indexFor } from "./axes";
 import { charge } from "./budget";
 import type { NodePred } from "./compiled";
 import { flatIndexOf } from "./docindex";
+import { type Env, indexFor } from "./env";
 import { type CStep, filterInto, someIn, stepFrom, stepSome } from "./steps";
 
 /**

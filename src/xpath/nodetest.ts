@@ -6,7 +6,7 @@
  */
 import { type XNode, XNodeType } from "../xml/types";
 import type { Axis, NodeTest } from "./ast";
-import type { Env } from "./axes";
+import type { Env } from "./env";
 
 export type NodeTestFn = (n: XNode, env: Env) => boolean;
 

@@ -9,9 +9,9 @@
  */
 import { type XNode, XNodeType } from "../xml/types";
 import { isReverseAxis } from "./ast";
-import type { Env } from "./axes";
 import { chargeSort } from "./budget";
 import type { CNodeSet, NodePred } from "./compiled";
+import type { Env } from "./env";
 import { stepAll, stepAllSome } from "./multi";
 import { type CStep, someIn, stepFrom, stepSome } from "./steps";
 import { inDocumentOrder } from "./values";

@@ -6,9 +6,10 @@
  */
 import type { XNode } from "../xml/types";
 import type { Axis, NodeTest } from "./ast";
-import { axisSpan, type Env, nthOnAxis, type Span } from "./axes";
+import { axisSpan, nthOnAxis, type Span } from "./axes";
 import { charge, EXCEEDED } from "./budget";
 import { asBoolean, type Compiled, type Fn, type NodePred, USES_POSITION, USES_SIZE } from "./compiled";
+import type { Env } from "./env";
 import type { NodeTestFn } from "./nodetest";
 
 export interface CStep {
