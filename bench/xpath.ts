@@ -153,6 +153,7 @@ function budgetSet(packets: { name: string; text: string }[]): void {
     "//*[contains(concat(., ., ., ., .), 'zz')]",
     "//*[string-length(translate(., 'abc', 'xyz')) < 0]",
     "count(//* | //* | //*)",
+    `count(${Array(512).fill("//*").join("|")})`, // issue 18: 2,054 characters, 512 unions
     "sum(//*[not(following-sibling::*[. = preceding-sibling::*])])",
     "count(//node()[preceding::node()[1] = following::node()[1]])",
   ];
