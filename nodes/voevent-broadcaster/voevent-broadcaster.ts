@@ -12,6 +12,7 @@ import { FILTER_LIMIT_DEFAULTS } from "../../src/filter/limits";
 import { feeds } from "../../src/monitor/feeds";
 import { BROADCASTER_DEFAULTS, VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { EVENT_FILTER_DEFAULTS } from "../../src/vtp/filter-runs";
+import { quoteXPath } from "../../src/xpath";
 import { errorStatusText, flag } from "../shared/config";
 import { getLocalIvo } from "../shared/identity";
 import { onClose, onInput } from "../shared/lifecycle";
@@ -194,7 +195,9 @@ function init(RED: NodeAPI): void {
         });
       });
       b.on("filter-error", (info: { peer: string; filter: string; message: string }) => {
-        warnings.warn(t("warn.filter", { peer: info.peer, filter: info.filter, error: info.message }));
+        warnings.warn(
+          t("warn.filter", { peer: info.peer, filter: quoteXPath(info.filter), error: info.message }),
+        );
       });
       // Rate limited like the other peers' warnings: a crowd of subscribers with costly filters
       // must not flood the log (one per subscriber, twice, as they are reported and dropped).

@@ -25,7 +25,7 @@
  */
 import { type FilterLimits, filterLimits } from "../filter/limits";
 import type { XDocument } from "../xml/types";
-import { type CompiledXPath, compileXPath, isBudgetError } from "../xpath";
+import { type CompiledXPath, compileXPath, isBudgetError, quoteXPath } from "../xpath";
 
 export type SubscriberFilterOptions = Partial<FilterLimits>;
 export { FILTER_LIMIT_DEFAULTS as SUBSCRIBER_FILTER_DEFAULTS } from "../filter/limits";
@@ -143,8 +143,8 @@ export class SubscriberFilters {
           this.overrun(
             f,
             shared
-              ? `XPath '${f.source}' was not evaluated: the filters before it used this subscriber's share (${budget} steps) of the event's filter budget (eventFilterBudget ${eventBudget}, shared by all subscribers)`
-              : `XPath '${f.source}' had no budget left after the filters before it`,
+              ? `XPath ${quoteXPath(f.source)} was not evaluated: the filters before it used this subscriber's share (${budget} steps) of the event's filter budget (eventFilterBudget ${eventBudget}, shared by all subscribers)`
+              : `XPath ${quoteXPath(f.source)} had no budget left after the filters before it`,
             shared,
             budget,
           ),
@@ -167,7 +167,7 @@ export class SubscriberFilters {
             this.overrun(
               f,
               shared
-                ? `XPath '${f.source}' needed more than this subscriber's share (${budget} steps) of the event's filter budget (eventFilterBudget ${eventBudget}, shared by all subscribers) and was stopped`
+                ? `XPath ${quoteXPath(f.source)} needed more than this subscriber's share (${budget} steps) of the event's filter budget (eventFilterBudget ${eventBudget}, shared by all subscribers) and was stopped`
                 : err.message,
               shared,
               budget,
@@ -193,12 +193,8 @@ export class SubscriberFilters {
       const what = shared
         ? `its share (${budget} steps) of the events' filter budget`
         : `the XPath budget of ${this.limits.xpathBudget} steps`;
-      verdict.drop = `its filter '${clip(f.source)}' exceeded ${what} on ${this.overrunsInARow} events in a row (limit maxBudgetOverruns ${this.limits.maxBudgetOverruns})`;
+      verdict.drop = `its filter ${quoteXPath(f.source)} exceeded ${what} on ${this.overrunsInARow} events in a row (limit maxBudgetOverruns ${this.limits.maxBudgetOverruns})`;
     }
     return verdict;
   }
-}
-
-function clip(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

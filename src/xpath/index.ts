@@ -33,11 +33,13 @@ import { EXCEEDED, XPATH_DEFAULT_BUDGET } from "./budget";
 import { compileExpr, makeScope } from "./compile";
 import { asBoolean, type Compiled, type Fn } from "./compiled";
 import type { Env } from "./env";
+import { quoteXPath } from "./errors";
 import { isNCName } from "./lexer";
 import { parseXPath } from "./parser";
 import type { XNodeSet, XPathValue } from "./values";
 
 export { XPATH_DEFAULT_BUDGET } from "./budget";
+export { quoteXPath } from "./errors";
 export { MAX_DEPTH, MAX_NESTING } from "./parser";
 export type { XNodeSet, XPathValue } from "./values";
 export { numberToString, stringToNumber, stringValue } from "./values";
@@ -130,7 +132,7 @@ class CompiledExpression implements CompiledXPath {
     if (err !== EXCEEDED) return err;
     return new VOEventError(
       "XPATH_BUDGET",
-      `XPath '${this.source}' needed more than its evaluation budget of ${env.start} steps (node visits) and was stopped`,
+      `XPath ${quoteXPath(this.source)} needed more than its evaluation budget of ${env.start} steps (node visits) and was stopped`,
     );
   }
 }
@@ -162,7 +164,7 @@ function checkNamespaces(source: string, namespaces: unknown): Record<string, st
   if (typeof namespaces !== "object") {
     throw new VOEventError(
       "BAD_XPATH",
-      `options.namespaces for '${source}' must be an object of prefix → URI`,
+      `options.namespaces for ${quoteXPath(source)} must be an object of prefix → URI`,
     );
   }
   const out: Record<string, string> = {};
