@@ -4,6 +4,7 @@
 #   redis-server  Redis (the dedupe tests start their own on a free loopback port)
 #   chromium      browser driven by playwright-core (executablePath /usr/bin/chromium)
 #   xmllint       libxml2's parser (libxml2-utils), the XML parser's differential test
+#   python3-lxml  lxml for Debian's /usr/bin/python3, the XPath namespace axis' differential test
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ need=()
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/xmllint ] || need+=(libxml2-utils)
+/usr/bin/python3 -c "import lxml.etree" >/dev/null 2>&1 || need+=(python3-lxml)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -54,4 +56,8 @@ for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/
     exit 1
   fi
 done
+if ! /usr/bin/python3 -c "import lxml.etree" >/dev/null 2>&1; then
+  echo "ensure-test-tools: lxml still missing for /usr/bin/python3 after install" >&2
+  exit 1
+fi
 echo "ensure-test-tools: done" >&2

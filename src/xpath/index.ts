@@ -21,8 +21,9 @@
  * - Names: an unprefixed name test matches nodes in no namespace (XPath 1.0); the
  *   prefix `voe` stands for the namespace of the document's root element (VOEvent 1.1,
  *   2.0, or none), unless options.namespaces binds it; `xml` is always bound.
- * - The namespace axis is always empty (the tree has no namespace nodes; declarations
- *   are in XElement.nsDecls). id() is always empty (no DTD, so no ID attributes).
+ * - The namespace axis yields a namespace node per namespace in scope, `xml` included
+ *   (namespaces.ts makes them from XElement.nsDecls). id() is always empty (no DTD, so no
+ *   ID attributes).
  * - The evaluator keeps an index of each document it sees (a non-enumerable symbol
  *   property on the XDocument, see docindex.ts): trees must not be changed after they
  *   have been evaluated.
