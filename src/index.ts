@@ -58,6 +58,7 @@ export {
   type SubscriberInfo,
   VTPBroadcaster,
 } from "./vtp/broadcaster";
+export { EVENT_FILTER_DEFAULTS, type EventFilterLimits, type FilterRunReport } from "./vtp/filter-runs";
 export {
   type NakInfo,
   type ReceivedEvent,
@@ -73,4 +74,4 @@ export {
 } from "./vtp/subscriber";
 export { type ParseXmlOptions, parseXml } from "./xml/parse";
 // XPath 1.0 over the parsed tree (ParsedVOEvent.doc, or parseXml's result).
-export { type CompiledXPath, type CompileXPathOptions, compileXPath } from "./xpath";
+export { type CompiledXPath, type CompileXPathOptions, compileXPath, quoteXPath } from "./xpath";
