@@ -26,12 +26,15 @@
  *   shared among them; the first attempt is charged to the event too.
  * - Work the XPath budget does not see is charged to the event: each filter evaluated costs
  *   FILTER_CALL_UNITS, each evaluation stopped by its budget OVERRUN_UNITS more (the error
- *   it builds; ./subscriber-filters.ts), measured in bench/xpath.ts.
+ *   it builds; ./subscriber-filters.ts; measured beside the engine's worst cases, about
+ *   20 ns a unit).
  * - In slices: one turn of the event loop evaluates filters for at most `filterSliceMs` (and
- *   then at most one subscriber's budget more); the rest of the event's subscribers are
- *   evaluated in the next turns (setImmediate), so that the runtime (its admin API, other
- *   flows, the acks) is never held longer. broadcast() returns how many subscribers the event
- *   was sent to at once; when the filtering went on in later turns, a `filter-run` event says
+ *   then at most one subscriber's share more); the rest of the event's subscribers are
+ *   evaluated after a pause as long (a timer, not setImmediate: a request to the runtime
+ *   that needs several turns of the loop, as the admin API's do, would otherwise wait a
+ *   slice at each), so that the runtime (its admin API, other flows, the acks) gets at least
+ *   half of the loop while filtering goes on. broadcast() returns how many subscribers the
+ *   event was sent to at once; when the filtering went on later, a `filter-run` event says
  *   what the whole event came to.
  * - Dropped a few at a time: subscribers dropped for their filters are disconnected at most
  *   DROPS_PER_TURN (25) per turn of the event loop (PacedDrops), and get nothing meanwhile, so
@@ -206,26 +209,30 @@ export class FilterRuns<T extends FilterTarget> {
    */
   private run(): void {
     const deadline = performance.now() + this.limits.filterSliceMs;
-    while (this.jobs.length > 0 && !this.stopped) {
-      const job = this.jobs[0];
-      job.slices++;
-      const complete = this.step(job, deadline);
-      if (!complete) break;
-      this.jobs.shift();
-      if (job !== this.adding) {
-        this.hooks.finished({
-          sent: job.sent,
-          evaluated: job.total,
-          units: this.limits.eventFilterBudget - job.left,
-          slices: job.slices,
-        });
+    try {
+      while (this.jobs.length > 0 && !this.stopped) {
+        const job = this.jobs[0];
+        job.slices++;
+        const complete = this.step(job, deadline);
+        if (!complete) break;
+        this.jobs.shift();
+        if (job !== this.adding) {
+          this.hooks.finished({
+            sent: job.sent,
+            evaluated: job.total,
+            units: this.limits.eventFilterBudget - job.left,
+            slices: job.slices,
+          });
+        }
+        if (performance.now() >= deadline) break;
       }
-      if (performance.now() >= deadline) break;
-    }
-    if (this.jobs.length > 0 && !this.stopped && this.timer === null) {
-      // A pause as long as the slice: the rest of the runtime gets at least half of the
-      // loop's time while filtering goes on, even a request that needs several turns.
-      this.timer = setTimeout(this.resume, this.limits.filterSliceMs);
+    } finally {
+      // Even after a throw (the subscriber that threw is behind `next` already): never stuck.
+      if (this.jobs.length > 0 && !this.stopped && this.timer === null) {
+        // A pause as long as the slice: the rest of the runtime gets at least half of the
+        // loop's time while filtering goes on, even a request that needs several turns.
+        this.timer = setTimeout(this.resume, this.limits.filterSliceMs);
+      }
     }
   }
 
