@@ -17,9 +17,9 @@ import path from "node:path";
 import { DOMParser } from "@xmldom/xmldom";
 import { ParseCache } from "../src/voevent/cache";
 import { parseVOEvent, readVOEvent } from "../src/voevent/parse";
-import { compileXPath } from "../src/voevent/xpath";
 import { parseXml } from "../src/xml/parse";
 import type { XDocument } from "../src/xml/types";
+import { compileXPath } from "../src/xpath";
 
 const seconds = Number(process.argv[2] ?? 2);
 const packetsDir = path.resolve(__dirname, "../../shared/corpus/packets");

@@ -7,6 +7,7 @@
 #   bzip2         reads the corpus's 4PiSky month (tar.bz2) for the archive's tests
 #   postgresql    PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin): the archive tests
 #                 run initdb in a temporary folder and their own server on a free loopback port
+#   python3-lxml  lxml for Debian's /usr/bin/python3, the XPath namespace axis' differential test
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ need=()
 command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 has_postgres() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
 has_postgres || need+=(postgresql)
+/usr/bin/python3 -c "import lxml.etree" >/dev/null 2>&1 || need+=(python3-lxml)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -62,6 +64,10 @@ for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/
 done
 if ! has_postgres; then
   echo "ensure-test-tools: /usr/lib/postgresql/<ver>/bin/postgres still missing after install" >&2
+  exit 1
+fi
+if ! /usr/bin/python3 -c "import lxml.etree" >/dev/null 2>&1; then
+  echo "ensure-test-tools: lxml still missing for /usr/bin/python3 after install" >&2
   exit 1
 fi
 echo "ensure-test-tools: done" >&2

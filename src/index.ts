@@ -64,14 +64,13 @@ export {
   gcnTypeLabel,
   packetTypeOf,
 } from "./voevent/gcn-types";
-// XPath 1.0 over the parsed tree (ParsedVOEvent.doc, or parseXml's result).
-export { type CompiledXPath, type CompileXPathOptions, compileXPath } from "./voevent/xpath";
 // VTP: receiver, broadcaster, subscriber, sender.
 export {
   type BroadcasterOptions,
   type SubscriberInfo,
   VTPBroadcaster,
 } from "./vtp/broadcaster";
+export { EVENT_FILTER_DEFAULTS, type EventFilterLimits, type FilterRunReport } from "./vtp/filter-runs";
 export {
   type NakInfo,
   type ReceivedEvent,
@@ -86,3 +85,5 @@ export {
   VTPSubscriber,
 } from "./vtp/subscriber";
 export { type ParseXmlOptions, parseXml } from "./xml/parse";
+// XPath 1.0 over the parsed tree (ParsedVOEvent.doc, or parseXml's result).
+export { type CompiledXPath, type CompileXPathOptions, compileXPath, quoteXPath } from "./xpath";

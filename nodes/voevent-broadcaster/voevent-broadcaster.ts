@@ -11,6 +11,8 @@ import { eventOf, rawPayloadOf } from "../../src/contract";
 import { FILTER_LIMIT_DEFAULTS } from "../../src/filter/limits";
 import { feeds } from "../../src/monitor/feeds";
 import { BROADCASTER_DEFAULTS, VTPBroadcaster } from "../../src/vtp/broadcaster";
+import { EVENT_FILTER_DEFAULTS } from "../../src/vtp/filter-runs";
+import { quoteXPath } from "../../src/xpath";
 import { errorStatusText, flag } from "../shared/config";
 import { getLocalIvo } from "../shared/identity";
 import { onClose, onInput } from "../shared/lifecycle";
@@ -43,6 +45,8 @@ interface BroadcasterNodeDef extends NodeDef {
   maxFilterLength?: number | string;
   xpathBudget?: number | string;
   maxBudgetOverruns?: number | string;
+  /** One event's filtering, all subscribers together (src/vtp/filter-runs.ts). */
+  eventFilterBudget?: number | string;
   tls?: string;
   monitor?: boolean | string;
 }
@@ -116,6 +120,12 @@ function init(RED: NodeAPI): void {
           FILTER_LIMIT_DEFAULTS.maxBudgetOverruns,
           1,
         ),
+        eventFilterBudget: intSetting(
+          "eventFilterBudget",
+          config.eventFilterBudget,
+          EVENT_FILTER_DEFAULTS.eventFilterBudget,
+          1,
+        ),
         ...(tls === undefined ? {} : { tls }),
       });
     } catch (err) {
@@ -125,6 +135,19 @@ function init(RED: NodeAPI): void {
       flasher.set(statusError(t("status.settings")));
     }
 
+    // The count in the status and the monitor's feed list, once per turn of the event loop:
+    // a crowd of subscribers connecting or dropped at once must not update them a thousand times.
+    let countPending = false;
+    let onCount = (): void => {};
+    const showCountSoon = (): void => {
+      if (countPending) return;
+      countPending = true;
+      setImmediate(() => {
+        countPending = false;
+        showCount();
+        onCount();
+      });
+    };
     const showCount = (): void => {
       if (closed || broadcaster === null || port === 0) return;
       const count = broadcaster.count;
@@ -143,12 +166,12 @@ function init(RED: NodeAPI): void {
       const b = broadcaster;
       b.on("subscribe", (info: { id: number; peer: string }) => {
         this.log(t("log.subscribe", { peer: info.peer }));
-        showCount();
+        showCountSoon();
         report("subscribe", { id: info.id, peer: info.peer, subscribers: b.count });
       });
       b.on("unsubscribe", (info: { id: number; peer: string; reason: string }) => {
         this.log(t("log.unsubscribe", { peer: info.peer, reason: info.reason }));
-        showCount();
+        showCountSoon();
         report("unsubscribe", { id: info.id, peer: info.peer, reason: info.reason, subscribers: b.count });
       });
       b.on("ack", (info: { id: number; peer: string; origin: string | null }) => {
@@ -172,13 +195,17 @@ function init(RED: NodeAPI): void {
         });
       });
       b.on("filter-error", (info: { peer: string; filter: string; message: string }) => {
-        warnings.warn(t("warn.filter", { peer: info.peer, filter: info.filter, error: info.message }));
+        warnings.warn(
+          t("warn.filter", { peer: info.peer, filter: quoteXPath(info.filter), error: info.message }),
+        );
       });
+      // Rate limited like the other peers' warnings: a crowd of subscribers with costly filters
+      // must not flood the log (one per subscriber, twice, as they are reported and dropped).
       b.on("filter-budget", (info: { peer: string; message: string }) => {
-        this.warn(t("warn.budget", { peer: info.peer, error: info.message }));
+        warnings.warn(t("warn.budget", { peer: info.peer, error: info.message }));
       });
       b.on("filter-drop", (info: { id: number; peer: string; reason: string }) => {
-        this.warn(t("warn.filterDrop", { peer: info.peer, reason: info.reason }));
+        warnings.warn(t("warn.filterDrop", { peer: info.peer, reason: info.reason }));
         report("filter-drop", { id: info.id, peer: info.peer, reason: info.reason });
       });
       b.on("warning", (info: { message: string }) => {
@@ -192,8 +219,9 @@ function init(RED: NodeAPI): void {
         name: config.name,
         where: `${config.host || "0.0.0.0"}:${config.port || 8099}`,
       });
-      b.on("subscribe", () => feed.peers(b.count));
-      b.on("unsubscribe", () => feed.peers(b.count));
+      onCount = () => {
+        if (!closed) feed.peers(b.count);
+      };
       b.on("nak", () => feed.nak());
       this.on("close", () => feed.close());
       countEvent = () => feed.event();

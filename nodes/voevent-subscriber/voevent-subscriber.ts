@@ -8,8 +8,8 @@ import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
 import { feeds } from "../../src/monitor/feeds";
 import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
-import { compileXPath } from "../../src/voevent/xpath";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
+import { compileXPath } from "../../src/xpath";
 import { getLocalIvo } from "../shared/identity";
 import { onClose } from "../shared/lifecycle";
 import {

@@ -13,7 +13,7 @@
  * - `maxFilters`: filters per subscriber (per name in a registry).
  * - `maxFilterLength`: characters of those filters together.
  */
-import { XPATH_DEFAULT_BUDGET } from "../voevent/xpath";
+import { XPATH_DEFAULT_BUDGET } from "../xpath";
 
 export interface FilterLimits {
   xpathBudget: number;

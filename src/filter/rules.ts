@@ -23,8 +23,8 @@ import { VOEventError } from "../errors";
 import type { ParamValue, VOEvent, VOEventRole } from "../voevent/model";
 import { VOEVENT_ROLES } from "../voevent/model";
 import { angularDistance, coneProblem } from "../voevent/sky";
-import { compileXPath, isBudgetError } from "../voevent/xpath";
 import type { XDocument } from "../xml/types";
+import { compileXPath, isBudgetError } from "../xpath";
 import { compileGcnRule, type GcnRule } from "./gcn";
 import { globMatcher } from "./glob";
 

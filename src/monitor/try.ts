@@ -23,7 +23,7 @@ import { gcnTypeLabel, packetTypeOf } from "../voevent/gcn-types";
 import type { VOEvent } from "../voevent/model";
 import { parseVOEvent } from "../voevent/parse";
 import { angularDistance } from "../voevent/sky";
-import { compileXPath, stringValue, type XPathValue } from "../voevent/xpath";
+import { compileXPath, stringValue, type XPathValue } from "../xpath";
 
 export const TRY_LIMITS = { maxRules: 100, maxValueChars: 200, maxNodes: 5 } as const;
 

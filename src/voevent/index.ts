@@ -8,4 +8,4 @@ export * from "./model";
 export * from "./parse";
 export { paramValue, toNumber, toPlainNumber } from "./values";
 
-// --- XPath (src/voevent/xpath/, written separately): re-export its public API here. ---
+// --- XPath (src/xpath/, written separately): re-export its public API here. ---

@@ -51,6 +51,9 @@
  * - `filter-budget` {id, peer, filter, message}: a filter ran out of its evaluation budget (once per filter);
  *   `filter-drop` {id, peer, reason}: dropped for its filters (over a cap, or over budget again and
  *   again; see ./subscriber-filters.ts, which holds the filter policy)
+ * - `filter-run` {sent, evaluated, units, slices}: an event's filtering went on after
+ *   broadcast() returned (./filter-runs.ts: one budget per event for all subscribers'
+ *   filters, evaluated in slices of the event loop); `sent` counts its filtered subscribers
  * - `test-event` {ivorn, sent}; `warning` {message}
  */
 import { EventEmitter } from "node:events";
@@ -64,8 +67,9 @@ import { parseXml } from "../xml/parse";
 import type { XDocument } from "../xml/types";
 import { FramedConnection, normaliseAddress } from "./connection";
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits, WriteProgress } from "./connection-limits";
+import { type EventFilterLimits, eventFilterLimits, FilterRuns, PacedDrops } from "./filter-runs";
 import { encodeFrame } from "./framing";
-import { type SubscriberFilterOptions, SubscriberFilters } from "./subscriber-filters";
+import { type FilterVerdict, type SubscriberFilterOptions, SubscriberFilters } from "./subscriber-filters";
 import type { TlsOptions } from "./tls";
 import { createServer } from "./tls";
 import {
@@ -77,8 +81,12 @@ import {
 } from "./transport";
 import { Whitelist } from "./whitelist";
 
-/** With the limits on subscribers' filters (./subscriber-filters.ts): maxFilters, maxFilterLength, xpathBudget, maxBudgetOverruns. */
-export interface BroadcasterOptions extends SubscriberFilterOptions {
+/**
+ * With the limits on subscribers' filters (./subscriber-filters.ts): maxFilters, maxFilterLength,
+ * xpathBudget, maxBudgetOverruns; and on one event's filtering (./filter-runs.ts):
+ * eventFilterBudget, filterSliceMs, maxFilterBacklog.
+ */
+export interface BroadcasterOptions extends SubscriberFilterOptions, Partial<EventFilterLimits> {
   /** Address to listen on. Default "0.0.0.0". */
   host?: string;
   /** Port to listen on; 0 picks a free one (see listen()'s result). */
@@ -184,6 +192,8 @@ export class VTPBroadcaster extends EventEmitter {
   private readonly frameTimeoutMs: number;
   private readonly limits: ConnectionLimits;
   private readonly filterLimits: FilterLimits;
+  private readonly filterRuns: FilterRuns<Subscription>;
+  private readonly filterDrops: PacedDrops<Subscription>;
 
   private server: net.Server | null = null;
   private readonly subs = new Map<number, Subscription>();
@@ -246,6 +256,17 @@ export class VTPBroadcaster extends EventEmitter {
       "VTPBroadcaster",
     );
     this.filterLimits = filterLimits(options);
+    this.filterRuns = new FilterRuns<Subscription>(eventFilterLimits(options), {
+      verdict: (s, verdict) => this.onVerdict(s, verdict),
+      deliver: (s, frame) => this.deliver(s, frame),
+      finished: (report) => this.safeEmit("filter-run", report),
+      refused: (message) => this.warn(message),
+      failed: (err) => this.warn(`filtering failed: ${errorMessage(err)}`),
+    });
+    this.filterDrops = new PacedDrops<Subscription>(
+      (s, reason) => this.dropForFilters(s, reason),
+      (err) => this.warn(`dropping a subscriber failed: ${errorMessage(err)}`),
+    );
     if (this.testIntervalMs > 0) streamOf(this.localIvo); // test events need an IVORN: throws BAD_IVORN now, not later
     if (options.tls !== undefined && (options.tls.cert === undefined || options.tls.key === undefined)) {
       throw new RangeError("VTPBroadcaster: TLS needs a certificate and a private key");
@@ -303,6 +324,8 @@ export class VTPBroadcaster extends EventEmitter {
 
   private async shutdown(): Promise<void> {
     this.clearTimers();
+    this.filterRuns.stop();
+    this.filterDrops.stop();
     // A listen() still in progress: let it settle (it sees `closing` and fails), then close its server.
     if (this.listening !== null) await this.listening.then(noop, noop);
     this.clearTimers();
@@ -368,28 +391,39 @@ export class VTPBroadcaster extends EventEmitter {
 
   /**
    * Sends an event to every subscriber whose filters accept it; returns to how
-   * many. The bytes are sent exactly as given (a string as UTF-8), framed
+   * many at once. The bytes are sent exactly as given (a string as UTF-8), framed
    * once. The packet is parsed only if a subscriber has filters, at most once,
-   * and not at all when `parsed` is given. Never waits; throws only for a
-   * payload that cannot be framed (empty).
+   * and not at all when `parsed` is given. Subscribers without filters get it at
+   * once; filtered ones as soon as their filters have been evaluated, at once too
+   * unless filtering takes more than `filterSliceMs` or an earlier event is still
+   * being filtered (./filter-runs.ts; then 'filter-run' reports the rest). Never
+   * waits; throws only for a payload that cannot be framed (empty).
    */
   broadcast(payload: string | Buffer, parsed?: ParsedEvent): number {
     if (this.closing !== null || this.subs.size === 0) return 0;
     const frame = encodeFrame(payload);
-    let doc: XDocument | null | undefined = parsed?.doc;
     let sent = 0;
+    const filtered: Subscription[] = [];
     for (const s of this.subs.values()) {
       if (s.filters.matchNothing) continue;
-      if (s.filters.active) {
-        if (doc === undefined) doc = this.parseForFilters(payload);
-        if (doc === null || !this.accepts(s, doc)) continue;
-      }
-      if (this.write(s, frame)) {
-        s.outstanding++;
-        sent++;
-      }
+      if (s.filters.active) filtered.push(s);
+      else if (this.deliver(s, frame)) sent++;
     }
-    return sent;
+    if (filtered.length === 0) return sent;
+    const doc = parsed?.doc ?? this.parseForFilters(payload);
+    if (doc === null) return sent;
+    return sent + this.filterRuns.add(doc, frame, filtered);
+  }
+
+  /** Events waiting for their filters to be evaluated (./filter-runs.ts), the one in progress included. */
+  get filterBacklog(): number {
+    return this.filterRuns.backlog;
+  }
+
+  private deliver(s: Subscription, frame: Buffer): boolean {
+    if (!this.write(s, frame)) return false;
+    s.outstanding++;
+    return true;
   }
 
   // -------------------------------------------------------------------------
@@ -503,15 +537,19 @@ export class VTPBroadcaster extends EventEmitter {
     s.filters = setup.filters;
   }
 
-  /** Whether a subscriber's filters take the event (under their budget; see ./subscriber-filters.ts). */
-  private accepts(s: Subscription, doc: XDocument): boolean {
-    const verdict = s.filters.evaluate(doc);
+  /** What a subscriber's filters said of an event (./subscriber-filters.ts): reports, drops; whether to send it. */
+  private onVerdict(s: Subscription, verdict: FilterVerdict): boolean {
     if (verdict.report) this.safeEmit("filter-budget", { id: s.id, peer: s.peer, ...verdict.report });
-    if (verdict.drop !== undefined) this.dropForFilters(s, verdict.drop);
+    if (verdict.drop !== undefined) {
+      // Nothing more for it; disconnected a few subscribers at a time (./filter-runs.ts).
+      s.filters = SubscriberFilters.DROPPED;
+      this.filterDrops.add(s, verdict.drop);
+    }
     return verdict.match;
   }
 
   private dropForFilters(s: Subscription, reason: string): void {
+    if (s.conn.closed) return;
     this.safeEmit("filter-drop", { id: s.id, peer: s.peer, reason });
     s.conn.destroy(`dropped: ${reason}`);
   }

@@ -18,10 +18,14 @@
  * - A subscriber whose filters run out of budget on `maxBudgetOverruns` events in a row
  *   is dropped, with the filter and the limit as the reason: it costs every event its
  *   budget and receives nothing for it.
+ * - Many subscribers together: on one event a subscriber may get less than `xpathBudget`,
+ *   its share of the event's budget (./filter-runs.ts, which evaluates one event's filters
+ *   for all subscribers); running out of that share counts as running out of budget. What
+ *   its filters used on the last event (`lastCost`) decides when it is evaluated.
  */
 import { type FilterLimits, filterLimits } from "../filter/limits";
-import { type CompiledXPath, compileXPath, isBudgetError } from "../voevent/xpath";
 import type { XDocument } from "../xml/types";
+import { type CompiledXPath, compileXPath, isBudgetError, quoteXPath } from "../xpath";
 
 export type SubscriberFilterOptions = Partial<FilterLimits>;
 export { FILTER_LIMIT_DEFAULTS as SUBSCRIBER_FILTER_DEFAULTS } from "../filter/limits";
@@ -39,14 +43,28 @@ export interface FilterVerdict {
   report?: { filter: string; message: string };
   /** Set when the subscriber must now be dropped: the reason. */
   drop?: string;
+  /** A tentative evaluation (./filter-runs.ts, first pass) ran out of its share: evaluate again. */
+  retry?: true;
 }
+
+/**
+ * Work the XPath budget does not count, charged to the event's budget (./filter-runs.ts):
+ * each evaluation (its set-up, about half a microsecond), and each evaluation stopped by its
+ * budget (the error it builds, about ten microseconds), in units of about 20 ns.
+ */
+export const FILTER_CALL_UNITS = 25;
+export const OVERRUN_UNITS = 500;
 
 export class SubscriberFilters {
   /** No filters: every event. */
   static readonly NONE = new SubscriberFilters([], [], false, filterLimits(undefined));
+  /** Being dropped for its filters: nothing more. */
+  static readonly DROPPED = new SubscriberFilters([], [], true, filterLimits(undefined));
 
   private overrunsInARow = 0;
   private readonly reported = new Set<string>();
+  /** Units its filters used on the last event they were evaluated on (0 before the first). */
+  lastCost = 0;
 
   private constructor(
     /** The filters in force (those that compiled). */
@@ -94,34 +112,77 @@ export class SubscriberFilters {
   }
 
   /**
-   * Whether some filter accepts `doc`, all of them sharing one budget. A filter that
-   * fails otherwise at run time counts as not matching.
+   * Whether some filter accepts `doc`, all of them sharing one budget: `xpathBudget`, or
+   * `share` when less (its share of the event's budget `eventBudget`, ./filter-runs.ts). A
+   * filter that fails otherwise at run time counts as not matching. Sets lastCost: the units
+   * used, with the work the budget does not see (FILTER_CALL_UNITS, OVERRUN_UNITS).
+   * `tentative`: running out of `share` is not counted against the subscriber, and the verdict
+   * says `retry` instead.
    */
-  evaluate(doc: XDocument): FilterVerdict {
-    let left = this.limits.xpathBudget;
+  evaluate(
+    doc: XDocument,
+    share = Number.POSITIVE_INFINITY,
+    eventBudget = 0,
+    tentative = false,
+  ): FilterVerdict {
+    const own = this.limits.xpathBudget;
+    const budget = Math.min(own, Math.max(0, Math.floor(share)));
+    const shared = budget < own;
+    let left = budget;
+    let calls = 0;
     const filters = this.compiled;
+    const verdict = (v: FilterVerdict, overran = false): FilterVerdict => {
+      this.lastCost = budget - left + calls * FILTER_CALL_UNITS + (overran ? OVERRUN_UNITS : 0);
+      return v;
+    };
     for (let i = 0; i < filters.length; i++) {
       const f = filters[i];
-      if (left <= 0)
-        return this.overrun(f, `XPath '${f.source}' had no budget left after the filters before it`);
+      if (left <= 0) {
+        if (tentative && shared) return verdict({ match: false, retry: true });
+        return verdict(
+          this.overrun(
+            f,
+            shared
+              ? `XPath ${quoteXPath(f.source)} was not evaluated: the filters before it used this subscriber's share (${budget} steps) of the event's filter budget (eventFilterBudget ${eventBudget}, shared by all subscribers)`
+              : `XPath ${quoteXPath(f.source)} had no budget left after the filters before it`,
+            shared,
+            budget,
+          ),
+        );
+      }
+      calls++;
       try {
         const hit = f.test(doc, { budget: left });
         left -= f.stepsUsed;
         if (hit) {
           this.overrunsInARow = 0;
-          return { match: true };
+          return verdict({ match: true });
         }
       } catch (err) {
-        if (isBudgetError(err)) return this.overrun(f, err.message);
         left -= f.stepsUsed;
+        if (isBudgetError(err)) {
+          left = Math.min(left, 0);
+          if (tentative && shared) return verdict({ match: false, retry: true }, true);
+          return verdict(
+            this.overrun(
+              f,
+              shared
+                ? `XPath ${quoteXPath(f.source)} needed more than this subscriber's share (${budget} steps) of the event's filter budget (eventFilterBudget ${eventBudget}, shared by all subscribers) and was stopped`
+                : err.message,
+              shared,
+              budget,
+            ),
+            true,
+          );
+        }
         // Any other failure: not a match.
       }
     }
     this.overrunsInARow = 0;
-    return { match: false };
+    return verdict({ match: false });
   }
 
-  private overrun(f: CompiledXPath, message: string): FilterVerdict {
+  private overrun(f: CompiledXPath, message: string, shared: boolean, budget: number): FilterVerdict {
     this.overrunsInARow++;
     const verdict: FilterVerdict = { match: false };
     if (!this.reported.has(f.source)) {
@@ -129,12 +190,11 @@ export class SubscriberFilters {
       verdict.report = { filter: f.source, message };
     }
     if (this.overrunsInARow >= this.limits.maxBudgetOverruns) {
-      verdict.drop = `its filter '${clip(f.source)}' exceeded the XPath budget of ${this.limits.xpathBudget} steps on ${this.overrunsInARow} events in a row (limit maxBudgetOverruns ${this.limits.maxBudgetOverruns})`;
+      const what = shared
+        ? `its share (${budget} steps) of the events' filter budget`
+        : `the XPath budget of ${this.limits.xpathBudget} steps`;
+      verdict.drop = `its filter ${quoteXPath(f.source)} exceeded ${what} on ${this.overrunsInARow} events in a row (limit maxBudgetOverruns ${this.limits.maxBudgetOverruns})`;
     }
     return verdict;
   }
-}
-
-function clip(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

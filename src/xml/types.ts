@@ -1,6 +1,6 @@
 /**
  * A small, read-only XML tree: what our own parser (src/xml/parse.ts) produces,
- * what the VOEvent model is read from, and what XPath (src/voevent/xpath) walks.
+ * what the VOEvent model is read from, and what XPath (src/xpath) walks.
  *
  * Every node carries `order`, its position in document order (the document is 0,
  * then each element, its attributes, then its children, in the order the parser

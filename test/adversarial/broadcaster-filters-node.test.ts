@@ -112,6 +112,7 @@ describe("adversarial: voevent-broadcaster node with a hostile subscriber filter
     ["maxFilterLength", "x", /maxFilterLength/],
     ["xpathBudget", -5, /xpathBudget/],
     ["maxBudgetOverruns", 1.5, /maxBudgetOverruns/],
+    ["eventFilterBudget", 0, /eventFilterBudget/],
   ] as const) {
     it(`refuses to start with ${name} ${JSON.stringify(value)}, naming the limit`, async () => {
       const port = await freePort();

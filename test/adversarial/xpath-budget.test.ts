@@ -12,9 +12,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { RuleRegistry } from "../../src/filter";
-import { compileXPath, XPATH_DEFAULT_BUDGET } from "../../src/voevent/xpath";
 import { parseXml } from "../../src/xml/parse";
 import type { XDocument } from "../../src/xml/types";
+import { compileXPath, XPATH_DEFAULT_BUDGET } from "../../src/xpath";
 import { packetPath } from "../helpers/corpus";
 import { HOSTILE_FILTER } from "./hostile-xpath";
 

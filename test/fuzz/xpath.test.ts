@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { VOEventError } from "../../src/errors";
-import { compileXPath } from "../../src/voevent/xpath";
 import { parseXml } from "../../src/xml/parse";
 import type { XDocument } from "../../src/xml/types";
+import { compileXPath } from "../../src/xpath";
 import { wellFormedPackets } from "../xpath/helpers";
 import { FUZZ_SEED, fuzzRuns, fuzzTimeout } from "./config";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { getParsed } from "../../src/voevent/cache";
 import type { VOEvent } from "../../src/voevent/model";
-import { compileXPath } from "../../src/voevent/xpath";
 import { validateVOEventSchema } from "../../src/vtp/schema";
+import { compileXPath } from "../../src/xpath";
 import {
   catchNode,
   caughtError,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { numberToString, stringToNumber } from "../../src/voevent/xpath";
+import { numberToString, stringToNumber } from "../../src/xpath";
 import { ev, names, parse } from "./helpers";
 
 const DOC = parse(

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isVOEventError } from "../../src/errors";
-import { type CompileXPathOptions, compileXPath, type XPathValue } from "../../src/voevent/xpath";
 import { parseXml } from "../../src/xml/parse";
 import { type XDocument, type XNode, XNodeType } from "../../src/xml/types";
+import { type CompileXPathOptions, compileXPath, type XPathValue } from "../../src/xpath";
 import { corpusAvailable, corpusDir, corpusRequired, describeCorpus, packetPath } from "../helpers/corpus";
 
 export function parse(xml: string): XDocument {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compileXPath } from "../../src/voevent/xpath";
+import { compileXPath } from "../../src/xpath";
 import { ev, parse } from "./helpers";
 
 const DOC = parse(

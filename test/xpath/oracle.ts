@@ -4,8 +4,8 @@
  */
 import { DOMParser } from "@xmldom/xmldom";
 import * as xpath from "xpath";
-import type { XPathValue } from "../../src/voevent/xpath";
 import { type XNode, XNodeType } from "../../src/xml/types";
+import type { XPathValue } from "../../src/xpath";
 
 /** A node set as "name=string-value" lines, or a scalar. */
 export type Normal = { nodes: string[] } | { scalar: boolean | number | string };

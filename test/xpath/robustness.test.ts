@@ -3,9 +3,9 @@
  * against the oracle, trees built by hand.
  */
 import assert from "node:assert/strict";
-import { compileXPath, stringValue } from "../../src/voevent/xpath";
 import { parseXml } from "../../src/xml/parse";
 import { type XDocument, type XElement, XNodeType } from "../../src/xml/types";
+import { compileXPath, stringValue } from "../../src/xpath";
 import { EXPRESSIONS } from "./expressions";
 import { ev, names, parse } from "./helpers";
 import { normaliseOurs, oracleEvaluate, oracleParse } from "./oracle";

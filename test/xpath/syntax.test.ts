@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isVOEventError } from "../../src/errors";
-import { compileXPath, MAX_DEPTH, MAX_NESTING } from "../../src/voevent/xpath";
+import { compileXPath, MAX_DEPTH, MAX_NESTING } from "../../src/xpath";
 import { assertBadXPath, ev, names, parse } from "./helpers";
 
 describe("xpath: syntax", () => {

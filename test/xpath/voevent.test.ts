@@ -3,8 +3,8 @@
  * to choose them: our own fixtures always, the shared corpus when it is there.
  */
 import assert from "node:assert/strict";
-import { compileXPath } from "../../src/voevent/xpath";
 import { parseXml } from "../../src/xml/parse";
+import { compileXPath } from "../../src/xpath";
 import {
   describeXPathCorpus,
   ev,

@@ -3,10 +3,10 @@
  * a slice of the document's text (docindex.ts), so that `//*[. = 'x']` costs as much as
  * the text it compares rather than the text times the depth.
  */
-import { type XChild, type XElement, type XNode, XNodeType } from "../../xml/types";
-import { type Env, indexFor } from "./axes";
+import { type XChild, type XElement, type XNode, XNodeType } from "../xml/types";
 import { chargeText } from "./budget";
 import { flatIndexOf, textAt } from "./docindex";
+import { type Env, indexFor } from "./env";
 import { stringToNumber } from "./values";
 
 /** Elements with at most this many descendants are read directly. */

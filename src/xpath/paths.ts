@@ -7,11 +7,11 @@
  * its predicates do not depend on position; the descendant axes are slices of the
  * per-document index rather than walks of the tree.
  */
-import { type XNode, XNodeType } from "../../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import { isReverseAxis } from "./ast";
-import type { Env } from "./axes";
 import { chargeSort } from "./budget";
 import type { CNodeSet, NodePred } from "./compiled";
+import type { Env } from "./env";
 import { stepAll, stepAllSome } from "./multi";
 import { type CStep, someIn, stepFrom, stepSome } from "./steps";
 import { inDocumentOrder } from "./values";

@@ -4,32 +4,15 @@
  * the document index wherever it can, so that most steps allocate nothing. The caller
  * still applies its node test.
  *
- * The namespace axis is always empty: the tree keeps namespace declarations
- * (XElement.nsDecls) but has no namespace nodes, and a node set holds XNodes only.
+ * The namespace axis yields the namespace nodes ./namespaces.ts makes from the
+ * declarations in scope (XElement.nsDecls).
  */
-import { type XDocument, type XNode, XNodeType } from "../../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import type { Axis } from "./ast";
 import { charge } from "./budget";
-import { childIndexAt, type DocIndex, docIndex, flatIndexOf } from "./docindex";
-
-/** What one evaluation needs besides the context: the document and the `voe` binding. */
-export interface Env {
-  readonly doc: XDocument;
-  /** Namespace the `voe` prefix stands for in this evaluation. */
-  readonly voeNs: string;
-  index: DocIndex | null;
-  /** Units of work left (budget.ts); evaluation stops when it goes below zero. */
-  budget: number;
-}
-
-export function indexFor(env: Env): DocIndex {
-  let ix = env.index;
-  if (ix === null) {
-    ix = docIndex(env.doc);
-    env.index = ix;
-  }
-  return ix;
-}
+import { childIndexAt, flatIndexOf } from "./docindex";
+import { type Env, indexFor } from "./env";
+import { namespaceNodes } from "./namespaces";
 
 /**
  * A slice of an array of nodes; filled by axisSpan, read by the caller at once. In axis
@@ -123,9 +106,15 @@ export function axisSpan(axis: Axis, node: XNode, env: Env, span: Span): void {
       set(span, out, 0, out.length);
       return;
     }
-    default:
-      // namespace: no namespace nodes in this tree (see the module comment).
-      set(span, NONE, 0, 0);
+    default: {
+      // namespace: made on first use (./namespaces.ts).
+      if (node.type !== XNodeType.Element) {
+        set(span, NONE, 0, 0);
+        return;
+      }
+      const nodes = namespaceNodes(node, env);
+      set(span, nodes, 0, nodes.length);
+    }
   }
 }
 

@@ -3,8 +3,7 @@
  * compile time; arguments are converted as the spec says (string(), number(), boolean()).
  * id() always returns an empty node set: without a DTD no attribute is of type ID.
  */
-import { type XNode, XNodeType } from "../../xml/types";
-import { type Env, indexFor } from "./axes";
+import { type XNode, XNodeType } from "../xml/types";
 import { charge, chargeText } from "./budget";
 import {
   asBoolean,
@@ -28,6 +27,7 @@ import {
   USES_SIZE,
 } from "./compiled";
 import { flatIndexOf, langAt } from "./docindex";
+import { type Env, indexFor } from "./env";
 import { normalizeSpace, stringLength, substring, translate } from "./strings";
 import { numberValueIn, stringValueIn } from "./strvalue";
 

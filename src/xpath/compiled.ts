@@ -3,9 +3,9 @@
  * type (every XPath 1.0 expression has one, as there are no variables), so conversions
  * are chosen once at compile time rather than on every evaluation.
  */
-import type { XNode } from "../../xml/types";
-import type { Env } from "./axes";
+import type { XNode } from "../xml/types";
 import { charge } from "./budget";
+import type { Env } from "./env";
 import { stringValueIn } from "./strvalue";
 import { numberToString, stringToNumber } from "./values";
 

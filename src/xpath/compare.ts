@@ -5,9 +5,8 @@
  * compared with a constant is a scan that stops at the first match, with the test
  * closure built at compile time.
  */
-import type { XNode } from "../../xml/types";
+import type { XNode } from "../xml/types";
 import type { CompareOp } from "./ast";
-import type { Env } from "./axes";
 import { charge } from "./budget";
 import {
   ANY_NODE,
@@ -26,6 +25,7 @@ import {
   type Fn,
   type NodePred,
 } from "./compiled";
+import type { Env } from "./env";
 import { numberValueIn, stringValueIn } from "./strvalue";
 import { stringToNumber } from "./values";
 

@@ -21,23 +21,26 @@
  * - Names: an unprefixed name test matches nodes in no namespace (XPath 1.0); the
  *   prefix `voe` stands for the namespace of the document's root element (VOEvent 1.1,
  *   2.0, or none), unless options.namespaces binds it; `xml` is always bound.
- * - The namespace axis is always empty (the tree has no namespace nodes; declarations
- *   are in XElement.nsDecls). id() is always empty (no DTD, so no ID attributes).
+ * - The namespace axis yields a namespace node per namespace in scope, `xml` included
+ *   (namespaces.ts makes them from XElement.nsDecls). id() is always empty (no DTD, so no
+ *   ID attributes).
  * - The evaluator keeps an index of each document it sees (a non-enumerable symbol
  *   property on the XDocument, see docindex.ts): trees must not be changed after they
  *   have been evaluated.
  */
-import { VOEventError } from "../../errors";
-import type { XDocument, XNode } from "../../xml/types";
-import type { Env } from "./axes";
+import { VOEventError } from "../errors";
+import type { XDocument, XNode } from "../xml/types";
 import { EXCEEDED, XPATH_DEFAULT_BUDGET } from "./budget";
 import { compileExpr, makeScope } from "./compile";
 import { asBoolean, type Compiled, type Fn } from "./compiled";
+import type { Env } from "./env";
+import { quoteXPath } from "./errors";
 import { isNCName } from "./lexer";
 import { parseXPath } from "./parser";
 import type { XNodeSet, XPathValue } from "./values";
 
 export { XPATH_DEFAULT_BUDGET } from "./budget";
+export { quoteXPath } from "./errors";
 export { MAX_DEPTH, MAX_NESTING } from "./parser";
 export type { XNodeSet, XPathValue } from "./values";
 export { numberToString, stringToNumber, stringValue } from "./values";
@@ -130,7 +133,7 @@ class CompiledExpression implements CompiledXPath {
     if (err !== EXCEEDED) return err;
     return new VOEventError(
       "XPATH_BUDGET",
-      `XPath '${this.source}' needed more than its evaluation budget of ${env.start} steps (node visits) and was stopped`,
+      `XPath ${quoteXPath(this.source)} needed more than its evaluation budget of ${env.start} steps (node visits) and was stopped`,
     );
   }
 }
@@ -162,7 +165,7 @@ function checkNamespaces(source: string, namespaces: unknown): Record<string, st
   if (typeof namespaces !== "object") {
     throw new VOEventError(
       "BAD_XPATH",
-      `options.namespaces for '${source}' must be an object of prefix → URI`,
+      `options.namespaces for ${quoteXPath(source)} must be an object of prefix → URI`,
     );
   }
   const out: Record<string, string> = {};

@@ -5,7 +5,7 @@
  * followed by `(` is a function name or node type; a name followed by `::` is
  * an axis name.
  */
-import { isNCNameChar, isNCNameStart } from "../../xml/names";
+import { isNCNameChar, isNCNameStart } from "../xml/names";
 import { syntaxError } from "./errors";
 
 export type TokenKind =

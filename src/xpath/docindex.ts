@@ -4,7 +4,7 @@
  * the extent of its subtree. With it the descendant, following and preceding axes are
  * slices of one array. The tree must not change once it has been evaluated.
  */
-import { type XChild, type XDocument, type XNode, XNodeType } from "../../xml/types";
+import { type XChild, type XDocument, type XNode, XNodeType } from "../xml/types";
 import { XML_NS } from "./values";
 
 export interface DocIndex {

@@ -4,11 +4,12 @@
  * depend on position is a plain filter of the axis; one that starts with a constant
  * position (`[1]`) walks the axis only as far as that node.
  */
-import type { XNode } from "../../xml/types";
+import type { XNode } from "../xml/types";
 import type { Axis, NodeTest } from "./ast";
-import { axisSpan, type Env, nthOnAxis, type Span } from "./axes";
+import { axisSpan, nthOnAxis, type Span } from "./axes";
 import { charge, EXCEEDED } from "./budget";
 import { asBoolean, type Compiled, type Fn, type NodePred, USES_POSITION, USES_SIZE } from "./compiled";
+import type { Env } from "./env";
 import type { NodeTestFn } from "./nodetest";
 
 export interface CStep {

@@ -1,5 +1,5 @@
 /** XPath 1.0 values and the conversions between them (XPath 1.0 §4.2–4.4, §5). */
-import { type XChild, type XElement, type XNode, XNodeType } from "../../xml/types";
+import { type XChild, type XElement, type XNode, XNodeType } from "../xml/types";
 
 /** A node set: nodes in document order, without duplicates. */
 export type XNodeSet = readonly XNode[];

@@ -4,12 +4,12 @@
  * this keeps `//x/preceding::y`, `//x//y` or `//x/following-sibling::y` linear rather
  * than quadratic in the size of the document.
  */
-import { type XNode, XNodeType } from "../../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import type { Axis } from "./ast";
-import { type Env, indexFor } from "./axes";
 import { charge } from "./budget";
 import type { NodePred } from "./compiled";
 import { flatIndexOf } from "./docindex";
+import { type Env, indexFor } from "./env";
 import { type CStep, filterInto, someIn, stepFrom, stepSome } from "./steps";
 
 /**

@@ -1,6 +1,6 @@
 /** Turns the syntax tree into typed closures (compiled.ts), checking types and names. */
 
-import type { XNode } from "../../xml/types";
+import type { XNode } from "../xml/types";
 import type { Expr, Step } from "./ast";
 import { charge, chargeSort } from "./budget";
 import { compileCompare } from "./compare";
@@ -195,6 +195,10 @@ const ARITH: Record<string, (x: number, y: number) => number> = {
   mod: (x, y) => x % y,
 };
 
+/** Units a union charges per operand, and per node an operand yields (budget.ts, "unions"). */
+const UNION_OPERAND = 8;
+const UNION_NODE = 3;
+
 function compileUnion(operands: readonly Expr[], scope: CompileScope): CNodeSet {
   const parts: CNodeSet[] = operands.map((o) => {
     const c = compileExpr(o, scope);
@@ -216,7 +220,9 @@ function compileUnion(operands: readonly Expr[], scope: CompileScope): CNodeSet 
       const all: XNode[] = [];
       for (let i = 0; i < fs.length; i++) {
         const r = fs[i](n, p, s, env);
-        charge(env, r.length);
+        // Each operand: its call, then a copy of its nodes into the merge and their share of
+        // the order check and duplicate removal below (budget.ts, "unions").
+        charge(env, UNION_OPERAND + UNION_NODE * r.length);
         for (let j = 0; j < r.length; j++) all.push(r[j]);
       }
       chargeSort(env, all.length);

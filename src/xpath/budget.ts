@@ -5,18 +5,20 @@
  * A unit is about one node visit. Every loop of the evaluator charges what it does (a
  * scan of an axis charges its length times the size of the step's predicates, since each
  * node costs one evaluation of them; sorting n nodes charges n log n; a string of n
- * characters produced or read charges n / 8), before or as it does it, so that the work
+ * characters produced or read charges n / 8; a union charges each operand and each node it
+ * merges, unions: 8 + 3 per node, since a 512-operand `count(//*|…)` did most of its work
+ * there), before or as it does it, so that the work
  * done between two charges is at most one pass over the document. When the count goes
  * below zero evaluation stops at once with EXCEEDED, which index.ts turns into
  * VOEventError("XPATH_BUDGET"). Building the per-document index (docindex.ts) is not
  * charged: it is linear in the document, done once per document, and charging it would
  * make the first rule pay for the others.
  */
-import type { Env } from "./axes";
+import type { Env } from "./env";
 
 /**
  * Default units per evaluation: calibrated (bench/xpath.ts, "worst cases") so that
- * the costliest unit takes a few nanoseconds, i.e. a few milliseconds for the budget; a
+ * the costliest unit takes 10–20 ns, i.e. a few milliseconds for the budget; a
  * typical filter on a corpus packet uses under a thousand.
  */
 export const XPATH_DEFAULT_BUDGET = 200_000;

@@ -1,12 +1,13 @@
 /**
  * Node tests (XPath 1.0 §2.3) as closures. A name test matches the axis' principal node
- * type (attributes on the attribute axis, elements elsewhere) with that expanded name:
+ * type (attributes on the attribute axis, namespace nodes on the namespace axis, elements
+ * elsewhere) with that expanded name:
  * an unprefixed name means "no namespace", as XPath 1.0 says; `voe:` means whatever
  * namespace the document's root is in (resolved per evaluation, so `ns` is `null`).
  */
-import { type XNode, XNodeType } from "../../xml/types";
+import { type XNode, XNodeType } from "../xml/types";
 import type { Axis, NodeTest } from "./ast";
-import type { Env } from "./axes";
+import type { Env } from "./env";
 
 export type NodeTestFn = (n: XNode, env: Env) => boolean;
 
@@ -39,7 +40,14 @@ export function nodeTestFn(axis: Axis, test: NodeTest, ns: string | null): NodeT
       break;
   }
   // Name tests.
-  if (axis === "namespace") return NOTHING; // no namespace nodes (see axes.ts)
+  if (axis === "namespace") {
+    // Only namespace nodes come on this axis (./namespaces.ts): a name test matches their
+    // prefix; their namespace URI is empty, so a prefixed name never matches.
+    if (test.prefix !== "") return NOTHING;
+    if (test.local === "*") return ANY;
+    const prefix = test.local;
+    return (n) => n.type === XNodeType.Attribute && n.local === prefix;
+  }
   const local = test.local;
   if (axis === "attribute") {
     if (local === "*") {
