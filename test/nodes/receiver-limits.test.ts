@@ -100,7 +100,7 @@ describe("voevent-receiver node: limits on peers are settings (issue 18, points 
     await waitUntil(() => warnings().length > 0, 2000, "a warning");
     assert.match(
       warnings()[0]!,
-      /^refused a connection from 127\.0\.0\.1:\d+: too many connections from 127\.0\.0\.1 \(limit maxConnectionsPerAddress = 2\) \(the node's setting “Connections from one address”\)$/,
+      /^refused a connection from 127\.0\.0\.1:\d+: too many connections from 127\.0\.0\.1 \(limit maxConnectionsPerAddress = 2\) \(the node's setting “Authors: from one address”\)$/,
     );
     assert.ok(await stillOpenAfter(first, 100), "the first stays open");
     assert.ok(await stillOpenAfter(second, 0), "the second stays open");
@@ -132,7 +132,7 @@ describe("voevent-receiver node: limits on peers are settings (issue 18, points 
     await waitUntil(() => warnings().length > 0, 2000, "a warning");
     assert.match(
       warnings()[0]!,
-      /^refused a connection from 127\.0\.0\.5:\d+: too many connections \(limit maxConnections = 3\) \(the node's setting “Connections at once”\)$/,
+      /^refused a connection from 127\.0\.0\.5:\d+: too many connections \(limit maxConnections = 3\) \(the node's setting “Authors: at once”\)$/,
     );
     for (const s of held) assert.ok(await stillOpenAfter(s, 0), "the three stay open");
   });
@@ -180,12 +180,12 @@ describe("voevent-receiver node: limits on peers are settings (issue 18, points 
     [
       "maxConnections 0",
       { maxConnections: 0 },
-      /connections at once \(maxConnections\) must be a whole number, 1 or more, not "0"/,
+      /authors connected at once \(maxConnections\) must be a whole number, 1 or more, not "0"/,
     ],
     [
       "maxPerAddress 1.5",
       { maxPerAddress: "1.5" },
-      /connections from one address \(maxPerAddress\) must be a whole number, 1 or more, not "1.5"/,
+      /authors connected from one address \(maxPerAddress\) must be a whole number, 1 or more, not "1.5"/,
     ],
     [
       "frameTimeout 0",
