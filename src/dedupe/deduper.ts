@@ -154,6 +154,8 @@ export class Deduper {
   private readonly unwritten = new Map<string, number>();
   private writeBackDropped = 0;
   private writingBack = false;
+  /** The primary came back while a run was under way: run again when it ends. */
+  private writeBackAgain = false;
   private downSince: number | undefined;
   private closed = false;
   /** Events that passed on memory alone during the current outage / in total. */
@@ -366,10 +368,17 @@ export class Deduper {
 
   /** Writes the noted keys to the primary, in the background; one run at a time. */
   private startWriteBack(): void {
-    if (this.writingBack || this.closed || (this.unwritten.size === 0 && this.writeBackDropped === 0)) return;
+    if (this.closed || (this.unwritten.size === 0 && this.writeBackDropped === 0)) return;
+    if (this.writingBack) {
+      // It may be failing on the outage this recovery ends: go again once it has.
+      this.writeBackAgain = true;
+      return;
+    }
     this.writingBack = true;
+    this.writeBackAgain = false;
     void this.writeBackRun().finally(() => {
       this.writingBack = false;
+      if (this.writeBackAgain) this.startWriteBack();
     });
   }
 
