@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
-import { Deduper } from "../src/dedupe/deduper";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { DEFAULT_MAX_WRITE_BACK, Deduper, type WriteBackInfo } from "../src/dedupe/deduper";
 import { FileStore } from "../src/dedupe/file";
 import { sha1Key } from "../src/dedupe/keys";
 import { MemoryStore } from "../src/dedupe/memory";
@@ -199,8 +199,61 @@ async function benchRedis(): Promise<void> {
   }
 }
 
+/**
+ * After an outage: DEFAULT_MAX_WRITE_BACK keys passed on memory alone while a
+ * local redis-server was stopped; from its restart, how long until every key
+ * is written back, and the event loop's longest delay meanwhile (the
+ * write-back runs in the background: checks must not wait for it).
+ */
+async function benchWriteBack(): Promise<void> {
+  let server: RedisServer;
+  try {
+    server = await RedisServer.start();
+  } catch (err) {
+    console.log(`Redis write-back: skipped (${(err as Error).message.split("\n")[0]})`);
+    return;
+  }
+  const client = createRedisClient({ host: server.host, port: server.port, retryMinMs: 10, retryMaxMs: 50 });
+  client.on("error", () => {});
+  const n = DEFAULT_MAX_WRITE_BACK;
+  let report: WriteBackInfo | undefined;
+  try {
+    await new Promise<void>((resolve) => client.once("ready", () => resolve()));
+    const d = new Deduper({
+      primary: new RedisStore({ client, ttlMs: THIRTY_DAYS, prefix: "bench:wb:" }),
+      ttlMs: THIRTY_DAYS,
+      capacity: 100_000,
+      mirror: true,
+      onWrittenBack: (info) => {
+        report = info;
+      },
+    });
+    await server.stop();
+    while (client.status === "ready") await new Promise((r) => setTimeout(r, 5));
+    for (const key of keys(n, "wb")) await new Promise<void>((resolve) => d.check(key, () => resolve()));
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    await server.start();
+    await new Promise<void>((resolve) => client.once("ready", () => resolve()));
+    const t0 = performance.now();
+    delay.enable();
+    while (report === undefined) await new Promise((r) => setTimeout(r, 1));
+    const ms = performance.now() - t0;
+    delay.disable();
+    row("Redis write-back after an outage (local redis-server)", report.written, ms, "keys");
+    console.log(
+      `${"  event loop delay during it".padEnd(56)} max ${(delay.max / 1e6).toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms  (written ${report.written}, left ${report.left})`,
+    );
+    d.close();
+  } finally {
+    client.disconnect();
+    await server.close();
+  }
+}
+
 main();
-benchRedis().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+benchRedis()
+  .then(() => benchWriteBack())
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });

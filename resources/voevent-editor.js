@@ -182,6 +182,24 @@ window.VOEventEditor =
       return verdict?.error ? verdict.error : null;
     };
 
+    // --- numbers: the same rules as nodes/shared/net-config.ts (intSetting, secondsSetting) ---
+    const blank = (v) => v === undefined || v === null || String(v).trim() === "";
+    /** A whole number of at least `min` (default 1), or blank (the runtime's default). */
+    const countOk = (v, min) => {
+      if (blank(v)) return true;
+      const n = Number(String(v).trim());
+      return Number.isSafeInteger(n) && n >= (min === undefined ? 1 : min);
+    };
+    /** The longest delay a timer keeps, in seconds (2^31 - 1 ms). */
+    const MAX_SECONDS = (2 ** 31 - 1) / 1000;
+    /** A number of seconds of at least 1 ms (or 0, when `allowZero`), at most MAX_SECONDS, or blank. */
+    const secondsOk = (v, allowZero) => {
+      if (blank(v)) return true;
+      const s = Number(String(v).trim());
+      if (!Number.isFinite(s) || s < 0 || s > MAX_SECONDS) return false;
+      return Math.round(s * 1000) > 0 || (s === 0 && !!allowZero);
+    };
+
     // --- sizes: a byte count shown as a number and a unit (bytes, KiB, MiB) ---
     const UNITS = [
       ["MiB", 1048576],
@@ -239,6 +257,8 @@ window.VOEventEditor =
       cidrOk,
       whitelistProblem,
       portOk,
+      countOk,
+      secondsOk,
       xpathSyntax,
       xpathCheck,
       xpathProblem,

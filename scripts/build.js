@@ -10,13 +10,12 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const dist = path.join(root, "dist");
 fs.rmSync(dist, { recursive: true, force: true });
-execFileSync(
-  process.execPath,
-  [require.resolve("typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json")],
-  {
-    stdio: "inherit",
-  },
-);
+// TypeScript 7 exports none of its files but package.json: find tsc from its "bin" entry.
+const tsPackage = require.resolve("typescript/package.json");
+const tsc = path.join(path.dirname(tsPackage), require(tsPackage).bin.tsc);
+execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json")], {
+  stdio: "inherit",
+});
 
 function copyAssets(srcDir, outDir) {
   for (const entry of fs.readdirSync(srcDir, { withFileTypes: true })) {

@@ -28,10 +28,13 @@ export type VOEventErrorCode =
 
 export class VOEventError extends Error {
   readonly code: VOEventErrorCode;
-  constructor(code: VOEventErrorCode, message: string) {
+  /** For LIMIT and TIMEOUT: the option that set the limit (`replyTimeoutMs`…), so a node can name its own setting. */
+  readonly limit: string | undefined;
+  constructor(code: VOEventErrorCode, message: string, limit?: string) {
     super(message);
     this.name = "VOEventError";
     this.code = code;
+    this.limit = limit;
   }
 }
 

@@ -59,7 +59,13 @@ export function intSetting(name: string, value: unknown, fallback: number, min: 
   return n;
 }
 
-/** A number of seconds ≥ `min` (> 0 when `min` is 0 and zero is not allowed), as ms; `fallback` (s) when blank. */
+/** The most seconds a seconds setting takes: a Node.js timer's longest delay (2^31 - 1 ms, about 24.8 days). */
+export const MAX_SECONDS = (2 ** 31 - 1) / 1000;
+
+/**
+ * A number of seconds, 0 (when allowed) or at least 1 ms, at most MAX_SECONDS, as
+ * whole ms; `fallback` (s) when blank. Throws SettingError `errors.<name>`.
+ */
 export function secondsSetting(
   name: string,
   value: unknown,
@@ -67,10 +73,11 @@ export function secondsSetting(
   opts: { allowZero: boolean },
 ): number {
   const s = isBlank(value) ? fallbackSeconds : numberOf(value);
-  if (!Number.isFinite(s) || s < 0 || (s === 0 && !opts.allowZero)) {
+  const ms = Math.round(s * 1000);
+  if (!Number.isFinite(s) || s < 0 || s > MAX_SECONDS || (ms === 0 && !(s === 0 && opts.allowZero))) {
     throw new SettingError(`errors.${name}`, { value: String(value) });
   }
-  return Math.round(s * 1000);
+  return ms;
 }
 
 /** A CIDR whitelist as typed in the editor; `fallback` when blank. Throws SettingError "errors.whitelist". */

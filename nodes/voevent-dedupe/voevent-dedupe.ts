@@ -8,11 +8,12 @@
  *
  * Degrade, don't drop: when the file or Redis fails, events still pass as
  * first-seen, deduped in memory meanwhile; status and log say so (see
- * src/dedupe/deduper.ts).
+ * src/dedupe/deduper.ts). Once Redis is back, the keys that passed on memory
+ * alone are written to it in the background, and the log says how many.
  */
 import path from "node:path";
 import type { NodeAPI, NodeDef, NodeMessage, NodeStatus } from "node-red";
-import { Deduper, type PrimaryStore, type WhenDown } from "../../src/dedupe/deduper";
+import { DEFAULT_MAX_WRITE_BACK, Deduper, type PrimaryStore, type WhenDown } from "../../src/dedupe/deduper";
 import { FileStore } from "../../src/dedupe/file";
 import { RedisStore } from "../../src/dedupe/redis";
 import { errorStatusText, positiveInt, positiveNumber } from "../shared/config";
@@ -111,6 +112,19 @@ function init(RED: NodeAPI): void {
           }),
         );
         showState();
+      },
+      onWrittenBack: ({ written, present, expired, left, dropped }) => {
+        this.log(
+          RED._("voevent-dedupe.log.writtenBack", {
+            store: storeName,
+            written,
+            present,
+            expired,
+            left,
+            dropped,
+            max: DEFAULT_MAX_WRITE_BACK,
+          }),
+        );
       },
     });
 

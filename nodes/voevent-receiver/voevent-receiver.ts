@@ -6,11 +6,23 @@
  * answered with a nak and reported (warning + status), and, when the optional
  * second output is on, sent there as {payload: the frame as text, reason, code,
  * ivorn, vtp.peer}.
+ *
+ * The limits on peers that an operator may need to change are settings
+ * (`maxConnections`, `maxPerAddress`, `frameTimeout`, `replyTimeout`, defaults
+ * those of the engine); a warning or log line caused by one of them names the
+ * setting to change, in the words of the dialog.
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
 import { feeds } from "../../src/monitor/feeds";
-import { type NakInfo, type ReceivedEvent, VTPReceiver } from "../../src/vtp/receiver";
+import { CONNECTION_LIMIT_DEFAULTS } from "../../src/vtp/connection-limits";
+import {
+  type DroppedInfo,
+  type NakInfo,
+  RECEIVER_DEADLINES,
+  type ReceivedEvent,
+  VTPReceiver,
+} from "../../src/vtp/receiver";
 import { flag } from "../shared/config";
 import { getLocalIvo } from "../shared/identity";
 import { onClose } from "../shared/lifecycle";
@@ -19,6 +31,7 @@ import {
   hostSetting,
   intSetting,
   portSetting,
+  secondsSetting,
   settingMessage,
   shortReason,
   whitelistSetting,
@@ -38,6 +51,11 @@ interface ReceiverNodeDef extends NodeDef {
   tls?: string;
   requireLocalId?: boolean | string;
   refusedOutput?: boolean | string;
+  /** Limits on peers: connections at once, from one address; deadlines in seconds. */
+  maxConnections?: number | string;
+  maxPerAddress?: number | string;
+  frameTimeout?: number | string;
+  replyTimeout?: number | string;
 }
 
 const TYPE = "voevent-receiver";
@@ -46,7 +64,19 @@ const RECEIVER_DEFAULTS = {
   port: 8098,
   whitelist: "127.0.0.0/8, ::1",
   maxBytes: 1024 * 1024,
+  maxConnections: CONNECTION_LIMIT_DEFAULTS.receiverMaxConnections,
+  maxPerAddress: CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerAddress,
+  frameTimeout: RECEIVER_DEADLINES.frameTimeoutMs / 1000,
+  replyTimeout: RECEIVER_DEADLINES.replyTimeoutMs / 1000,
 } as const;
+
+/** The catalogue key naming the dialog setting behind each engine limit a peer can hit. */
+const LIMIT_LABELS: Record<string, string> = {
+  maxConnections: "setting.maxConnections",
+  maxConnectionsPerAddress: "setting.maxPerAddress",
+  frameTimeoutMs: "setting.frameTimeout",
+  replyTimeoutMs: "setting.replyTimeout",
+};
 
 function init(RED: NodeAPI): void {
   function VOEventReceiverNode(this: Node, config: ReceiverNodeDef) {
@@ -80,6 +110,24 @@ function init(RED: NodeAPI): void {
         maxBytes: intSetting("maxBytes", config.maxBytes, RECEIVER_DEFAULTS.maxBytes, 1),
         validate,
         requireLocalId: config.requireLocalId === undefined ? true : flag(config.requireLocalId),
+        maxConnections: intSetting(
+          "maxConnections",
+          config.maxConnections,
+          RECEIVER_DEFAULTS.maxConnections,
+          1,
+        ),
+        maxConnectionsPerAddress: intSetting(
+          "maxPerAddress",
+          config.maxPerAddress,
+          RECEIVER_DEFAULTS.maxPerAddress,
+          1,
+        ),
+        frameTimeoutMs: secondsSetting("frameTimeout", config.frameTimeout, RECEIVER_DEFAULTS.frameTimeout, {
+          allowZero: false,
+        }),
+        replyTimeoutMs: secondsSetting("replyTimeout", config.replyTimeout, RECEIVER_DEFAULTS.replyTimeout, {
+          allowZero: false,
+        }),
         ...(tls === undefined ? {} : { tls }),
         handler: (ev: ReceivedEvent) => {
           // Sent before the engine writes the ack: the ack means the flow has the event.
@@ -123,12 +171,17 @@ function init(RED: NodeAPI): void {
         statusWarn(t("status.nak", { reason: shortReason(info.reason.replace(/^Event rejected: /, "")) })),
       );
     });
-    receiver.on("rejected", (info: { peer: string; reason: string }) => {
-      warnings.warn(t("warn.rejected", { peer: info.peer, reason: info.reason }));
+    /** ", setting: <the dialog's label>" when `limit` is an engine option behind one of the settings. */
+    const settingOf = (limit: string | undefined): string => {
+      const label = limit === undefined ? undefined : LIMIT_LABELS[limit];
+      return label === undefined ? "" : t("log.setting", { setting: t(label) });
+    };
+    receiver.on("rejected", (info: { peer: string; reason: string; limit?: string }) => {
+      warnings.warn(t("warn.rejected", { peer: info.peer, reason: info.reason }) + settingOf(info.limit));
     });
-    receiver.on("dropped", (info: { peer: string; reason: string }) => {
+    receiver.on("dropped", (info: DroppedInfo) => {
       if (info.reason !== "not a VOEvent")
-        this.log(t("log.dropped", { peer: info.peer, reason: info.reason }));
+        this.log(t("log.dropped", { peer: info.peer, reason: info.reason }) + settingOf(info.limit));
     });
     receiver.on("error", (err: Error) => {
       this.error(t("errors.server", { error: err.message }));

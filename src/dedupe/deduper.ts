@@ -19,6 +19,23 @@
  * key the primary answered is kept in memory as well (Redis: a copy of an
  * event arriving during an outage is still caught if this instance saw the
  * event before).
+ *
+ * Write-back after an outage (a primary with `writeBack`, i.e. Redis): a key
+ * that passed on memory alone is also noted, with when it was first seen, so
+ * that once the primary is back (its `onAvailable`, or the next check it
+ * answers) the key is written to it for the rest of its TTL, and another
+ * instance that then receives the same event finds it there. Decisions:
+ * - Bounded: at most `maxWriteBack` (DEFAULT_MAX_WRITE_BACK) keys are noted;
+ *   past that the oldest is forgotten and counted as `dropped` (it stays a
+ *   duplicate here, in memory; only the other instances may pass it again).
+ * - In the background: checks never wait for it; at most
+ *   WRITE_BACK_CONCURRENCY writes are in flight at once.
+ * - `SET NX` with the remaining TTL: a key another instance wrote meanwhile is
+ *   left as it is (counted as `present`); a key whose TTL has passed is not
+ *   written (`expired`).
+ * - A write that fails (the primary down again) stops the run: the keys not
+ *   written stay noted for the next recovery (`left`). Each run ends with one
+ *   `onWrittenBack` report of the counts.
  */
 import { MemoryStore } from "./memory";
 
@@ -30,6 +47,25 @@ export interface PrimaryStore {
   readonly available?: boolean;
   /** Calls `listener` when the store becomes reachable again; returns a function that stops it. */
   onAvailable?(listener: () => void): () => void;
+  /**
+   * Records `key` for `ttlMs` more ms unless the store has it already (Redis: `SET NX PX`);
+   * resolves true when it wrote it. Used to write back the keys seen during an outage.
+   */
+  writeBack?(key: string, ttlMs: number): Promise<boolean>;
+}
+
+/** One write-back run after an outage: what became of the keys that passed on memory alone. */
+export interface WriteBackInfo {
+  /** Written to the primary. */
+  written: number;
+  /** Already there (another instance saw the event meanwhile): left as they were. */
+  present: number;
+  /** Their TTL had passed: not written. */
+  expired: number;
+  /** Not written because the primary failed again: kept for the next recovery. */
+  left: number;
+  /** Forgotten during the outage because more than maxWriteBack keys were noted. */
+  dropped: number;
 }
 
 export type WhenDown = "memory" | "hold";
@@ -48,6 +84,10 @@ export interface DeduperOptions {
   maxPending?: number;
   onDegraded?: (err: Error) => void;
   onRecovered?: (info: { unshared: number; downForMs: number }) => void;
+  /** Most keys noted during an outage for write-back (default DEFAULT_MAX_WRITE_BACK). */
+  maxWriteBack?: number;
+  /** Called once each write-back run ends. */
+  onWrittenBack?: (info: WriteBackInfo) => void;
   now?: () => number;
 }
 
@@ -72,6 +112,12 @@ export class DedupeError extends Error {
 
 /** Checks waiting at once before new ones go to memory (or, when holding, are refused). */
 export const DEFAULT_MAX_PENDING = 10_000;
+
+/** Keys that passed on memory alone during an outage noted for write-back, at most. */
+export const DEFAULT_MAX_WRITE_BACK = 10_000;
+
+/** Write-back writes in flight at once. */
+export const WRITE_BACK_CONCURRENCY = 16;
 
 type Deliver = (err: Error | null, verdict?: Verdict) => void;
 
@@ -100,6 +146,16 @@ export class Deduper {
   /** Checks waiting for the primary to come back (hold). */
   private held: Slot[] = [];
   private stopListening: (() => void) | undefined;
+  private stopWatchingForWriteBack: (() => void) | undefined;
+  private readonly ttlMs: number;
+  private readonly maxWriteBack: number;
+  private readonly onWrittenBackCb: (info: WriteBackInfo) => void;
+  /** Keys that passed on memory alone, and when, to write to the primary when it is back (oldest first). */
+  private readonly unwritten = new Map<string, number>();
+  private writeBackDropped = 0;
+  private writingBack = false;
+  /** The primary came back while a run was under way: run again when it ends. */
+  private writeBackAgain = false;
   private downSince: number | undefined;
   private closed = false;
   /** Events that passed on memory alone during the current outage / in total. */
@@ -115,9 +171,23 @@ export class Deduper {
     this.clock = opts.now ?? Date.now;
     this.onDegradedCb = opts.onDegraded ?? (() => {});
     this.onRecoveredCb = opts.onRecovered ?? (() => {});
+    this.ttlMs = opts.ttlMs;
+    this.maxWriteBack = opts.maxWriteBack ?? DEFAULT_MAX_WRITE_BACK;
+    if (!Number.isSafeInteger(this.maxWriteBack) || this.maxWriteBack < 0) {
+      throw new RangeError(`Deduper: maxWriteBack must be a whole number ≥ 0, not ${opts.maxWriteBack}`);
+    }
+    this.onWrittenBackCb = opts.onWrittenBack ?? (() => {});
     if (this.primary?.onAvailable !== undefined && this.whenDown === "hold") {
       this.stopListening = this.primary.onAvailable(() => this.release());
     }
+    if (this.primary?.onAvailable !== undefined && this.primary.writeBack !== undefined) {
+      this.stopWatchingForWriteBack = this.primary.onAvailable(() => this.startWriteBack());
+    }
+  }
+
+  /** Keys noted during an outage and not yet written back. */
+  get awaitingWriteBack(): number {
+    return this.unwritten.size;
   }
 
   /** Whether the primary is failing (the fallback answers). */
@@ -160,6 +230,8 @@ export class Deduper {
     if (this.closed) return;
     this.closed = true;
     this.stopListening?.();
+    this.stopWatchingForWriteBack?.();
+    this.unwritten.clear();
     const held = this.held;
     this.held = [];
     for (const slot of held)
@@ -233,6 +305,7 @@ export class Deduper {
       this.downSince = undefined;
       this.unsharedNow = 0;
       safely(() => this.onRecoveredCb(info));
+      this.startWriteBack();
     }
     let verdict: Verdict = { first, by: "store" };
     if (this.mirror || this.memory.has(slot.key)) {
@@ -276,8 +349,75 @@ export class Deduper {
     if (first) {
       this.unsharedNow++;
       this.unsharedTotal++;
+      this.noteForWriteBack(slot.key);
     }
     this.settle(slot, null, { first, by: "memory" });
+  }
+
+  private noteForWriteBack(key: string): void {
+    if (this.primary?.writeBack === undefined || this.maxWriteBack === 0) return;
+    this.unwritten.delete(key);
+    this.unwritten.set(key, this.clock());
+    while (this.unwritten.size > this.maxWriteBack) {
+      const oldest = this.unwritten.keys().next().value;
+      if (oldest === undefined) break;
+      this.unwritten.delete(oldest);
+      this.writeBackDropped++;
+    }
+  }
+
+  /** Writes the noted keys to the primary, in the background; one run at a time. */
+  private startWriteBack(): void {
+    if (this.closed || (this.unwritten.size === 0 && this.writeBackDropped === 0)) return;
+    if (this.writingBack) {
+      // It may be failing on the outage this recovery ends: go again once it has.
+      this.writeBackAgain = true;
+      return;
+    }
+    this.writingBack = true;
+    this.writeBackAgain = false;
+    void this.writeBackRun().finally(() => {
+      this.writingBack = false;
+      if (this.writeBackAgain) this.startWriteBack();
+    });
+  }
+
+  private async writeBackRun(): Promise<void> {
+    const writeBack = this.primary?.writeBack?.bind(this.primary);
+    if (writeBack === undefined) return;
+    const info: WriteBackInfo = { written: 0, present: 0, expired: 0, left: 0, dropped: 0 };
+    let failed = false;
+    while (!failed && !this.closed && this.unwritten.size > 0) {
+      const now = this.clock();
+      const batch: Array<[string, number]> = [];
+      for (const [key, seenAt] of this.unwritten) {
+        const remaining = this.ttlMs - (now - seenAt);
+        if (remaining <= 0) {
+          this.unwritten.delete(key);
+          info.expired++;
+          continue;
+        }
+        batch.push([key, remaining]);
+        if (batch.length >= WRITE_BACK_CONCURRENCY) break;
+      }
+      const results = await Promise.allSettled(
+        batch.map(([key, remaining]) => Promise.resolve().then(() => writeBack(key, remaining))),
+      );
+      for (const [i, result] of results.entries()) {
+        const key = batch[i]![0];
+        if (result.status === "rejected") {
+          failed = true;
+          continue;
+        }
+        this.unwritten.delete(key);
+        if (result.value) info.written++;
+        else info.present++;
+      }
+    }
+    info.left = this.unwritten.size;
+    info.dropped = this.writeBackDropped;
+    this.writeBackDropped = 0;
+    if (!this.closed) safely(() => this.onWrittenBackCb(info));
   }
 
   private holds(): boolean {

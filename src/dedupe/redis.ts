@@ -5,6 +5,10 @@
  * instance that sets the key while it lives. Capacity is Redis's business
  * (its maxmemory policy), not this store's.
  *
+ * After an outage, the Deduper writes back the keys that passed on memory
+ * alone meanwhile (`writeBack`: the same `SET NX`, with the TTL they have
+ * left), so that other instances find them.
+ *
  * The store does not own the connection: a client made by createRedisClient
  * is shared by the stores that use it and closed by its owner (the
  * voevent-redis config node). Commands fail at once while the client is not
@@ -171,9 +175,28 @@ export class RedisStore implements PrimaryStore {
       throw new TypeError(`RedisStore: the key must be a string, not ${typeof key}`);
     if (this.closed) throw new Error("RedisStore: the store is closed");
     if (!this.started) await this.firstConnection();
+    return this.setIfAbsent(key, this.ttlMs);
+  }
+
+  /**
+   * After an outage: records `key` for the `ttlMs` it has left, unless another
+   * user of the prefix has it (`SET NX PX`); true when written. Fails at once
+   * while the client is not connected, as every command does.
+   */
+  async writeBack(key: string, ttlMs: number): Promise<boolean> {
+    if (typeof key !== "string")
+      throw new TypeError(`RedisStore: the key must be a string, not ${typeof key}`);
+    if (this.closed) throw new Error("RedisStore: the store is closed");
+    if (typeof ttlMs !== "number" || Number.isNaN(ttlMs) || ttlMs <= 0) {
+      throw new RangeError(`RedisStore: a write-back's ttlMs must be above 0, not ${ttlMs}`);
+    }
+    return this.setIfAbsent(key, Math.min(ttlMs, this.ttlMs));
+  }
+
+  private async setIfAbsent(key: string, ttlMs: number): Promise<boolean> {
     const full = this.prefix + key;
-    const reply = Number.isFinite(this.ttlMs)
-      ? await this.client.set(full, "1", "PX", Math.max(1, Math.ceil(this.ttlMs)), "NX")
+    const reply = Number.isFinite(ttlMs)
+      ? await this.client.set(full, "1", "PX", Math.max(1, Math.ceil(ttlMs)), "NX")
       : await this.client.set(full, "1", "NX");
     return reply === "OK";
   }

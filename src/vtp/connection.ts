@@ -26,6 +26,12 @@
  *   this long of send(). Once the kernel's buffers are full, that happens only
  *   as fast as the peer reads: a peer that never reads its replies is cut off.
  *   Costs one callback per send(); the timer runs only while sends are waiting.
+ *   A role names this deadline after its own option (`writeLimitName`: the
+ *   receiver and the subscriber call it `replyTimeoutMs`), so that the message
+ *   names an option the user can find.
+ *
+ * A missed deadline's error (VOEventError TIMEOUT) carries the option's name in
+ * `limit`.
  */
 import { EventEmitter } from "node:events";
 import type net from "node:net";
@@ -44,6 +50,8 @@ export interface FramedConnectionOptions {
   frameTimeoutMs?: number;
   /** Every frame sent must reach the kernel this long after send(); 0 = no deadline (default). */
   writeTimeoutMs?: number;
+  /** The name of writeTimeoutMs in the role's own options, for messages (default "writeTimeoutMs"). */
+  writeLimitName?: string;
 }
 
 export class FramedConnection extends EventEmitter {
@@ -69,6 +77,7 @@ export class FramedConnection extends EventEmitter {
   private paused = false;
 
   private readonly writeTimeoutMs: number;
+  private readonly writeLimitName: string;
   private writeTimer: NodeJS.Timeout | null = null;
   /** When each send() not yet flushed to the kernel was made (oldest at sentHead). */
   private sentAt: number[] = [];
@@ -82,7 +91,8 @@ export class FramedConnection extends EventEmitter {
     this.remote = formatPeer(this.remoteAddress, this.remotePort);
     this.closeTimeoutMs = options.closeTimeoutMs ?? 2000;
     this.frameTimeoutMs = deadline("frameTimeoutMs", options.frameTimeoutMs);
-    this.writeTimeoutMs = deadline("writeTimeoutMs", options.writeTimeoutMs);
+    this.writeLimitName = options.writeLimitName ?? "writeTimeoutMs";
+    this.writeTimeoutMs = deadline(this.writeLimitName, options.writeTimeoutMs);
     this.decoder = new FrameDecoder({
       maxBytes: options.maxBytes ?? DEFAULT_MAX_FRAME_BYTES,
       onFrame: (payload) => this.onFrame(payload),
@@ -259,6 +269,7 @@ export class FramedConnection extends EventEmitter {
         new VOEventError(
           "TIMEOUT",
           `frame not complete ${limit} ms after its first byte (${decoder.buffered} bytes received; limit frameTimeoutMs = ${limit})`,
+          "frameTimeoutMs",
         ),
       );
     }, ms);
@@ -296,7 +307,8 @@ export class FramedConnection extends EventEmitter {
       this.fail(
         new VOEventError(
           "TIMEOUT",
-          `the peer is not reading: a message sent ${waited} ms ago is still waiting (${this.socket.writableLength} bytes unsent; limit writeTimeoutMs = ${limit})`,
+          `the peer is not reading: a message sent ${waited} ms ago is still waiting (${this.socket.writableLength} bytes unsent; limit ${this.writeLimitName} = ${limit})`,
+          this.writeLimitName,
         ),
       );
     }, ms);

@@ -50,7 +50,9 @@
  *   once, with no reply
  * - `event` (ReceivedEvent): accepted and acked
  * - `nak` (NakInfo): refused, with the reason sent
- * - `dropped` {peer, reason}: we closed a connection (idle, frame error, junk)
+ * - `dropped` {peer, reason, limit?}: we closed a connection (idle, frame
+ *   error, junk); `limit` names the option whose deadline was missed
+ *   (`idleTimeoutMs`, `frameTimeoutMs`, `replyTimeoutMs`)
  * - `disconnect` {peer, reason}: a connection ended, for whatever reason
  * - `error` (Error): a server error after listen (only if someone listens)
  * - `close`: close() finished
@@ -100,6 +102,14 @@ export interface NakInfo {
   code: string;
   /** The handler's exception, for code HANDLER. */
   error?: Error;
+}
+
+/** The `dropped` event: a connection we closed, and why. */
+export interface DroppedInfo {
+  peer: string;
+  reason: string;
+  /** The option whose deadline the peer missed (`idleTimeoutMs`, `frameTimeoutMs`, `replyTimeoutMs`). */
+  limit?: string;
 }
 
 export type Validation = "well-formed" | "schema";
@@ -345,6 +355,7 @@ export class VTPReceiver extends EventEmitter {
       closeTimeoutMs: 2000,
       frameTimeoutMs: this.opts.frameTimeoutMs,
       writeTimeoutMs: this.opts.replyTimeoutMs,
+      writeLimitName: "replyTimeoutMs",
     });
     const session = new Session(this, conn);
     this.sessions.add(session);
@@ -473,8 +484,11 @@ class Session {
     });
     conn.on("error", (err: Error) => {
       // Frame errors and missed deadlines (TIMEOUT); a socket error is only a disconnect.
-      if (isVOEventError(err))
-        this.receiver.emitSafely("dropped", { peer: conn.remote, reason: err.message });
+      if (isVOEventError(err)) {
+        const dropped: DroppedInfo = { peer: conn.remote, reason: err.message };
+        if (err.limit !== undefined) dropped.limit = err.limit;
+        this.receiver.emitSafely("dropped", dropped);
+      }
     });
     conn.on("end", () => {
       this.peerEnded = true;
@@ -554,8 +568,9 @@ class Session {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       if (this.busy || this.stopped) return;
-      const reason = `idle for ${this.receiver.idleTimeoutMs} ms`;
-      this.receiver.emitSafely("dropped", { peer: this.conn.remote, reason });
+      const reason = `idle for ${this.receiver.idleTimeoutMs} ms (limit idleTimeoutMs = ${this.receiver.idleTimeoutMs})`;
+      const dropped: DroppedInfo = { peer: this.conn.remote, reason, limit: "idleTimeoutMs" };
+      this.receiver.emitSafely("dropped", dropped);
       this.conn.destroy(reason);
     }, this.receiver.idleTimeoutMs);
   }
@@ -573,10 +588,15 @@ function rootIvorn(doc: XDocument): string | null {
   return a === undefined ? null : a.value.trim();
 }
 
+/** The longest delay a Node.js timer keeps (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function nonNegative(name: string, value: number | undefined, fallback: number, min = 0): number {
   const v = value ?? fallback;
-  if (!Number.isFinite(v) || v < min)
-    throw new RangeError(`VTPReceiver: ${name} must be a number ≥ ${min}, not ${v}`);
+  if (!Number.isFinite(v) || v < min || v > MAX_TIMER_MS)
+    throw new RangeError(
+      `VTPReceiver: ${name} must be a number of ms from ${min} to ${MAX_TIMER_MS}, not ${v}`,
+    );
   return v;
 }
 

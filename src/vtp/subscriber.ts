@@ -295,6 +295,7 @@ export class VTPSubscriber extends EventEmitter {
       maxBytes: this.maxBytes,
       frameTimeoutMs: this.frameTimeoutMs,
       writeTimeoutMs: this.replyTimeoutMs,
+      writeLimitName: "replyTimeoutMs",
     });
     this.conn = conn;
     this.stateValue = "connected";

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type net from "node:net";
-import { VTPReceiver } from "../../src/vtp/receiver";
+import { type DroppedInfo, VTPReceiver } from "../../src/vtp/receiver";
 import { sendEvent } from "../../src/vtp/sender";
 import { closesWithin, frameOf, longIvornEvent, rawConnect, until } from "./net-peers";
 
@@ -24,7 +24,7 @@ describe("adversarial: receiver deadlines (issue 8, rows 4 and 8)", function () 
   });
 
   it("row 4: authors that never read their acks are dropped, and an honest author gets their slot", async () => {
-    const dropped: string[] = [];
+    const dropped: DroppedInfo[] = [];
     rx = new VTPReceiver({
       host: "127.0.0.1",
       port: 0,
@@ -32,7 +32,7 @@ describe("adversarial: receiver deadlines (issue 8, rows 4 and 8)", function () 
       maxConnections: 2,
       replyTimeoutMs: 300,
     });
-    rx.on("dropped", (d: { reason: string }) => dropped.push(d.reason));
+    rx.on("dropped", (d: DroppedInfo) => dropped.push(d));
     const { port } = await rx.listen();
     // Two authors fill maxConnections, send far more events than the kernel's buffers can hold
     // acks for (each ack ~2.5 kB: a 2,000-character IVORN), and never read a byte.
@@ -48,14 +48,19 @@ describe("adversarial: receiver deadlines (issue 8, rows 4 and 8)", function () 
     // receiver's side: a peer that never reads does not notice its own socket closing.)
     await until(() => dropped.length === 2, 30_000, "both hostile authors dropped");
     await until(() => rx !== null && rx.connections === 0, 5000, "their connections released");
-    for (const reason of dropped) assert.match(reason, /not reading.*limit writeTimeoutMs = 300/);
+    // The message names the receiver's own option (issue 18, point 8: it named writeTimeoutMs,
+    // which the receiver does not have), and so does `limit`.
+    for (const d of dropped) {
+      assert.match(d.reason, /not reading.*limit replyTimeoutMs = 300\)$/);
+      assert.equal(d.limit, "replyTimeoutMs");
+    }
     // The slots are free again: an honest author is served.
     const r = await sendEvent({ host: "127.0.0.1", port, payload: longIvornEvent(9999, 60), retries: 0 });
     assert.equal(r.reply, "ack");
   });
 
   it("row 8: a frame trickled a byte at a time is cut off frameTimeoutMs after its first byte", async () => {
-    const dropped: string[] = [];
+    const dropped: DroppedInfo[] = [];
     rx = new VTPReceiver({
       host: "127.0.0.1",
       port: 0,
@@ -63,7 +68,7 @@ describe("adversarial: receiver deadlines (issue 8, rows 4 and 8)", function () 
       frameTimeoutMs: 400,
       idleTimeoutMs: 400,
     });
-    rx.on("dropped", (d: { reason: string }) => dropped.push(d.reason));
+    rx.on("dropped", (d: DroppedInfo) => dropped.push(d));
     const { port } = await rx.listen();
     const s = await rawConnect(port);
     sockets.push(s);
@@ -81,7 +86,11 @@ describe("adversarial: receiver deadlines (issue 8, rows 4 and 8)", function () 
       clearInterval(trickle);
     }
     assert.equal(dropped.length, 1);
-    assert.match(dropped[0]!, /frame not complete 400 ms after its first byte.*limit frameTimeoutMs = 400/);
+    assert.match(
+      dropped[0]!.reason,
+      /frame not complete 400 ms after its first byte.*limit frameTimeoutMs = 400/,
+    );
+    assert.equal(dropped[0]!.limit, "frameTimeoutMs");
   });
 
   it("rows 4 and 8: trickling authors cannot hold maxConnections for ever", async () => {

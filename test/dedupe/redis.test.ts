@@ -1,6 +1,12 @@
 import { strict as assert } from "node:assert";
 import type { Redis } from "ioredis";
-import { Deduper, type Verdict } from "../../src/dedupe/deduper";
+import {
+  Deduper,
+  type PrimaryStore,
+  type Verdict,
+  WRITE_BACK_CONCURRENCY,
+  type WriteBackInfo,
+} from "../../src/dedupe/deduper";
 import { backoffMs, createRedisClient, RedisStore } from "../../src/dedupe/redis";
 import { RedisServer } from "../helpers/redis-server";
 
@@ -131,6 +137,167 @@ describe("dedupe/redis against a real redis-server", function () {
     assert.deepEqual(recovered, [2]);
     assert.equal(d.degraded, false);
     assert.equal(d.unsharedTotal, 2);
+  });
+
+  describe("after an outage, the keys that passed on memory alone are written back (issue 18, point 2)", () => {
+    /**
+     * The real store, with its write-backs held at a gate after the first `pass` of them, so
+     * that a test can act in the middle of a run whatever the machine's speed.
+     */
+    function gated(store: RedisStore, pass: number): { primary: PrimaryStore; release: () => void } {
+      let open = pass;
+      let release = (): void => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const primary: PrimaryStore = {
+        checkAndAdd: (key) => store.checkAndAdd(key),
+        clear: () => store.clear(),
+        get available() {
+          return store.available;
+        },
+        onAvailable: (listener) => store.onAvailable(listener),
+        writeBack: async (key, ttlMs) => {
+          if (open-- <= 0) await gate;
+          return store.writeBack(key, ttlMs);
+        },
+      };
+      return { primary, release };
+    }
+
+    /** A deduper on its own client, Redis stopped, with `keys` passed on memory alone. */
+    async function outage(
+      opts: { ttlMs: number; maxWriteBack?: number; now?: () => number; gate?: boolean },
+      keys: string[],
+    ) {
+      const c = await ready(client());
+      const reports: WriteBackInfo[] = [];
+      const store = new RedisStore({ client: c, ttlMs: opts.ttlMs, prefix: "wb:" });
+      const { primary, release } =
+        opts.gate === true ? gated(store, 0) : { primary: store, release: () => {} };
+      const d = new Deduper({
+        primary,
+        ttlMs: opts.ttlMs,
+        capacity: 1000,
+        mirror: true,
+        ...(opts.maxWriteBack === undefined ? {} : { maxWriteBack: opts.maxWriteBack }),
+        ...(opts.now === undefined ? {} : { now: opts.now }),
+        onWrittenBack: (info) => reports.push(info),
+      });
+      await server.stop();
+      await until(() => c.status !== "ready", 5000, "the client to see the outage");
+      for (const key of keys) {
+        const v = await new Promise<Verdict>((resolve, reject) =>
+          d.check(key, (err, verdict) => (err || !verdict ? reject(err) : resolve(verdict))),
+        );
+        assert.deepEqual(v, { first: true, by: "memory" }, key);
+      }
+      return { c, d, reports, release };
+    }
+
+    it("Redis back: each is set with the TTL it has left; another instance then finds it", async () => {
+      const { d, reports } = await outage({ ttlMs: 60_000 }, ["A", "B"]);
+      assert.equal(d.awaitingWriteBack, 2);
+      await server.start();
+      // No event needed on this instance: the reconnection starts the write-back.
+      await until(() => reports.length === 1, 10_000, "the write-back report");
+      assert.deepEqual(reports[0], { written: 2, present: 0, expired: 0, left: 0, dropped: 0 });
+      assert.equal(d.awaitingWriteBack, 0);
+      const other = new RedisStore({ client: await ready(client()), ttlMs: 60_000, prefix: "wb:" });
+      assert.equal(await other.checkAndAdd("A"), false, "the other instance finds A");
+      assert.equal(await other.checkAndAdd("B"), false, "and B");
+      assert.equal(await other.checkAndAdd("C"), true);
+      const pttl = await clients.at(-1)!.pttl("wb:A");
+      assert.ok(pttl > 0 && pttl <= 60_000, `PTTL ${pttl}: at most what it had left`);
+      d.close();
+    });
+
+    it("a key another instance wrote meanwhile is left as it is (SET NX), counted as present", async () => {
+      const { d, reports, release } = await outage({ ttlMs: 60_000, gate: true }, ["A", "B"]);
+      await server.start();
+      const other = await ready(client());
+      assert.equal(await other.set("wb:A", "other", "PX", 5000, "NX"), "OK");
+      release();
+      await until(() => reports.length === 1, 10_000, "the write-back report");
+      assert.deepEqual(reports[0], { written: 1, present: 1, expired: 0, left: 0, dropped: 0 });
+      assert.equal(await other.get("wb:A"), "other", "not overwritten");
+      assert.ok((await other.pttl("wb:A")) <= 5000, "nor its TTL");
+      assert.equal(await other.get("wb:B"), "1");
+      d.close();
+    });
+
+    it("bounded: beyond maxWriteBack the oldest are forgotten and counted; expired ones are not written", async () => {
+      let now = 1_000_000;
+      const { d, reports } = await outage({ ttlMs: 60_000, maxWriteBack: 3, now: () => now }, [
+        "old1",
+        "old2",
+      ]);
+      now += 30_000;
+      await new Promise<void>((resolve) => d.check("new1", () => resolve()));
+      now += 20_000;
+      for (const key of ["new2", "new3"]) {
+        await new Promise<void>((resolve) => d.check(key, () => resolve()));
+      }
+      assert.equal(d.awaitingWriteBack, 3, "at most maxWriteBack noted: old1 and old2 forgotten");
+      // new1's TTL has passed when Redis is back; new2's and new3's has not.
+      now += 40_001;
+      await server.start();
+      await until(() => reports.length === 1, 10_000, "the write-back report");
+      assert.deepEqual(reports[0], { written: 2, present: 0, expired: 1, left: 0, dropped: 2 });
+      const other = await ready(client());
+      assert.deepEqual(
+        await Promise.all(["old1", "new1", "new2", "new3"].map((k) => other.exists(`wb:${k}`))),
+        [0, 0, 1, 1],
+      );
+      const pttl = await other.pttl("wb:new2");
+      assert.ok(pttl > 0 && pttl <= 19_999, `PTTL ${pttl}: the 19,999 ms new2 had left`);
+      d.close();
+    });
+
+    it("Redis fails again during the write-back: the rest are left for the next recovery", async () => {
+      const c = await ready(client());
+      const store = new RedisStore({ client: c, ttlMs: 60_000, prefix: "wb:" });
+      const { primary, release } = gated(store, WRITE_BACK_CONCURRENCY);
+      const reports: WriteBackInfo[] = [];
+      const d = new Deduper({
+        primary,
+        ttlMs: 60_000,
+        capacity: 1000,
+        mirror: true,
+        onWrittenBack: (info) => reports.push(info),
+      });
+      await server.stop();
+      await until(() => c.status !== "ready", 5000, "the client to see the outage");
+      const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+      for (const key of keys) await new Promise<void>((resolve) => d.check(key, () => resolve()));
+      await server.start();
+      await until(
+        () => d.awaitingWriteBack === keys.length - WRITE_BACK_CONCURRENCY,
+        10_000,
+        "the first batch",
+      );
+      await server.stop();
+      await until(() => c.status !== "ready", 5000, "the client to see the second outage");
+      release();
+      await until(() => reports.length === 1, 10_000, "the first report");
+      assert.deepEqual(reports[0], {
+        written: WRITE_BACK_CONCURRENCY,
+        present: 0,
+        expired: 0,
+        left: keys.length - WRITE_BACK_CONCURRENCY,
+        dropped: 0,
+      });
+      await server.start();
+      await until(() => reports.length === 2, 10_000, "the second report");
+      // Redis restarted empty (no persistence): every key left is written now.
+      assert.deepEqual(reports[1], {
+        written: keys.length - WRITE_BACK_CONCURRENCY,
+        present: 0,
+        expired: 0,
+        left: 0,
+        dropped: 0,
+      });
+      assert.equal(d.awaitingWriteBack, 0);
+      d.close();
+    });
   });
 
   it("whenDown hold: checks wait for Redis and are answered, in order, when it is back", async () => {

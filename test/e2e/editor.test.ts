@@ -528,6 +528,16 @@ describe("e2e: the editor in Chromium", function () {
         { port: 18098, whitelist: "127.0.0.0/8, 10.0.0.0/33", validate: "well-formed", maxBytes: 1048576 },
         false,
       ],
+      // The receiver's limits on peers (issue 18, point 1): the runtime refuses these too.
+      [
+        "voevent-receiver",
+        { port: 18098, whitelist: "::1", maxBytes: 1048576, maxPerAddress: 2, frameTimeout: 0.5 },
+        true,
+      ],
+      ["voevent-receiver", { port: 18098, whitelist: "::1", maxBytes: 1048576, maxPerAddress: 0 }, false],
+      ["voevent-receiver", { port: 18098, whitelist: "::1", maxBytes: 1048576, maxConnections: "x" }, false],
+      ["voevent-receiver", { port: 18098, whitelist: "::1", maxBytes: 1048576, frameTimeout: "0" }, false],
+      ["voevent-receiver", { port: 18098, whitelist: "::1", maxBytes: 1048576, replyTimeout: 1e7 }, false],
       [
         "voevent-broadcaster",
         { port: 18099, whitelist: "::1", iamaliveInterval: 60, testInterval: 0, maxQueue: 4194304 },

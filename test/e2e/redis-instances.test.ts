@@ -6,14 +6,20 @@
  * while Redis is stopped events still arrive (twice at most: once per
  * instance) and the status says so; after Redis is back, exactly once again.
  * The password is in neither the exported flow nor flows.json.
+ *
+ * Issue 18, point 2: each instance also has a receiver of its own wired to the
+ * dedupe, so that an event can reach one instance only. Redis stopped, event A
+ * to instance a (passes, on memory alone), Redis back, A to instance b: A
+ * reaches the collector once, because instance a wrote its key back to Redis.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { VTPReceiver } from "../../src/vtp/receiver";
+import { sendEvent } from "../../src/vtp/sender";
 import { readPacket } from "../helpers/corpus";
-import { RedisServer } from "../helpers/redis-server";
+import { freePort, RedisServer } from "../helpers/redis-server";
 import { countInLog } from "./flows";
 import { delay, type FlowNode, INSTALL_TIMEOUT_MS, type Runtime, startRuntime } from "./harness";
 
@@ -36,9 +42,30 @@ function packet(n: number): string {
   return TEMPLATE.replace(/ivorn="[^"]+"/, `ivorn="${ivornOf(n)}"`);
 }
 
-function flow(tag: string, redisPort: number, brokers: number[], collector: number): FlowNode[] {
+function flow(
+  tag: string,
+  redisPort: number,
+  brokers: number[],
+  collector: number,
+  receiverPort: number,
+): FlowNode[] {
   const z = `e2e-${tag}`;
   return [
+    {
+      id: "e2e-receiver",
+      type: "voevent-receiver",
+      z,
+      name: `instance ${tag}'s own receiver`,
+      host: "127.0.0.1",
+      port: receiverPort,
+      identity: "voevent-identity-example",
+      whitelist: "127.0.0.0/8",
+      validate: "well-formed",
+      requireLocalId: true,
+      maxBytes: 1048576,
+      tls: "",
+      wires: [["e2e-dedupe"]],
+    },
     { id: z, type: "tab", label: `instance ${tag}` },
     {
       id: "voevent-identity-example",
@@ -125,6 +152,7 @@ describe("e2e: two instances share one dedupe on Redis", function () {
   let collector: VTPReceiver | undefined;
   const runtimes: Runtime[] = [];
   const arrived = new Map<string, number>();
+  const receiverPorts: number[] = [];
 
   before(async () => {
     redis = await RedisServer.start({ password: PASSWORD });
@@ -147,7 +175,9 @@ describe("e2e: two instances share one dedupe on Redis", function () {
       const rt = await startRuntime();
       runtimes.push(rt);
       const since = rt.logs().length;
-      await rt.deploy(flow(tag, redis.port, brokerPorts, bound.port));
+      const receiverPort = await freePort();
+      receiverPorts.push(receiverPort);
+      await rt.deploy(flow(tag, redis.port, brokerPorts, bound.port, receiverPort));
       // The status a user would look at: connected, nothing seen yet.
       await rt.waitForLog(/\[debug:dedupe status\][\s\S]*?seen 0, dropped 0/, 20_000, since);
     }
@@ -236,6 +266,36 @@ describe("e2e: two instances share one dedupe on Redis", function () {
       reported >= 20 + unshared,
       `reported unshared ${reported}, events during the outage 20 + ${unshared} duplicates`,
     );
+  });
+
+  it("an event that reached one instance during the outage is dropped by the other after it (issue 18, point 2)", async () => {
+    const since = runtimes.map((rt) => rt.logs().length);
+    const A = 1000;
+    const toInstance = async (i: number) => {
+      const reply = await sendEvent({
+        host: "127.0.0.1",
+        port: receiverPorts[i]!,
+        payload: packet(A),
+        retries: 0,
+      });
+      assert.equal(reply.reply, "ack", `instance ${i === 0 ? "a" : "b"} acks A`);
+    };
+    await redis?.stop();
+    await toInstance(0);
+    await until("A from instance a", () => count(A) === 1);
+    await runtimes[0]!.waitForLog(/Redis failed; deduping in memory/, 20_000, since[0]);
+    await redis?.start();
+    // What the operator reads in instance a's log once Redis is back.
+    await runtimes[0]!.waitForLog(
+      /\[voevent-dedupe:shared dedupe\] Redis: wrote 1 key\(s\) of events that passed on memory alone to it, for the rest of their TTL \(0 already there, 0 expired, 0 left for the next recovery, 0 forgotten beyond the 10000 kept\)/,
+      30_000,
+      since[0],
+    );
+    // Instance b's status, as the editor shows it, is back to its counts: it uses Redis again.
+    await runtimes[1]!.waitForLog(/\[debug:dedupe status\] seen \d+, dropped \d+$/m, 30_000, since[1]);
+    await toInstance(1);
+    await delay(QUIET_MS);
+    assert.equal(count(A), 1, "A passed once in all");
   });
 
   it("the password is in neither the exported flow nor flows.json", async () => {

@@ -6,12 +6,17 @@ import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runInNewContext } from "node:vm";
+import { intSetting, secondsSetting } from "../../nodes/shared/net-config";
+import { CONNECTION_LIMIT_DEFAULTS } from "../../src/vtp/connection-limits";
+import { RECEIVER_DEADLINES } from "../../src/vtp/receiver";
 import { isValidCidr } from "../../src/vtp/whitelist";
 
 interface EditorChecks {
   cidrOk(entry: string): boolean;
   whitelistProblem(v: unknown): string | null;
   portOk(v: unknown): boolean;
+  countOk(v: unknown, min?: number): boolean;
+  secondsOk(v: unknown, allowZero?: boolean): boolean;
   xpathSyntax(expr: unknown): string | null;
 }
 
@@ -107,5 +112,83 @@ describe("editor checks (resources/voevent-editor.js)", () => {
     assert.match(checks.xpathSyntax("//Param)") ?? "", /column 8: unexpected '\)'/);
     assert.match(checks.xpathSyntax('//Param[@name="x]') ?? "", /string is not closed/);
     assert.match(checks.xpathSyntax("  ") ?? "", /empty/);
+  });
+
+  /** Whether a runtime setting function takes `v` (it throws a SettingError when it does not). */
+  const takes = (read: () => number): boolean => {
+    try {
+      read();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const VALUES: unknown[] = [
+    "",
+    "  ",
+    undefined,
+    null,
+    0,
+    "0",
+    1,
+    "1",
+    " 64 ",
+    256,
+    "1e3",
+    "0x10",
+    1.5,
+    "0.3",
+    "0.0001",
+    "0.0005",
+    "0.001",
+    -1,
+    "-0",
+    "2147483.647",
+    "2147483.648",
+    "1e7",
+    "abc",
+    "12abc",
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    2 ** 53,
+  ];
+
+  it("take the same whole numbers as the runtime's intSetting (connection limits)", () => {
+    for (const v of VALUES) {
+      assert.equal(
+        checks.countOk(v),
+        takes(() => intSetting("x", v, 1, 1)),
+        String(v),
+      );
+    }
+  });
+
+  it("take the same seconds as the runtime's secondsSetting (deadlines, with and without 0)", () => {
+    for (const v of VALUES) {
+      for (const allowZero of [false, true]) {
+        assert.equal(
+          checks.secondsOk(v, allowZero),
+          takes(() => secondsSetting("x", v, 20, { allowZero })),
+          `${String(v)} (allowZero ${allowZero})`,
+        );
+      }
+    }
+  });
+
+  it("the receiver's dialog: defaults are the engine's, and its limits use these checks", () => {
+    const html = readFileSync(join(__dirname, "../../nodes/voevent-receiver/voevent-receiver.html"), "utf8");
+    const defaultOf = (name: string): number => {
+      const m = new RegExp(`\\b${name}: \\{ value: ([0-9.]+), required: false, validate: (\\w+) \\}`).exec(
+        html,
+      );
+      assert.ok(m, `${name} is in the dialog's defaults`);
+      return Number(m[1]);
+    };
+    assert.equal(defaultOf("maxConnections"), CONNECTION_LIMIT_DEFAULTS.receiverMaxConnections);
+    assert.equal(defaultOf("maxPerAddress"), CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerAddress);
+    assert.equal(defaultOf("frameTimeout") * 1000, RECEIVER_DEADLINES.frameTimeoutMs);
+    assert.equal(defaultOf("replyTimeout") * 1000, RECEIVER_DEADLINES.replyTimeoutMs);
+    assert.match(html, /function checkCount\(v, opt\) \{ return E\.countOk\(v\)/);
+    assert.match(html, /function checkSeconds\(v, opt\) \{ return E\.secondsOk\(v, false\)/);
   });
 });

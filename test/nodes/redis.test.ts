@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { Redis } from "ioredis";
 import {
   callsOf,
@@ -153,6 +154,14 @@ describe("voevent-dedupe node with the redis store (voevent-redis)", function ()
     const open = await RedisServer.start();
     const peek = new Redis({ host: open.host, port: open.port });
     peek.on("error", () => {});
+    // Disconnects and waits until it has ended, so that the next peek.connect() may start
+    // (ioredis refuses a connect() while the last connection is still closing).
+    const closePeek = async (): Promise<void> => {
+      if (peek.status === "end") return;
+      const ended = once(peek, "end");
+      peek.disconnect();
+      await ended;
+    };
     const ours = async () =>
       String(await peek.call("CLIENT", "LIST"))
         .split("\n")
@@ -167,7 +176,7 @@ describe("voevent-dedupe node with the redis store (voevent-redis)", function ()
     try {
       await helper.load([nodeInit("voevent-redis"), nodeInit("voevent-dedupe")], [tab]);
       await new Promise((r) => setTimeout(r, 100));
-      peek.disconnect();
+      await closePeek();
       const before = resources();
       for (let generation = 0; generation < 30; generation++) {
         if (generation === 20) await open.stop(); // the last ten with Redis down: reconnect timers
@@ -179,7 +188,7 @@ describe("voevent-dedupe node with the redis store (voevent-redis)", function ()
           await peek.connect();
           assert.equal(await peek.get("test:g19"), "1", "checked on Redis");
           assert.equal(await ours(), 1, "one connection");
-          peek.disconnect();
+          await closePeek();
         }
       }
       await open.start();
@@ -200,7 +209,7 @@ describe("voevent-dedupe node with the redis store (voevent-redis)", function ()
         0,
         "the connection closed with its last user, the config node still deployed",
       );
-      peek.disconnect();
+      await closePeek();
       await helper.setFlows([tab], "full");
       // Short-lived timers of the last deploys may still run; a reconnect loop or socket left behind never ends.
       let after = resources();
@@ -211,7 +220,7 @@ describe("voevent-dedupe node with the redis store (voevent-redis)", function ()
       }
       await peek.connect();
       assert.equal(await ours(), 0, "no connection of ours left on the server");
-      peek.disconnect();
+      await closePeek();
       for (const k of kinds)
         assert.ok((after[k] ?? 0) <= (before[k] ?? 0), `${k}: ${before[k]} before, ${after[k]} after`);
     } finally {

@@ -93,6 +93,23 @@ describe("vtp limits (issue 8)", () => {
       }
     });
 
+    it("a role's own name for the write deadline is the one its message and error name (issue 18, point 8)", async () => {
+      const p = await pair({ writeTimeoutMs: 200, writeLimitName: "replyTimeoutMs" });
+      p.client.pause();
+      try {
+        const big = Buffer.alloc(256 * 1024, 0x61);
+        for (let i = 0; i < 64 && p.conn.bufferedBytes === 0; i++) p.conn.send(big);
+        const reason = await p.closed;
+        assert.match(reason, /the peer is not reading.*limit replyTimeoutMs = 200\)$/);
+        assert.doesNotMatch(reason, /writeTimeoutMs/);
+        const err = p.errors[0];
+        assert.ok(isVOEventError(err) && err.code === "TIMEOUT", "a TIMEOUT error");
+        assert.equal(err.limit, "replyTimeoutMs");
+      } finally {
+        await p.done();
+      }
+    });
+
     it("refuses a negative deadline", () => {
       const socket = new net.Socket();
       assert.throws(() => new FramedConnection(socket, { frameTimeoutMs: -1 }), /frameTimeoutMs/);
