@@ -4,6 +4,7 @@
 #   redis-server  Redis (the dedupe tests start their own on a free loopback port)
 #   chromium      browser driven by playwright-core (executablePath /usr/bin/chromium)
 #   xmllint       libxml2's parser (libxml2-utils), the XML parser's differential test
+#   gpg           GnuPG (gnupg), the signed-VOEvent interoperability tests (gpg signs, we verify; and back)
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ need=()
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/xmllint ] || need+=(libxml2-utils)
+[ -x /usr/bin/gpg ] || need+=(gnupg)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -48,7 +50,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 
-for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/xmllint; do
+for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/xmllint /usr/bin/gpg; do
   if [ ! -x "$bin" ]; then
     echo "ensure-test-tools: $bin still missing after install" >&2
     exit 1
