@@ -12,6 +12,8 @@
  * its own check and those of all events before it have finished.
  *
  * Decisions:
+ * - A keyring that cannot be loaded gives every event the verdict
+ *   "unknown-key" ("no keyring: …"), so `require` refuses them all.
  * - InOrder holds at most `maxBacklog` events (default 1024) whose checks have
  *   not finished; a broker that sends faster than they can be checked gets
  *   the extra events dropped and counted (`push` returns false), rather than
@@ -52,7 +54,7 @@ export class InOrder<T> {
   private readonly limits: Partial<VerifyLimits>;
 
   constructor(
-    private readonly keyring: Keyring,
+    private readonly keyring: () => Keyring | Promise<Keyring>,
     private readonly deliver: (item: T, verdict: SignatureVerdict) => void,
     options: { maxBacklog?: number; limits?: Partial<VerifyLimits> } = {},
   ) {
@@ -70,10 +72,21 @@ export class InOrder<T> {
     if (this.closed || this.queue.length >= this.maxBacklog) return false;
     const pending: Pending<T> = { item, result: null };
     this.queue.push(pending);
-    void verifyPacket(bytes, this.keyring, this.limits).then((v) => {
-      pending.result = v;
-      this.flush();
-    });
+    void Promise.resolve()
+      .then(() => this.keyring())
+      .then(
+        (keyring) => verifyPacket(bytes, keyring, this.limits),
+        (err: unknown): SignatureVerdict => ({
+          verdict: "unknown-key",
+          keyId: null,
+          userId: null,
+          reason: `no keyring: ${err instanceof Error ? err.message : String(err)}`,
+        }),
+      )
+      .then((v) => {
+        pending.result = v;
+        this.flush();
+      });
     return true;
   }
 

@@ -33,11 +33,16 @@ import { type Keyring, keyIdHex, type Signer } from "./keyring";
 
 export type VerdictName = "signed" | "bad" | "unknown-key" | "unsigned" | "malformed";
 
-/** msg.signature: the verdict, whose key (16 hex digits) and its user ID when known, and why in words. */
+/**
+ * msg.signature: the verdict; the signing key's ID (16 hex digits, the subkey's
+ * when a subkey signed); its user ID and its primary key's fingerprint when the
+ * key is in the keyring; and why, in words.
+ */
 export interface SignatureVerdict {
   verdict: VerdictName;
   keyId: string | null;
   userId: string | null;
+  fingerprint?: string;
   reason: string;
 }
 
@@ -61,8 +66,11 @@ function verdict(
   reason: string,
   keyId: string | null = null,
   userId: string | null = null,
+  fingerprint?: string,
 ): SignatureVerdict {
-  return { verdict: v, keyId, userId, reason };
+  return fingerprint === undefined
+    ? { verdict: v, keyId, userId, reason }
+    : { verdict: v, keyId, userId, fingerprint, reason };
 }
 
 /** The 16-digit issuer key ID of a signature packet, or null when it names none. */
@@ -122,6 +130,7 @@ export async function verifyPacket(
   const entry = keyring.lookup(keyId);
   if (entry === undefined) return verdict("unknown-key", `unknown key ${keyId}`, keyId);
   const userId = entry.info.userId;
+  const fingerprint = entry.info.fingerprint;
   try {
     const message = await openpgp.createMessage({ binary: buf.subarray(env.covered.start, env.covered.end) });
     const result = await openpgp.verify({
@@ -132,11 +141,12 @@ export async function verifyPacket(
     });
     const first = result.signatures[0];
     if (first === undefined)
-      return verdict("bad", `bad signature by ${keyId}: nothing verified`, keyId, userId);
+      return verdict("bad", `bad signature by ${keyId}: nothing verified`, keyId, userId, fingerprint);
     await first.verified;
-    return verdict("signed", `signed by ${keyId}${userId === null ? "" : ` (${userId})`}`, keyId, userId);
+    const who = `${keyId}${userId === null ? "" : ` (${userId})`}`;
+    return verdict("signed", `signed by ${who}`, keyId, userId, fingerprint);
   } catch (err) {
-    return verdict("bad", `bad signature by ${keyId}: ${detail(err)}`, keyId, userId);
+    return verdict("bad", `bad signature by ${keyId}: ${detail(err)}`, keyId, userId, fingerprint);
   }
 }
 

@@ -98,8 +98,10 @@ describeCorpus("signature: interoperability with GnuPG", function (this: Mocha.S
             verdict: "signed",
             keyId: key().keyId,
             userId: key().uid,
+            fingerprint: keyring.lookup(key().keyId)?.info.fingerprint,
             reason: `signed by ${key().keyId} (${key().uid})`,
           });
+          assert.ok(v.fingerprint?.endsWith(key().keyId));
         });
 
         it(`signed here with gpg's exported private key, gpg --verify accepts it: ${name}`, async () => {

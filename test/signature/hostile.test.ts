@@ -198,7 +198,11 @@ describeCorpus("signature: hostile input", function (this: Mocha.Suite) {
 
   it("InOrder delivers in arrival order whatever each check costs, and bounds its backlog", async () => {
     const got: Array<[number, string]> = [];
-    const gate = new InOrder<number>(keyring, (i, v) => got.push([i, v.verdict]), { maxBacklog: 4 });
+    const gate = new InOrder<number>(
+      () => keyring,
+      (i, v) => got.push([i, v.verdict]),
+      { maxBacklog: 4 },
+    );
     const inputs = [signed, packet, signed, Buffer.from("junk")];
     for (const [i, b] of inputs.entries()) assert.equal(gate.push(i, b), true);
     assert.equal(gate.push(99, packet), false, "the fifth waits beyond maxBacklog: refused");
