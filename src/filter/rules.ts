@@ -16,6 +16,11 @@
  *   cone    the position lies within `radius` degrees of (ra, dec) on the sky;
  *           with `error`, the event's error circle only has to touch the cone;
  *           an event without a position never matches
+ *   signed  the event carries a good OpenPGP signature (msg.signature from a
+ *           receiver or subscriber whose `signatures` is check or require,
+ *           verdict "signed"), by any key of the keyring or, with `key`, by
+ *           the key of this ID (8 or 16 hex digits) or fingerprint (40); an
+ *           event without msg.signature never matches
  */
 import { VOEventError } from "../errors";
 import type { ParamValue, VOEvent, VOEventRole } from "../voevent/model";
@@ -66,9 +71,23 @@ export interface ConeRule {
   error?: boolean;
 }
 
-export type FilterRule = XPathRule | RoleRule | StreamRule | IvornRule | ParamRule | ConeRule;
+export interface SignedRule {
+  t: "signed";
+  /** A key ID (8 or 16 hex digits) or fingerprint (40); blank = any key of the keyring. */
+  key?: string;
+}
+
+export type FilterRule = XPathRule | RoleRule | StreamRule | IvornRule | ParamRule | ConeRule | SignedRule;
 export type FilterRuleType = FilterRule["t"];
-export const RULE_TYPES: readonly FilterRuleType[] = ["xpath", "role", "stream", "ivorn", "param", "cone"];
+export const RULE_TYPES: readonly FilterRuleType[] = [
+  "xpath",
+  "role",
+  "stream",
+  "ivorn",
+  "param",
+  "cone",
+  "signed",
+];
 
 /**
  * What a rule looks at: the model, and (for XPath only) the document. A parse
@@ -78,6 +97,15 @@ export const RULE_TYPES: readonly FilterRuleType[] = ["xpath", "role", "stream",
 export interface FilterSubject {
   readonly voevent: VOEvent;
   readonly doc: XDocument;
+  /** msg.signature, when a receiver or subscriber checked the signature. */
+  readonly signature?: SignatureSummary | null;
+}
+
+/** What the `signed` rule reads of msg.signature (src/signature's SignatureVerdict). */
+export interface SignatureSummary {
+  verdict: string;
+  keyId: string | null;
+  fingerprint?: string;
 }
 
 export type RulePredicate = (subject: FilterSubject) => boolean;
@@ -124,6 +152,8 @@ export function compileRule(rule: FilterRule, options?: RuleOptions): RulePredic
       return compileParamRule(rule);
     case "cone":
       return compileConeRule(rule);
+    case "signed":
+      return compileSignedRule(rule);
     default:
       throw new RuleError(`unknown rule type '${String((rule as { t?: unknown }).t)}'`);
   }
@@ -249,6 +279,23 @@ function compileConeRule(rule: ConeRule): RulePredicate {
     if (!p || !Number.isFinite(p.ra) || !Number.isFinite(p.dec)) return false;
     const slack = withError && p.error !== null && p.error > 0 ? p.error : 0;
     return angularDistance(p, cone) <= radius + slack;
+  };
+}
+
+function compileSignedRule(rule: SignedRule): RulePredicate {
+  const key = String(rule.key ?? "")
+    .replace(/\s+/g, "")
+    .replace(/^0x/i, "")
+    .toUpperCase();
+  if (key !== "" && !/^(?:[0-9A-F]{8}|[0-9A-F]{16}|[0-9A-F]{40})$/.test(key))
+    throw new RuleError(`'${rule.key}' is not a key ID (8 or 16 hex digits) or a fingerprint (40)`);
+  return (s) => {
+    const sig = s.signature;
+    if (sig === undefined || sig === null || sig.verdict !== "signed") return false;
+    if (key === "") return true;
+    const id = (sig.keyId ?? "").toUpperCase();
+    const fp = (sig.fingerprint ?? "").toUpperCase();
+    return key.length === 40 ? fp === key : id.endsWith(key) || fp.endsWith(key);
   };
 }
 
