@@ -156,7 +156,7 @@ function init(RED: NodeAPI): void {
     ) => {
       const update = registry.update(value);
       if (update.changed) report(update.rules.length, update.problems);
-      const event = eventOf(msg);
+      const event = withSignature(eventOf(msg), msg.signature);
       const copies: NodeMessage[] = [];
       for (const rule of update.rules) {
         if (!rule.test(event)) continue;

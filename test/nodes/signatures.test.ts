@@ -378,6 +378,38 @@ describe("signatures in the nodes", function (this: Mocha.Suite) {
     await noMessage("out", 200);
   });
 
+  it("filter with rules from context: a registry entry of type 'signed' reads msg.signature", async () => {
+    await loadFlow(
+      ["voevent-filter"],
+      [
+        {
+          id: "f",
+          type: "voevent-filter",
+          name: "",
+          rulesFrom: "context",
+          rulesContext: "flow",
+          rulesKey: "subs",
+          otherwise: true,
+          outputs: 2,
+          wires: [["hit"], ["miss"]],
+        },
+        { id: "hit", type: "helper" },
+        { id: "miss", type: "helper" },
+      ],
+    );
+    getNode("f")
+      .context()
+      .flow.set("subs", [{ name: "ours", rule: { t: "signed", key: authorRing.keys[0].keyId } }]);
+    const signed = await signPacket(packet(), author.signer);
+    const verdict = await verifyPacket(signed, authorRing);
+    const hit = nextMessage("hit");
+    getNode("f").receive({ payload: signed, signature: verdict });
+    assert.equal((await hit).subscription, "ours");
+    const miss = nextMessage("miss");
+    getNode("f").receive({ payload: signed });
+    assert.equal((await miss).payload, signed, "no msg.signature: no match");
+  });
+
   it("monitor: keeps each event's verdict (msg.signature) for its page; none when not checked", async () => {
     const store = new MonitorStore();
     const signed = await signPacket(packet(), author.signer);
