@@ -32,6 +32,18 @@ export {
   RuleError,
   type RulePredicate,
 } from "./filter";
+// XPath 1.0 over the parsed tree (ParsedVOEvent.doc, or parseXml's result).
+export {
+  InOrder,
+  type KeyInfo,
+  Keyring,
+  type SignatureMode,
+  type SignatureVerdict,
+  Signer,
+  signPacket,
+  type VerdictName,
+  verifyPacket,
+} from "./signature";
 // VOEvent: parse, model, IVORN rules, build, test alerts.
 export {
   buildVOEvent,
@@ -52,7 +64,6 @@ export {
   type VOEvent,
   type VOEventInput,
 } from "./voevent";
-// XPath 1.0 over the parsed tree (ParsedVOEvent.doc, or parseXml's result).
 export { type CompiledXPath, type CompileXPathOptions, compileXPath } from "./voevent/xpath";
 // VTP: receiver, broadcaster, subscriber, sender.
 export {
