@@ -8,6 +8,7 @@
 #   postgresql    PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin): the archive tests
 #                 run initdb in a temporary folder and their own server on a free loopback port
 #   python3-lxml  lxml for Debian's /usr/bin/python3, the XPath namespace axis' differential test
+#   gpg           GnuPG (gnupg), the signed-VOEvent interoperability tests (gpg signs, we verify; and back)
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 has_postgres() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
 has_postgres || need+=(postgresql)
 /usr/bin/python3 -c "import lxml.etree" >/dev/null 2>&1 || need+=(python3-lxml)
+[ -x /usr/bin/gpg ] || need+=(gnupg)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -56,7 +58,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 
-for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/xmllint; do
+for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/xmllint /usr/bin/gpg; do
   if [ ! -x "$bin" ]; then
     echo "ensure-test-tools: $bin still missing after install" >&2
     exit 1

@@ -24,7 +24,8 @@ export type VOEventErrorCode =
   | "BAD_XPATH" // an XPath expression that does not compile
   | "LIMIT" // a limit of ours refused it (connections, queue); the message names the limit
   | "TIMEOUT" // a peer or a worker missed a deadline; the message names the limit
-  | "XPATH_BUDGET"; // an XPath evaluation that needed more work than its budget allows
+  | "XPATH_BUDGET" // an XPath evaluation that needed more work than its budget allows
+  | "KEY"; // an OpenPGP key or keyring that cannot be used (not readable, over a limit, wrong passphrase)
 
 export class VOEventError extends Error {
   readonly code: VOEventErrorCode;

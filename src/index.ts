@@ -35,6 +35,18 @@ export {
 } from "./filter";
 // "Try a filter": rules on a packet, or on the sample packets shipped in samples/.
 export { SAMPLES, type TryResult, tryRules, trySamples } from "./monitor/try";
+// OpenPGP signatures on VOEvents (Comet's appendix).
+export {
+  InOrder,
+  type KeyInfo,
+  Keyring,
+  type SignatureMode,
+  type SignatureVerdict,
+  Signer,
+  signPacket,
+  type VerdictName,
+  verifyPacket,
+} from "./signature";
 // VOEvent: parse, model, IVORN rules, build, test alerts.
 export {
   buildVOEvent,

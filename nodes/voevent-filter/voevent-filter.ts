@@ -11,10 +11,12 @@ import { eventOf } from "../../src/contract";
 import {
   compileRules,
   type FilterRule,
+  type FilterSubject,
   matchingRules,
   type RegistryProblem,
   type RulePredicate,
   RuleRegistry,
+  type SignatureSummary,
 } from "../../src/filter";
 import { errorStatusText, flag } from "../shared/config";
 import { asError, onClose, onInput } from "../shared/lifecycle";
@@ -33,6 +35,25 @@ interface FilterNodeDef extends NodeDef {
   rulesFrom?: "node" | "context";
   rulesContext?: "flow" | "global";
   rulesKey?: string;
+}
+
+/** The event with msg.signature for the `signed` rule (getters kept: `doc` is parsed only if asked for). */
+function withSignature(ev: FilterSubject, signature: unknown): FilterSubject {
+  const sig =
+    signature !== null &&
+    typeof signature === "object" &&
+    typeof (signature as SignatureSummary).verdict === "string"
+      ? (signature as SignatureSummary)
+      : null;
+  return {
+    get voevent() {
+      return ev.voevent;
+    },
+    get doc() {
+      return ev.doc;
+    },
+    signature: sig,
+  };
 }
 
 function init(RED: NodeAPI): void {
@@ -77,7 +98,7 @@ function init(RED: NodeAPI): void {
         }
         let hits: number[];
         try {
-          hits = matchingRules(predicates, eventOf(msg), checkall);
+          hits = matchingRules(predicates, withSignature(eventOf(msg), msg.signature), checkall);
         } catch (err) {
           done(failed(err));
           return;
@@ -146,7 +167,7 @@ function init(RED: NodeAPI): void {
     ) => {
       const update = registry.update(value);
       if (update.changed) report(update.rules.length, update.problems);
-      const event = eventOf(msg);
+      const event = withSignature(eventOf(msg), msg.signature);
       const copies: NodeMessage[] = [];
       for (const rule of update.rules) {
         if (!rule.test(event)) continue;

@@ -142,7 +142,10 @@ function init(RED: NodeAPI): void {
     onInput(this, (msg, _send, done) => {
       const ev = eventOf(msg);
       const vtp = (msg as { vtp?: { peer?: unknown } }).vtp;
-      store.add(ev.voevent, ev.xml, { peer: typeof vtp?.peer === "string" ? vtp.peer : null });
+      store.add(ev.voevent, ev.xml, {
+        peer: typeof vtp?.peer === "string" ? vtp.peer : null,
+        signature: (msg as { signature?: unknown }).signature,
+      });
       dirty = true;
       flasher.update(() => statusOk(t("status.events", { count: store.size, path: where })));
       done();

@@ -11,6 +11,10 @@
  * (`maxConnections`, `maxPerAddress`, `frameTimeout`, `replyTimeout`, defaults
  * those of the engine); a warning or log line caused by one of them names the
  * setting to change, in the words of the dialog.
+ * Signatures (`signatures`: ignore / check / require, with a voevent-keyring):
+ * the engine checks them (src/signature); each event sent on carries
+ * msg.signature under check and require, and under require an event not signed
+ * by a key of the keyring is naked with the verdict's reason (code SIGNATURE).
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
@@ -38,6 +42,7 @@ import {
 } from "../shared/net-config";
 import { tlsFromConfig } from "../shared/net-tls";
 import { PeerWarnings } from "../shared/peer-warnings";
+import { signatureSetting } from "../shared/signatures";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
 
@@ -56,6 +61,8 @@ interface ReceiverNodeDef extends NodeDef {
   maxPerAddress?: number | string;
   frameTimeout?: number | string;
   replyTimeout?: number | string;
+  signatures?: string;
+  keyring?: string;
 }
 
 const TYPE = "voevent-receiver";
@@ -102,6 +109,7 @@ function init(RED: NodeAPI): void {
       localIvo = getLocalIvo(RED, config);
       const validate = config.validate === "schema" ? "schema" : "well-formed";
       const tls = tlsFromConfig(RED, config.tls, "server");
+      const signatures = signatureSetting(RED, config);
       receiver = new VTPReceiver({
         host: hostSetting(config.host, RECEIVER_DEFAULTS.host),
         port: portSetting(config.port, RECEIVER_DEFAULTS.port),
@@ -129,9 +137,11 @@ function init(RED: NodeAPI): void {
           allowZero: false,
         }),
         ...(tls === undefined ? {} : { tls }),
+        ...(signatures === null ? {} : { signatures }),
         handler: (ev: ReceivedEvent) => {
           // Sent before the engine writes the ack: the ack means the flow has the event.
-          this.send({ ...eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt }) });
+          const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
+          this.send(ev.signature === undefined ? { ...msg } : { ...msg, signature: ev.signature });
           received++;
           showListening();
         },

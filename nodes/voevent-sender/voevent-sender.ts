@@ -11,20 +11,28 @@
  *   (src/vtp/send-queue.ts); one more is refused at once: done(err) naming
  *   the limit, msg.vtp.error "LIMIT", so a burst while the receiver is down
  *   holds a bounded number of sockets and payloads.
+ * - `sign` (with a voevent-keyring holding a private key): the packet is signed
+ *   (src/signature, Comet's appendix) before it is sent, and msg.payload
+ *   becomes the signed packet; a key that cannot sign is done(err).
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { rawPayloadOf } from "../../src/contract";
 import { isVOEventError } from "../../src/errors";
+import type { Signer } from "../../src/signature/keyring";
+import { signPacket } from "../../src/signature/verify";
 import { SEND_QUEUE_DEFAULTS, SendQueue } from "../../src/vtp/send-queue";
 import { SendError, type SendResult, sendEvent } from "../../src/vtp/sender";
 import { errorStatusText } from "../shared/config";
 import { onClose, onInput } from "../shared/lifecycle";
 import { intSetting, portSetting, SettingError, secondsSetting, settingMessage } from "../shared/net-config";
 import { tlsFromConfig } from "../shared/net-tls";
+import { signSetting } from "../shared/signatures";
 import { StatusFlasher, statusError, statusIdle, statusOk } from "../shared/status";
 import type { Node, NodeMessageInFlow } from "../shared/types";
 
 interface SenderNodeDef extends NodeDef {
+  sign?: boolean | string;
+  keyring?: string;
   host?: string;
   hostType?: string;
   port?: number | string;
@@ -56,6 +64,7 @@ function init(RED: NodeAPI): void {
     let timeoutMs = DEFAULTS.timeout * 1000;
     let retries: number = DEFAULTS.retries;
     let tls: ReturnType<typeof tlsFromConfig>;
+    let signer: (() => Promise<Signer>) | null = null;
     let queue = new SendQueue();
     try {
       if (hostType === "str" && hostValue === "") throw new SettingError("errors.host");
@@ -69,11 +78,19 @@ function init(RED: NodeAPI): void {
         maxWaiting: intSetting("maxWaiting", config.maxWaiting, DEFAULTS.maxWaiting, 0),
       });
       tls = tlsFromConfig(RED, config.tls, "client");
+      signer = signSetting(RED, config);
     } catch (err) {
       problem = new Error(t("errors.settings", { error: settingMessage(RED, TYPE, err) }));
       this.error(problem.message);
       flasher.set(statusError(t("status.settings")));
     }
+
+    /** The packet as it is sent: signed when `sign` is on. */
+    const outgoing = async (payload: string | Buffer): Promise<string | Buffer> => {
+      if (signer === null) return payload;
+      const key = await signer();
+      return typeof payload === "string" ? signPacket(payload, key) : signPacket(payload, key);
+    };
 
     /** Host and port for one message; throws an Error worded for the user. */
     const target = (msg: NodeMessageInFlow): { host: string; port: number } => {
@@ -107,6 +124,10 @@ function init(RED: NodeAPI): void {
       try {
         ({ host, port } = target(msg));
         payload = rawPayloadOf(msg);
+        if (signer !== null) {
+          payload = await outgoing(payload);
+          msg.payload = payload;
+        }
       } catch (err) {
         flasher.flash(statusError(errorStatusText(RED, TYPE, err)));
         throw err;

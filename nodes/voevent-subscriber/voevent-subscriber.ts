@@ -3,11 +3,21 @@
  * pygcn). Adapts src/vtp/subscriber.ts: connects, answers the broker (acks,
  * iamalive, authenticate with our XPath filters), sends each event on as the
  * message contract, and reconnects with backoff for as long as it is deployed.
+ *
+ * Signatures (`signatures`: ignore / check / require, with a voevent-keyring):
+ * under ignore, events go straight on, as before. Otherwise each event's
+ * signature is checked (src/signature, InOrder keeps arrival order) and it goes
+ * on with msg.signature; under require, one not signed by a key of the keyring
+ * is dropped (it was acked: the broker delivered it), counted in the status and
+ * warned about. At most IN_ORDER_DEFAULTS.maxBacklog events wait for their
+ * checks; more are dropped the same way.
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
 import { feeds } from "../../src/monitor/feeds";
 import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
+import { IN_ORDER_DEFAULTS, InOrder, refusalOf } from "../../src/signature/policy";
+import type { SignatureVerdict } from "../../src/signature/verify";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
 import { compileXPath } from "../../src/xpath";
 import { getLocalIvo } from "../shared/identity";
@@ -22,6 +32,7 @@ import {
 } from "../shared/net-config";
 import { tlsFromConfig } from "../shared/net-tls";
 import { PeerWarnings } from "../shared/peer-warnings";
+import { signatureSetting } from "../shared/signatures";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
 import { registerXPathCheck } from "../shared/xpath-check";
@@ -39,6 +50,8 @@ interface SubscriberNodeDef extends NodeDef {
   /** Report "silent" after this long without an event (0 = never), in silenceUnits. */
   silence?: number | string;
   silenceUnits?: "seconds" | "minutes" | "hours";
+  signatures?: string;
+  keyring?: string;
 }
 
 const UNIT_MS = { seconds: 1000, minutes: 60_000, hours: 3_600_000 } as const;
@@ -98,9 +111,11 @@ function init(RED: NodeAPI): void {
     let localIvo: string;
     let where: string;
     let silence: number;
+    let signatures: ReturnType<typeof signatureSetting>;
     const withHealth = config.health === true || config.health === "true";
     try {
       silence = silenceMs(config);
+      signatures = signatureSetting(RED, config);
       const host = hostSetting(config.host, "");
       if (host === "") throw new SettingError("errors.host");
       const port = portSetting(config.port, DEFAULTS.port);
@@ -152,8 +167,35 @@ function init(RED: NodeAPI): void {
       const seconds = Math.max(1, Math.ceil(info.delayMs / 1000));
       flasher.set(statusWarn(t("status.reconnecting", { seconds, reason: shortReason(info.reason) })));
     });
+    let refused = 0;
+    const emit = (ev: SubscribedEvent, signature?: SignatureVerdict): void => {
+      const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
+      this.send(signature === undefined ? { ...msg } : { ...msg, signature });
+    };
+    const gate =
+      signatures === null
+        ? null
+        : new InOrder<SubscribedEvent>(signatures.keyring, (ev, verdict) => {
+            const refusal = refusalOf(signatures?.mode ?? "check", verdict);
+            if (refusal === null) {
+              emit(ev, verdict);
+              return;
+            }
+            refused++;
+            warnings.warn(t("warn.refused", { ivorn: ev.voevent.ivorn, where, reason: refusal }));
+            showConnected();
+          });
     subscriber.on("event", (ev: SubscribedEvent) => {
-      this.send({ ...eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt }) });
+      if (gate === null) {
+        emit(ev);
+        return;
+      }
+      if (!gate.push(ev, ev.bytes)) {
+        refused++;
+        warnings.warn(
+          t("warn.backlog", { ivorn: ev.voevent.ivorn, where, max: IN_ORDER_DEFAULTS.maxBacklog }),
+        );
+      }
     });
     subscriber.on("warning", (info: { message: string }) => {
       warnings.warn(t("warn.broker", { where, message: info.message }));
@@ -171,7 +213,13 @@ function init(RED: NodeAPI): void {
         statusOk(
           last === null
             ? t("status.connected", { where })
-            : t("status.counts", { count: health.counts.events, ago: ago(Date.now() - last) }),
+            : refused > 0
+              ? t("status.countsRefused", {
+                  count: health.counts.events,
+                  refused,
+                  ago: ago(Date.now() - last),
+                })
+              : t("status.counts", { count: health.counts.events, ago: ago(Date.now() - last) }),
         ),
       );
     };
@@ -207,6 +255,7 @@ function init(RED: NodeAPI): void {
 
     onClose(this, async () => {
       closed = true;
+      gate?.close();
       clearInterval(refresh);
       health.close();
       feed.close();

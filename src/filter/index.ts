@@ -30,6 +30,8 @@ export {
   RuleError,
   type RuleOptions,
   type RulePredicate,
+  type SignatureSummary,
+  type SignedRule,
   type StreamRule,
   type XPathRule,
 } from "./rules";

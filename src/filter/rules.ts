@@ -18,6 +18,11 @@
  *           an event without a position never matches
  *   gcn     the packet's Packet_Type is one of the given GCN notice types, by
  *           number or GCN's name (see ./gcn.ts and src/voevent/gcn-types.ts)
+ *   signed  the event carries a good OpenPGP signature (msg.signature from a
+ *           receiver or subscriber whose `signatures` is check or require,
+ *           verdict "signed"), by any key of the keyring or, with `key`, by
+ *           the key of this ID (8 or 16 hex digits) or fingerprint (40); an
+ *           event without msg.signature never matches
  */
 import { VOEventError } from "../errors";
 import type { ParamValue, VOEvent, VOEventRole } from "../voevent/model";
@@ -71,7 +76,21 @@ export interface ConeRule {
 
 export type { GcnRule } from "./gcn";
 
-export type FilterRule = XPathRule | RoleRule | StreamRule | IvornRule | ParamRule | ConeRule | GcnRule;
+export interface SignedRule {
+  t: "signed";
+  /** A key ID (8 or 16 hex digits) or fingerprint (40); blank = any key of the keyring. */
+  key?: string;
+}
+
+export type FilterRule =
+  | XPathRule
+  | RoleRule
+  | StreamRule
+  | IvornRule
+  | ParamRule
+  | ConeRule
+  | GcnRule
+  | SignedRule;
 export type FilterRuleType = FilterRule["t"];
 export const RULE_TYPES: readonly FilterRuleType[] = [
   "xpath",
@@ -81,6 +100,7 @@ export const RULE_TYPES: readonly FilterRuleType[] = [
   "param",
   "cone",
   "gcn",
+  "signed",
 ];
 
 /**
@@ -91,6 +111,15 @@ export const RULE_TYPES: readonly FilterRuleType[] = [
 export interface FilterSubject {
   readonly voevent: VOEvent;
   readonly doc: XDocument;
+  /** msg.signature, when a receiver or subscriber checked the signature. */
+  readonly signature?: SignatureSummary | null;
+}
+
+/** What the `signed` rule reads of msg.signature (src/signature's SignatureVerdict). */
+export interface SignatureSummary {
+  verdict: string;
+  keyId: string | null;
+  fingerprint?: string;
 }
 
 export type RulePredicate = (subject: FilterSubject) => boolean;
@@ -143,6 +172,8 @@ export function compileRule(rule: FilterRule, options?: RuleOptions): RulePredic
       } catch (err) {
         throw new RuleError((err as Error).message);
       }
+    case "signed":
+      return compileSignedRule(rule);
     default:
       throw new RuleError(`unknown rule type '${String((rule as { t?: unknown }).t)}'`);
   }
@@ -268,6 +299,23 @@ function compileConeRule(rule: ConeRule): RulePredicate {
     if (!p || !Number.isFinite(p.ra) || !Number.isFinite(p.dec)) return false;
     const slack = withError && p.error !== null && p.error > 0 ? p.error : 0;
     return angularDistance(p, cone) <= radius + slack;
+  };
+}
+
+function compileSignedRule(rule: SignedRule): RulePredicate {
+  const key = String(rule.key ?? "")
+    .replace(/\s+/g, "")
+    .replace(/^0x/i, "")
+    .toUpperCase();
+  if (key !== "" && !/^(?:[0-9A-F]{8}|[0-9A-F]{16}|[0-9A-F]{40})$/.test(key))
+    throw new RuleError(`'${rule.key}' is not a key ID (8 or 16 hex digits) or a fingerprint (40)`);
+  return (s) => {
+    const sig = s.signature;
+    if (sig === undefined || sig === null || sig.verdict !== "signed") return false;
+    if (key === "") return true;
+    const id = (sig.keyId ?? "").toUpperCase();
+    const fp = (sig.fingerprint ?? "").toUpperCase();
+    return key.length === 40 ? fp === key : id.endsWith(key) || fp.endsWith(key);
   };
 }
 

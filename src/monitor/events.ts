@@ -41,6 +41,8 @@ export interface MonitorEvent {
   description: string | null;
   /** Where it came from (msg.vtp.peer), or null. */
   peer: string | null;
+  /** msg.signature's verdict, key ID and user ID, when a receiver or subscriber checked it; else null. */
+  signature: { verdict: string; keyId: string | null; userId: string | null } | null;
   /** The XML was longer than maxXmlBytes and was cut. */
   xmlCut: boolean;
 }
@@ -74,6 +76,18 @@ function gcnTypeOf(v: VOEvent): string | null {
   return type === null ? null : gcnTypeLabel(type);
 }
 
+/** msg.signature as the page shows it: verdict, key ID, user ID (cut), or null when absent or not one. */
+function signatureSummary(value: unknown): MonitorEvent["signature"] {
+  if (value === null || typeof value !== "object") return null;
+  const v = value as { verdict?: unknown; keyId?: unknown; userId?: unknown };
+  if (typeof v.verdict !== "string") return null;
+  return {
+    verdict: cut(v.verdict, 32) ?? "",
+    keyId: typeof v.keyId === "string" ? cut(v.keyId, 64) : null,
+    userId: typeof v.userId === "string" ? cut(v.userId, 200) : null,
+  };
+}
+
 function finite(n: unknown): n is number {
   return typeof n === "number" && Number.isFinite(n);
 }
@@ -105,7 +119,11 @@ export class MonitorStore extends EventEmitter {
   }
 
   /** Adds an event; returns its summary. */
-  add(voevent: VOEvent, xml: string, info: { peer?: string | null; receivedAt?: Date } = {}): MonitorEvent {
+  add(
+    voevent: VOEvent,
+    xml: string,
+    info: { peer?: string | null; receivedAt?: Date; signature?: unknown } = {},
+  ): MonitorEvent {
     const t = this.maxText;
     const pos = voevent.position;
     const position =
@@ -146,6 +164,7 @@ export class MonitorStore extends EventEmitter {
       params,
       description: cut(voevent.description, t),
       peer: cut(info.peer ?? null, 200),
+      signature: signatureSummary(info.signature),
       xmlCut,
     };
     // Copies, not slices, so the kept strings do not pin a large packet in memory.

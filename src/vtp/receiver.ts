@@ -41,6 +41,12 @@
  *   xmllint run that takes longer is stopped and the event is naked.
  * - Connections: at most `maxConnections` (256) in all and
  *   `maxConnectionsPerAddress` (64) from one address (connection-limits.ts).
+ * - Signatures (`signatures`, src/signature): absent or mode "ignore", the
+ *   packet's bytes are not looked at for one. "check": the verdict is put on
+ *   the event (`signature`) and the event goes on. "require": an event not
+ *   signed by a key of the keyring is naked (code SIGNATURE, the verdict's
+ *   reason), after the other checks and before the handler; the connection
+ *   stays open.
  *
  * Events (all emitted safely: a listener that throws cannot stop the server):
  * - `listening` {host, port}
@@ -60,6 +66,9 @@
 import { EventEmitter } from "node:events";
 import type net from "node:net";
 import { isVOEventError } from "../errors";
+import type { Keyring } from "../signature/keyring";
+import { refusalOf, type SignatureMode } from "../signature/policy";
+import { type SignatureVerdict, verifyPacket } from "../signature/verify";
 import type { VOEvent } from "../voevent/model";
 import { checkLocalId, inputText, readVOEvent } from "../voevent/parse";
 import { parseXml } from "../xml/parse";
@@ -88,6 +97,8 @@ export interface ReceivedEvent {
   peer: string;
   /** When its last byte arrived. */
   receivedAt: Date;
+  /** The signature's verdict, when the receiver checks signatures. */
+  signature?: SignatureVerdict;
 }
 
 export interface NakInfo {
@@ -98,7 +109,7 @@ export interface NakInfo {
   ivorn: string | null;
   /** The reason sent in Meta/Result. */
   reason: string;
-  /** VOEventError code (MALFORMED, BAD_IVORN, SCHEMA…), "HANDLER" for a handler failure, "TRANSPORT" for a Transport message. */
+  /** VOEventError code (MALFORMED, BAD_IVORN, SCHEMA…), "HANDLER" for a handler failure, "TRANSPORT" for a Transport message, "SIGNATURE" for a signature required and missing or bad. */
   code: string;
   /** The handler's exception, for code HANDLER. */
   error?: Error;
@@ -143,6 +154,8 @@ export interface VTPReceiverOptions {
   handler?: (ev: ReceivedEvent) => void | Promise<void>;
   /** Connections served at once; more are refused. Default 256. */
   maxConnections?: number;
+  /** Check (or require) OpenPGP signatures against a keyring; `keyring` is awaited per event (load it once). */
+  signatures?: { mode: SignatureMode; keyring: () => Keyring | Promise<Keyring> };
   /** Connections from one address at once; more are refused. Default 64. */
   maxConnectionsPerAddress?: number;
 }
@@ -171,10 +184,14 @@ interface Outcome {
 
 export class VTPReceiver extends EventEmitter {
   private readonly opts: Required<
-    Omit<VTPReceiverOptions, "tls" | "handler" | "whitelist" | "maxConnections" | "maxConnectionsPerAddress">
+    Omit<
+      VTPReceiverOptions,
+      "tls" | "handler" | "whitelist" | "maxConnections" | "maxConnectionsPerAddress" | "signatures"
+    >
   > & {
     tls: TlsOptions | undefined;
     handler: VTPReceiverOptions["handler"];
+    signatures: VTPReceiverOptions["signatures"];
   };
   private readonly whitelist: Whitelist;
   private server: net.Server | null = null;
@@ -228,6 +245,7 @@ export class VTPReceiver extends EventEmitter {
       ),
       tls: options.tls,
       handler: options.handler,
+      signatures: options.signatures?.mode === "ignore" ? undefined : options.signatures,
     };
     this.whitelist = new Whitelist(options.whitelist ?? DEFAULT_RECEIVER_WHITELIST);
     this.limits = new ConnectionLimits(
@@ -424,6 +442,24 @@ export class VTPReceiver extends EventEmitter {
       }
     }
     const ev: ReceivedEvent = { xml, bytes, doc, voevent, peer, receivedAt };
+    const signatures = this.opts.signatures;
+    if (signatures !== undefined) {
+      let signature: SignatureVerdict;
+      try {
+        signature = await verifyPacket(bytes, await signatures.keyring());
+      } catch (err) {
+        signature = {
+          verdict: "unknown-key",
+          keyId: null,
+          userId: null,
+          reason: `no keyring: ${messageOf(err)}`,
+        };
+      }
+      ev.signature = signature;
+      const refusal = refusalOf(signatures.mode, signature);
+      if (refusal !== null)
+        return nak({ ivorn: voevent.ivorn, code: "SIGNATURE", reason: `Event rejected: ${refusal}` }, false);
+    }
     const handler = this.opts.handler;
     if (handler !== undefined) {
       try {

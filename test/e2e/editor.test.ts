@@ -461,10 +461,11 @@ describe("e2e: the editor in Chromium", function () {
                   { t: "ivorn", pattern: "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_*" },
                   { t: "param", name: "Sun_Distance", op: "gte", value: "40" },
                   { t: "cone", ra: "-123.456", dec: "-89.999", radius: "180", error: true },
+                  { t: "signed", key: "C1566092746958D944C216D335F3D633A4FDD30A" },
                 ],
                 checkall: "true",
                 otherwise: true,
-                outputs: 7,
+                outputs: 8,
                 wires: [],
               },
             ]);

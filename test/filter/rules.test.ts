@@ -331,3 +331,43 @@ describeCorpus("filter rules on real packets", () => {
     assert.equal(test({ t: "cone", ra: 358, dec: 4.35, radius: 1 }, p), false);
   });
 });
+
+describe("filter rule: signed", () => {
+  const ev = made();
+  const FP = "C1566092746958D944C216D335F3D633A4FDD30A";
+  const withSig = (signature: { verdict: string; keyId: string | null; fingerprint?: string } | null) => ({
+    voevent: ev.voevent,
+    doc: ev.doc,
+    signature,
+  });
+  const signed = withSig({ verdict: "signed", keyId: "35F3D633A4FDD30A", fingerprint: FP });
+
+  it("any key: matches only the verdict 'signed'; no msg.signature never matches", () => {
+    const any = compileRule({ t: "signed" });
+    assert.equal(any(signed), true);
+    for (const verdict of ["bad", "unknown-key", "unsigned", "malformed"])
+      assert.equal(any(withSig({ verdict, keyId: "35F3D633A4FDD30A" })), false, verdict);
+    assert.equal(any(withSig(null)), false);
+    assert.equal(any({ voevent: ev.voevent, doc: ev.doc }), false);
+  });
+
+  it("a given key: by long or short key ID or fingerprint, spaces and case ignored", () => {
+    for (const key of [
+      "35F3D633A4FDD30A",
+      "a4fdd30a",
+      "0x35F3D633A4FDD30A",
+      "C156 6092 7469 58D9 44C2  16D3 35F3 D633 A4FD D30A",
+    ])
+      assert.equal(compileRule({ t: "signed", key })(signed), true, key);
+    for (const key of ["0123456789ABCDEF", "C1566092746958D944C216D335F3D633A4FDD30B"])
+      assert.equal(compileRule({ t: "signed", key })(signed), false, key);
+  });
+
+  it("a key that is neither an ID nor a fingerprint is refused, naming it", () => {
+    assert.throws(
+      () => compileRule({ t: "signed", key: "Alice" }),
+      /'Alice' is not a key ID \(8 or 16 hex digits\) or a fingerprint \(40\)/,
+    );
+    assert.throws(() => compileRule({ t: "signed", key: "123" }), RuleError);
+  });
+});

@@ -39,6 +39,16 @@
     const today = new Date().toISOString().slice(0, 10);
     return iso.slice(0, 10) === today ? iso.slice(11, 19) : fmtTime(iso);
   }
+  /* The signature's verdict (msg.signature), the key ID and user ID as its tooltip; blank when not checked. */
+  function signatureCell(sig) {
+    const td = el("td", sig ? sig.verdict : "");
+    if (sig) {
+      td.className = `sig sig-${sig.verdict === "signed" ? "ok" : sig.verdict === "unsigned" ? "none" : "bad"}`;
+      td.title = [sig.keyId, sig.userId].filter(Boolean).join(" ");
+    }
+    return td;
+  }
+
   function fmtPos(p) {
     if (!p) return "";
     return `${fmtNum(p.ra, 3)}, ${fmtNum(p.dec, 3)}${p.error !== null ? ` (${fmtNum(p.error, 3)}°)` : ""}`;
@@ -149,6 +159,7 @@
       tr.appendChild(el("td", ev.stream));
       tr.appendChild(el("td", ev.role));
       tr.appendChild(el("td", ev.gcnType || "", "gcn-type"));
+      tr.appendChild(signatureCell(ev.signature));
       tr.appendChild(el("td", ev.importance === null ? "" : String(ev.importance)));
       tr.appendChild(el("td", fmtPos(ev.position)));
       state.params.forEach((p) => {
