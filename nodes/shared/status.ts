@@ -10,7 +10,9 @@
  *   Formatting it per message (i18n with plural rules) and sending it to the
  *   editor per message cost more than the broker's own work per event
  *   (issue 16's profiles: 12–17% of the runtime's busy time).
- * - A status equal to the one shown is not sent again.
+ * - A count (`update`) equal to the one shown is not sent again; a status set
+ *   with `set` (a change of state: connecting, connected, cleared) always is,
+ *   so that a Status node that started after the first one still hears it.
  */
 import type { NodeStatus } from "node-red";
 import type { Node } from "./types";
@@ -57,7 +59,7 @@ export class StatusFlasher {
   set(status: NodeStatus): void {
     this.pending = undefined;
     this.steady = status;
-    if (this.timer === undefined && !this.closed) this.show(status);
+    if (this.timer === undefined && !this.closed) this.show(status, true);
   }
 
   /**
@@ -89,7 +91,7 @@ export class StatusFlasher {
     this.show(status);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.closed) this.show(this.steady);
+      if (!this.closed) this.show(this.steady, true);
     }, this.flashMs);
     this.timer.unref();
   }
@@ -108,11 +110,13 @@ export class StatusFlasher {
     const make = this.pending;
     if (make === undefined || this.closed) return;
     this.lastUpdate = Date.now();
-    this.set(make());
+    this.pending = undefined;
+    this.steady = make();
+    if (this.timer === undefined) this.show(this.steady, false);
   }
 
-  private show(status: NodeStatus): void {
-    if (sameStatus(this.shown, status)) return;
+  private show(status: NodeStatus, always = false): void {
+    if (!always && sameStatus(this.shown, status)) return;
     this.shown = status;
     this.node.status(status);
   }

@@ -158,7 +158,8 @@ function init(RED: NodeAPI): void {
     } else {
       showState();
     }
-    const stopWatching = redisStore?.onChange(() => showState());
+    // A change of the connection is a change of state: shown at once, even when the text is the same.
+    const stopWatching = redisStore?.onChange(() => flasher.set(stateStatus()));
 
     // Not an async function: a message (most of them) costs no promise; only a reset waits.
     onInput(this, (msg, send, done) => {
