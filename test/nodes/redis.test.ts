@@ -110,7 +110,11 @@ describe("voevent-dedupe node with the redis store (voevent-redis)", function ()
     );
     // Counts in the status are shown at most once a second (issue 16): wait for the latest.
     const expected = /^Redis unavailable, in memory: seen 2, dropped 2, 1 unshared$/;
-    await waitUntil(() => expected.test(String(statusHistory("d1").at(-1)?.text)), 3000, "the status's counts");
+    await waitUntil(
+      () => expected.test(String(statusHistory("d1").at(-1)?.text)),
+      3000,
+      "the status's counts",
+    );
     const status = statusHistory("d1").at(-1);
     assert.equal(status?.fill, "yellow");
     assert.match(String(status?.text), expected);
