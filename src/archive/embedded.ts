@@ -22,10 +22,11 @@
  * - node-sqlite3-wasm locks a file with a `<file>.lock` directory that a killed process leaves
  *   behind (the file would then stay "locked" for ever). So a store claims the file in
  *   `<file>.owner` (its pid): a lock left by a process that is gone, or by our own terminated
- *   worker, is removed when opening; a file owned by a live process is refused (UNAVAILABLE).
- *   One store per file per process.
+ *   worker, is removed when opening; a file owned by a live process is refused (UNAVAILABLE),
+ *   and so is a second store on a file already open in this process (share the first).
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { ARCHIVE_LIMITS } from "./limits";
 import { schema } from "./sql";
@@ -139,6 +140,8 @@ class EmbeddedExecutor implements SqlExecutor {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  /** Called once the store is closed. */
+  onClose: () => void = () => undefined;
 
   constructor(
     private readonly file: string,
@@ -269,6 +272,7 @@ class EmbeddedExecutor implements SqlExecutor {
     this.worker = null;
     if (worker !== null) await worker.terminate();
     releaseArchiveFile(this.file);
+    this.onClose();
   }
 }
 
@@ -310,15 +314,35 @@ function releaseArchiveFile(file: string): void {
   }
 }
 
-/** Opens (creating when missing) an embedded archive file. */
+/** Files open in this process (a second store on one file would fight over its lock). */
+const OPEN_FILES = new Set<string>();
+
+/**
+ * Opens (creating when missing) an embedded archive file. A file already open in this process,
+ * or owned by another live process, is refused (UNAVAILABLE): share one store per file.
+ */
 export async function openEmbeddedStore(file: string, options: EmbeddedOptions = {}): Promise<SqlStore> {
+  const full = path.resolve(file);
+  if (OPEN_FILES.has(full)) {
+    throw new ArchiveError(
+      "UNAVAILABLE",
+      `the archive file ${full} is already open in this process (share one store per file)`,
+    );
+  }
   const exec = new EmbeddedExecutor(
-    file,
+    full,
     options.queryTimeoutMs ?? ARCHIVE_LIMITS.queryTimeoutMs,
     options.writeTimeoutMs ?? EMBEDDED_DEFAULTS.writeTimeoutMs,
     (options.synchronous ?? EMBEDDED_DEFAULTS.synchronous).toUpperCase(),
     options.cacheKiB ?? EMBEDDED_DEFAULTS.cacheKiB,
   );
-  await exec.start();
+  OPEN_FILES.add(full);
+  exec.onClose = () => OPEN_FILES.delete(full);
+  try {
+    await exec.start();
+  } catch (err) {
+    OPEN_FILES.delete(full);
+    throw err;
+  }
   return new SqlStore("embedded", exec);
 }
