@@ -29,7 +29,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { ARCHIVE_LIMITS } from "./limits";
-import { schema } from "./sql";
+import { schema, ZONE_DEG } from "./sql";
 import { type Row, type SqlExecutor, SqlStore } from "./sql-store";
 import { ArchiveError, type ArchiveErrorCode, type ArchiveRecord, type InsertResult } from "./types";
 
@@ -62,7 +62,7 @@ function open() {
     "; PRAGMA foreign_keys=ON; PRAGMA cache_size=-" + workerData.cacheKiB + ";");
   for (const s of workerData.schema) db.exec(s);
   stmts.v = db.prepare("INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ivorn) DO NOTHING RETURNING id");
-  stmts.c = db.prepare("INSERT INTO coord (voevent_id, ra, dec, error, time, system, x, y, z) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  stmts.c = db.prepare("INSERT INTO coord (voevent_id, ra, dec, error, time, system, zone, ran, x, y, z) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   stmts.r = db.prepare("INSERT INTO cite (voevent_id, ref_ivorn, cite_type, description) VALUES (?, ?, ?, ?)");
 }
 function ms(d) { return d === null || d === undefined ? null : d.getTime(); }
@@ -80,7 +80,8 @@ function insert(records) {
       stored++;
       for (const c of r.coords) {
         const [x, y, z] = unit(c.ra, c.dec);
-        stmts.c.run([row.id, c.ra, c.dec, c.error, ms(c.time), c.system, x, y, z]);
+        const zone = Math.floor((c.dec + 90) / workerData.zoneDeg), ran = ((c.ra % 360) + 360) % 360;
+        stmts.c.run([row.id, c.ra, c.dec, c.error, ms(c.time), c.system, zone, ran, x, y, z]);
       }
       for (const c of r.cites) stmts.r.run([row.id, c.refIvorn, c.citeType, c.description]);
     }
@@ -166,6 +167,7 @@ class EmbeddedExecutor implements SqlExecutor {
         file: this.file,
         modulePath: require.resolve("node-sqlite3-wasm"),
         schema: schema("sqlite"),
+        zoneDeg: ZONE_DEG,
         synchronous: this.synchronous,
         cacheKiB: this.cacheKiB,
       },
