@@ -1,9 +1,9 @@
 /**
  * The embedded store: one SQLite file, through node-sqlite3-wasm (SQLite compiled to WebAssembly
  * with direct file access: installs from npm with no compiler and no download, runs on Node 20 and
- * 22). Chosen by measurement over PGlite (README "Keeping an archive — stores and import" has the
- * figures: PGlite opened in ~10 s and ingested ~2,000 rows/s where SQLite opened in 0.15 s and
- * ingested ~11,000/s).
+ * 22). Chosen by measurement over PGlite (README "Keeping an archive", "Stores and import" has the
+ * figures: PGlite opened in 3.6–23 s and ingested 1,100–3,300 rows/s where SQLite opened in
+ * 5–150 ms and ingested 6,000–32,800 rows/s, the same rows in the same minutes).
  *
  * Decisions:
  * - SQLite runs in a worker thread, so a slow query never stalls the runtime's event loop. The
@@ -22,13 +22,14 @@
  * - node-sqlite3-wasm locks a file with a `<file>.lock` directory that a killed process leaves
  *   behind (the file would then stay "locked" for ever). So a store claims the file in
  *   `<file>.owner` (its pid): a lock left by a process that is gone, or by our own terminated
- *   worker, is removed when opening; a file owned by a live process is refused (UNAVAILABLE).
- *   One store per file per process.
+ *   worker, is removed when opening; a file owned by a live process is refused (UNAVAILABLE),
+ *   and so is a second store on a file already open in this process (share the first).
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { ARCHIVE_LIMITS } from "./limits";
-import { schema } from "./sql";
+import { schema, ZONE_DEG } from "./sql";
 import { type Row, type SqlExecutor, SqlStore } from "./sql-store";
 import { ArchiveError, type ArchiveErrorCode, type ArchiveRecord, type InsertResult } from "./types";
 
@@ -61,7 +62,7 @@ function open() {
     "; PRAGMA foreign_keys=ON; PRAGMA cache_size=-" + workerData.cacheKiB + ";");
   for (const s of workerData.schema) db.exec(s);
   stmts.v = db.prepare("INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ivorn) DO NOTHING RETURNING id");
-  stmts.c = db.prepare("INSERT INTO coord (voevent_id, ra, dec, error, time, system, x, y, z) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  stmts.c = db.prepare("INSERT INTO coord (voevent_id, ra, dec, error, time, system, zone, ran, x, y, z) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   stmts.r = db.prepare("INSERT INTO cite (voevent_id, ref_ivorn, cite_type, description) VALUES (?, ?, ?, ?)");
 }
 function ms(d) { return d === null || d === undefined ? null : d.getTime(); }
@@ -79,7 +80,8 @@ function insert(records) {
       stored++;
       for (const c of r.coords) {
         const [x, y, z] = unit(c.ra, c.dec);
-        stmts.c.run([row.id, c.ra, c.dec, c.error, ms(c.time), c.system, x, y, z]);
+        const zone = Math.floor((c.dec + 90) / workerData.zoneDeg), ran = ((c.ra % 360) + 360) % 360;
+        stmts.c.run([row.id, c.ra, c.dec, c.error, ms(c.time), c.system, zone, ran, x, y, z]);
       }
       for (const c of r.cites) stmts.r.run([row.id, c.refIvorn, c.citeType, c.description]);
     }
@@ -139,6 +141,8 @@ class EmbeddedExecutor implements SqlExecutor {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  /** Called once the store is closed. */
+  onClose: () => void = () => undefined;
 
   constructor(
     private readonly file: string,
@@ -163,6 +167,7 @@ class EmbeddedExecutor implements SqlExecutor {
         file: this.file,
         modulePath: require.resolve("node-sqlite3-wasm"),
         schema: schema("sqlite"),
+        zoneDeg: ZONE_DEG,
         synchronous: this.synchronous,
         cacheKiB: this.cacheKiB,
       },
@@ -269,6 +274,7 @@ class EmbeddedExecutor implements SqlExecutor {
     this.worker = null;
     if (worker !== null) await worker.terminate();
     releaseArchiveFile(this.file);
+    this.onClose();
   }
 }
 
@@ -310,15 +316,35 @@ function releaseArchiveFile(file: string): void {
   }
 }
 
-/** Opens (creating when missing) an embedded archive file. */
+/** Files open in this process (a second store on one file would fight over its lock). */
+const OPEN_FILES = new Set<string>();
+
+/**
+ * Opens (creating when missing) an embedded archive file. A file already open in this process,
+ * or owned by another live process, is refused (UNAVAILABLE): share one store per file.
+ */
 export async function openEmbeddedStore(file: string, options: EmbeddedOptions = {}): Promise<SqlStore> {
+  const full = path.resolve(file);
+  if (OPEN_FILES.has(full)) {
+    throw new ArchiveError(
+      "UNAVAILABLE",
+      `the archive file ${full} is already open in this process (share one store per file)`,
+    );
+  }
   const exec = new EmbeddedExecutor(
-    file,
+    full,
     options.queryTimeoutMs ?? ARCHIVE_LIMITS.queryTimeoutMs,
     options.writeTimeoutMs ?? EMBEDDED_DEFAULTS.writeTimeoutMs,
     (options.synchronous ?? EMBEDDED_DEFAULTS.synchronous).toUpperCase(),
     options.cacheKiB ?? EMBEDDED_DEFAULTS.cacheKiB,
   );
-  await exec.start();
+  OPEN_FILES.add(full);
+  exec.onClose = () => OPEN_FILES.delete(full);
+  try {
+    await exec.start();
+  } catch (err) {
+    OPEN_FILES.delete(full);
+    throw err;
+  }
   return new SqlStore("embedded", exec);
 }

@@ -436,7 +436,7 @@ export function parseArchiveQuery(
 
 /** The WHERE clause (on packet `v`) for these filters, "" when none; parameters go to `q`. */
 export function whereClause(filters: ArchiveFilters, q: SqlBuilder): string {
-  // Packet clauses first, then position clauses: placeholders are numbered in the text's order.
+  // Packet clauses first, then position clauses (the text's order; placeholders are numbered).
   const onVoevent: string[] = [];
   const onCoord: string[] = [];
   for (const on of ["voevent", "coord"] as const) {

@@ -1,6 +1,6 @@
 /**
- * The archive's limits, named and defaulted in one place (README "Keeping an archive — stores and
- * import" lists them). A store, the writer and the query parser take overrides; nothing else in
+ * The archive's limits, named and defaulted in one place (README "Keeping an archive",
+ * "Stores and import" lists them). A store, the writer and the query parser take overrides; nothing else in
  * src/archive/ writes a bound as a literal.
  */
 export const ARCHIVE_LIMITS = {

@@ -9,8 +9,8 @@
  * - A batch is one transaction of three statements over arrays (`unnest`): packets with
  *   `ON CONFLICT (ivorn) DO NOTHING RETURNING id, ivorn`, then the new packets' positions and cites.
  * - Indexes for the 1M-packet queries without q3c: stream, role, author time, received time, the
- *   unique binary-ordered IVORN (prefix search), cite.ref_ivorn, and (dec, x, y, z, voevent_id)
- *   for cones (sql.ts).
+ *   unique binary-ordered IVORN (prefix search), cite.ref_ivorn, (zone, ran, x, y, z, voevent_id)
+ *   for cones and (dec, …) for declination bounds (sql.ts).
  * - Schema creation takes a transaction-level advisory lock, so several flows opening one
  *   database at once do not race.
  * - Errors: SQLSTATE 57014 (statement_timeout) is TIMEOUT; connection failures, shutdowns
@@ -19,7 +19,7 @@
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import { ARCHIVE_LIMITS } from "./limits";
-import { schema, uniqueByIvorn, unitVector } from "./sql";
+import { schema, uniqueByIvorn, unitVector, zoneKeys } from "./sql";
 import { type Row, type SqlExecutor, SqlStore } from "./sql-store";
 import { ArchiveError, type ArchiveRecord, type InsertResult } from "./types";
 
@@ -137,14 +137,15 @@ class PostgresExecutor implements SqlExecutor {
         ],
       );
       const idOf = new Map(inserted.rows.map((r) => [r.ivorn, r.id]));
-      const c: unknown[][] = [[], [], [], [], [], [], [], [], []];
+      const c: unknown[][] = [[], [], [], [], [], [], [], [], [], [], []];
       const r: unknown[][] = [[], [], [], []];
       for (const rec of unique) {
         const id = idOf.get(rec.ivorn);
         if (id === undefined) continue;
         for (const p of rec.coords) {
           const [x, y, z] = unitVector(p.ra, p.dec);
-          const row = [id, p.ra, p.dec, p.error, p.time, p.system, x, y, z];
+          const { zone, ran } = zoneKeys(p.ra, p.dec);
+          const row = [id, p.ra, p.dec, p.error, p.time, p.system, zone, ran, x, y, z];
           for (let i = 0; i < row.length; i++) c[i].push(row[i]);
         }
         for (const ref of rec.cites) {
@@ -154,8 +155,8 @@ class PostgresExecutor implements SqlExecutor {
       }
       if (c[0].length > 0) {
         await client.query(
-          `INSERT INTO coord (voevent_id, ra, dec, error, time, system, x, y, z)
-           SELECT * FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::float8[], $5::timestamptz[], $6::text[], $7::float8[], $8::float8[], $9::float8[])`,
+          `INSERT INTO coord (voevent_id, ra, dec, error, time, system, zone, ran, x, y, z)
+           SELECT * FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::float8[], $5::timestamptz[], $6::text[], $7::int[], $8::float8[], $9::float8[], $10::float8[], $11::float8[])`,
           c,
         );
       }

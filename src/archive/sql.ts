@@ -3,6 +3,8 @@
  * PostgreSQL and SQLite differ behind `Dialect`. Every value is a bound parameter (`SqlBuilder`).
  *
  * Decisions:
+ * - Placeholders are numbered in both dialects (`$n`, SQLite's `?n`), so a clause may be built in
+ *   any order (positional `?` had bound a cone's numbers to another filter's placeholders).
  * - Times: PostgreSQL `timestamptz`; SQLite integer milliseconds since 1970 (UTC). Parameters go
  *   through `SqlBuilder.time` so a clause never knows which.
  * - Text that is compared or ordered (ivorn, stream, ref_ivorn) is binary-ordered in both stores
@@ -11,9 +13,11 @@
  * - Substring and prefix matches treat the value literally: PostgreSQL `LIKE … ESCAPE '\'` with
  *   `\`, `%`, `_` escaped; SQLite `GLOB` (case-sensitive, as PostgreSQL's LIKE) with `*`, `?`, `[`
  *   escaped as one-character classes. Both keep a literal prefix index-friendly.
- * - Cone: each position is stored with its unit vector (x, y, z); a cone is a declination band on
- *   the (dec, x, y, z, voevent_id) index and the exact test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius), so
- *   neither store needs trigonometry in SQL or an extension (no q3c).
+ * - Cone: each position is stored with its unit vector (x, y, z), its declination zone (ZONE_DEG
+ *   high) and its RA in [0, 360); a cone reads the zones it crosses and, in each, the RA range it
+ *   spans (the (zone, ran, x, y, z, voevent_id) index: the "zones" method), then applies the exact
+ *   test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius), so neither store needs trigonometry in SQL or an
+ *   extension (no q3c).
  * - Coordinate filters (cone, dec_gt, dec_lt) apply to the same position, as voeventdb joins one
  *   Coord row for all of them; a packet matches once however many of its positions match.
  */
@@ -28,7 +32,8 @@ export class SqlBuilder {
 
   param(value: unknown): string {
     this.params.push(value);
-    return this.dialect === "postgres" ? `$${this.params.length}` : "?";
+    // Numbered in both dialects, so a clause may be built in any order.
+    return this.dialect === "postgres" ? `$${this.params.length}` : `?${this.params.length}`;
   }
 
   time(d: Date): string {
@@ -72,17 +77,48 @@ export function unitVector(ra: number, dec: number): [number, number, number] {
   return [cd * Math.cos(a), cd * Math.sin(a), Math.sin(d)];
 }
 
-/** The clause (on coord `c`) that keeps positions within `radius` degrees of (ra, dec). */
+/** Height of a declination zone, degrees: positions are indexed by (zone, RA) for cones. */
+export const ZONE_DEG = 0.5;
+/** Cones spanning more zones than this scan the declination band instead. */
+const MAX_CONE_ZONES = 64;
+
+/** A position's zone (declination band of ZONE_DEG) and RA in [0, 360): the cone index's keys. */
+export function zoneKeys(ra: number, dec: number): { zone: number; ran: number } {
+  return { zone: Math.floor((dec + 90) / ZONE_DEG), ran: ((ra % 360) + 360) % 360 };
+}
+
+/**
+ * The clause (on coord `c`) that keeps positions within `radius` degrees of (ra, dec): the zones
+ * the cone crosses and, away from the poles, the RA range its widest point spans (both on the
+ * (zone, ran) index), then the exact unit-vector test. Wide cones scan the declination band.
+ */
 export function coneClause(q: SqlBuilder, ra: number, dec: number, radius: number): string {
   const r = Math.min(radius, 180);
   const lo = Math.max(-90, dec - r);
   const hi = Math.min(90, dec + r);
   const [x, y, z] = unitVector(ra, dec);
   const cosR = Math.cos((r * Math.PI) / 180);
-  return (
-    `c.dec BETWEEN ${q.param(lo)} AND ${q.param(hi)} AND ` +
-    `c.x * ${q.param(x)} + c.y * ${q.param(y)} + c.z * ${q.param(z)} >= ${q.param(cosR)}`
-  );
+  const exact = () => `c.x * ${q.param(x)} + c.y * ${q.param(y)} + c.z * ${q.param(z)} >= ${q.param(cosR)}`;
+  const z0 = zoneKeys(0, lo - 1e-9).zone;
+  const z1 = zoneKeys(0, hi + 1e-9).zone;
+  if (z1 - z0 + 1 > MAX_CONE_ZONES) return `c.dec BETWEEN ${q.param(lo)} AND ${q.param(hi)} AND ${exact()}`;
+  const zones: number[] = [];
+  for (let k = z0; k <= z1; k++) zones.push(k);
+  const zoneSql = q.inList("c.zone", zones);
+  // RA half-width at the band's edge nearest a pole (the widest), with a margin.
+  const edge = Math.max(Math.abs(lo), Math.abs(hi));
+  const rad = Math.PI / 180;
+  const ratio = edge >= 90 ? 2 : Math.sin(r * rad) / Math.cos(edge * rad);
+  if (ratio >= 1) return `${zoneSql} AND ${exact()}`;
+  const half = Math.asin(ratio) / rad + 1e-6;
+  const centre = zoneKeys(ra, 0).ran;
+  const a = centre - half;
+  const b = centre + half;
+  let raSql: string;
+  if (a < 0) raSql = `(c.ran >= ${q.param(a + 360)} OR c.ran <= ${q.param(b)})`;
+  else if (b >= 360) raSql = `(c.ran >= ${q.param(a)} OR c.ran <= ${q.param(b - 360)})`;
+  else raSql = `c.ran BETWEEN ${q.param(a)} AND ${q.param(b)}`;
+  return `${zoneSql} AND ${raSql} AND ${exact()}`;
 }
 
 /** ORDER BY for voeventdb's order values (NULL author times last ascending, first descending). */
@@ -131,6 +167,8 @@ export function schema(dialect: Dialect): string[] {
         error double precision,
         time timestamptz,
         system text,
+        zone integer NOT NULL,
+        ran double precision NOT NULL,
         x double precision NOT NULL,
         y double precision NOT NULL,
         z double precision NOT NULL)`,
@@ -162,6 +200,8 @@ export function schema(dialect: Dialect): string[] {
       error REAL,
       time INTEGER,
       system TEXT,
+      zone INTEGER NOT NULL,
+      ran REAL NOT NULL,
       x REAL NOT NULL,
       y REAL NOT NULL,
       z REAL NOT NULL)`,
@@ -182,6 +222,7 @@ const INDEXES = [
   "CREATE INDEX IF NOT EXISTS voevent_received_idx ON voevent (received)",
   "CREATE INDEX IF NOT EXISTS coord_voevent_idx ON coord (voevent_id)",
   "CREATE INDEX IF NOT EXISTS coord_dec_idx ON coord (dec, x, y, z, voevent_id)",
+  "CREATE INDEX IF NOT EXISTS coord_zone_idx ON coord (zone, ran, x, y, z, voevent_id)",
   "CREATE INDEX IF NOT EXISTS cite_voevent_idx ON cite (voevent_id)",
   "CREATE INDEX IF NOT EXISTS cite_ref_idx ON cite (ref_ivorn)",
 ];

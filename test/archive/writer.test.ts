@@ -98,6 +98,19 @@ describeCorpus("archive/writer", function (this: Mocha.Suite) {
     }
   });
 
+  it("one store per embedded file in a process: a second open is refused until the first closes", async () => {
+    const file = path.join(dir, "once.sqlite");
+    const first = await openArchive({ store: "embedded", file });
+    await assert.rejects(
+      openArchive({ store: "embedded", file }),
+      (e: unknown) => e instanceof ArchiveError && e.code === "UNAVAILABLE" && /already open/.test(e.message),
+    );
+    await first.close();
+    const again = await openArchive({ store: "embedded", file });
+    assert.equal(await again.count({}), 0);
+    await again.close();
+  });
+
   it("close() flushes what is pending; a record after close is dropped", async () => {
     const store = await openArchive({ store: "embedded", file: path.join(dir, "w2.sqlite") });
     try {
@@ -186,6 +199,12 @@ describeCorpus("archive/writer", function (this: Mocha.Suite) {
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     try {
       await until(`1,000 acknowledged events (${stderr})`, () => acked.length >= 1_000, 120_000);
+      // While it lives, the file is its: another process cannot open it.
+      await assert.rejects(
+        openArchive({ store: "embedded", file }),
+        (e: unknown) =>
+          e instanceof ArchiveError && e.code === "UNAVAILABLE" && /in use by process/.test(e.message),
+      );
     } finally {
       child.kill("SIGKILL");
       await exited;
