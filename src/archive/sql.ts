@@ -14,10 +14,15 @@
  * - Cone: each position is stored with its unit vector (x, y, z); a cone is a declination band on
  *   the (dec, x, y, z, voevent_id) index and the exact test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius), so
  *   neither store needs trigonometry in SQL or an extension (no q3c).
+ * - Columns added after the first schema (`ADDED_COLUMNS`: the signature verdict, issue 17) are
+ *   added to an archive made before them when it opens: PostgreSQL `ADD COLUMN IF NOT EXISTS`
+ *   (under the schema lock), SQLite after a look at `PRAGMA table_info`. Old rows have null.
+ * - The signature verdict is one JSON text `{"verdict","keyId","userId"}` (`signatureText`), read
+ *   back by `signatureOf`, which trusts nothing it reads.
  * - Coordinate filters (cone, dec_gt, dec_lt) apply to the same position, as voeventdb joins one
  *   Coord row for all of them; a packet matches once however many of its positions match.
  */
-import type { ArchiveOrder, ArchiveRecord } from "./types";
+import type { ArchiveOrder, ArchiveRecord, ArchiveSignature } from "./types";
 
 export type Dialect = "postgres" | "sqlite";
 
@@ -140,6 +145,7 @@ export function schema(dialect: Dialect): string[] {
         ref_ivorn text COLLATE "C" NOT NULL,
         cite_type text NOT NULL,
         description text)`,
+      ...addColumnsPostgres(),
       ...INDEXES,
     ];
   }
@@ -173,6 +179,44 @@ export function schema(dialect: Dialect): string[] {
       description TEXT)`,
     ...INDEXES,
   ];
+}
+
+/** Columns added since the first schema: created with the table when new, added when missing. */
+export const ADDED_COLUMNS: ReadonlyArray<{
+  table: string;
+  column: string;
+  postgres: string;
+  sqlite: string;
+}> = [{ table: "voevent", column: "signature", postgres: "text", sqlite: "TEXT" }];
+
+/** PostgreSQL statements that add the missing ADDED_COLUMNS (run with the schema). */
+function addColumnsPostgres(): string[] {
+  return ADDED_COLUMNS.map(
+    (c) => `ALTER TABLE ${c.table} ADD COLUMN IF NOT EXISTS ${c.column} ${c.postgres}`,
+  );
+}
+
+/** The stored text of a signature verdict (null: none). */
+export function signatureText(sig: ArchiveSignature | null | undefined): string | null {
+  return sig === null || sig === undefined
+    ? null
+    : JSON.stringify({ verdict: sig.verdict, keyId: sig.keyId, userId: sig.userId });
+}
+
+/** A stored signature text back as a verdict; null when none (or not one). */
+export function signatureOf(v: unknown): ArchiveSignature | null {
+  if (typeof v !== "string" || v === "") return null;
+  try {
+    const o = JSON.parse(v) as { verdict?: unknown; keyId?: unknown; userId?: unknown } | null;
+    if (o === null || typeof o !== "object" || typeof o.verdict !== "string") return null;
+    return {
+      verdict: o.verdict,
+      keyId: typeof o.keyId === "string" ? o.keyId : null,
+      userId: typeof o.userId === "string" ? o.userId : null,
+    };
+  } catch {
+    return null;
+  }
 }
 
 const INDEXES = [
