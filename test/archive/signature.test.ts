@@ -3,8 +3,8 @@
  * and a real PostgreSQL server started here): an archive made by the schema before the verdict's
  * column opens, gains the column and keeps its rows; real corpus packets stored with msg.signature
  * verdicts come back with them (list, the synopsis' separate `signature` key, the search page's
- * rows, the feeds' summaries parsed by an independent feed parser), and voeventdb's own fields stay
- * exactly voeventdb's. What msg.signature may hold from upstream is checked and cut, never trusted.
+ * rows and its Signature column in Chromium, the feeds' summaries parsed by an independent feed
+ * parser), and voeventdb's own fields stay exactly voeventdb's. What msg.signature may hold from upstream is checked and cut, never trusted.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,6 +20,7 @@ import { ARCHIVE_LIMITS } from "../../src/archive/limits";
 import { openArchive } from "../../src/archive/open";
 import { schema } from "../../src/archive/sql";
 import type { ArchiveRecord, ArchiveSignature, ArchiveStore } from "../../src/archive/types";
+import { launchBrowser } from "../e2e/harness";
 import { describeCorpus, isMarkedNotWellFormed, readIndex, readPacket } from "../helpers/corpus";
 import { PostgresServer } from "../helpers/postgres";
 
@@ -62,6 +63,8 @@ function corpusPackets(n: number): Buffer[] {
 
 const KEY = "8C3F2A71D0E4B95A";
 const USER = "GCN test key <gcn@example.org>";
+/** A user ID is anyone's text: the search page shows it as text, and nothing of it runs. */
+const HOSTILE_USER = `<img src=x onerror="window.__xss='user id'"><script>window.__xss='script'</script>`;
 
 /** msg.signature as receivers and subscribers set it (and as anything upstream might). */
 const INPUTS: Array<{ given: unknown; kept: ArchiveSignature | null }> = [
@@ -93,11 +96,11 @@ const INPUTS: Array<{ given: unknown; kept: ArchiveSignature | null }> = [
   { given: "signed", kept: null },
   // Over the limit: cut and marked.
   {
-    given: { verdict: "malformed", keyId: "k".repeat(5000), userId: "<script>alert(1)</script>" },
+    given: { verdict: "malformed", keyId: "k".repeat(5000), userId: HOSTILE_USER },
     kept: {
       verdict: "malformed",
       keyId: `${"k".repeat(ARCHIVE_LIMITS.maxSignatureText)}…`,
-      userId: "<script>alert(1)</script>",
+      userId: HOSTILE_USER,
     },
   },
 ];
@@ -307,6 +310,55 @@ for (const kind of ["embedded", "postgres"] as const) {
             `${format}: ${item(signedIvorn)}`,
           );
           assert.doesNotMatch(item(plainIvorn), /Signature:/, format);
+        }
+
+        // The search page in Chromium: the Signature column, as text only.
+        const browser = await launchBrowser();
+        try {
+          const page = await browser.newPage();
+          const errors: string[] = [];
+          page.on("pageerror", (e) => errors.push(String(e)));
+          await page.goto(`${root}/?order=id&limit=100`);
+          await page.waitForFunction(() => document.body.dataset.ready === "true", undefined, {
+            timeout: 20_000,
+          });
+          const header = await page.locator("#results thead th").allTextContents();
+          const col = header.indexOf("Signature");
+          assert.ok(col >= 0, `a Signature column: ${header.join(", ")}`);
+          const rows = await page.locator("#results tbody tr").evaluateAll(
+            (trs, c) =>
+              trs.map((tr) => {
+                const cells = tr.querySelectorAll("td");
+                const sig = cells[c] as HTMLElement;
+                return {
+                  ivorn: cells[cells.length - 1]?.textContent ?? "",
+                  text: sig.textContent,
+                  title: sig.title,
+                };
+              }),
+            col,
+          );
+          const shown = new Map(rows.map((r) => [r.ivorn, r]));
+          for (const [i, { kept }] of INPUTS.entries()) {
+            const ivorn = recordFromPacket(packets[i + 1], new Date()).ivorn;
+            const row = shown.get(ivorn);
+            assert.ok(row, `a row for ${ivorn}`);
+            assert.equal(row.text, kept === null ? "" : kept.verdict, ivorn);
+            assert.equal(
+              row.title,
+              kept === null ? "" : [kept.keyId, kept.userId].filter(Boolean).join(" "),
+              ivorn,
+            );
+          }
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(
+            await page.evaluate(() => (window as unknown as { __xss?: string }).__xss ?? null),
+            null,
+          );
+          assert.equal(await page.locator("#results img, #results script").count(), 0);
+          assert.deepEqual(errors, []);
+        } finally {
+          await browser.close();
         }
       } finally {
         http1.closeAllConnections();
