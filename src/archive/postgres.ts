@@ -12,7 +12,7 @@
  *   unique binary-ordered IVORN (prefix search), cite.ref_ivorn, and (dec, x, y, z, voevent_id)
  *   for cones (sql.ts).
  * - Columns added since the first schema (sql.ts ADDED_COLUMNS) are added with it when missing
- *   (`ADD COLUMN IF NOT EXISTS`), so a database made before them keeps working.
+ *   (an ALTER only when information_schema lacks them), so a database made before them keeps working.
  * - Schema creation takes a transaction-level advisory lock, so several flows opening one
  *   database at once do not race.
  * - Errors: SQLSTATE 57014 (statement_timeout) is TIMEOUT; connection failures, shutdowns

@@ -15,8 +15,8 @@
  *   the (dec, x, y, z, voevent_id) index and the exact test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius), so
  *   neither store needs trigonometry in SQL or an extension (no q3c).
  * - Columns added after the first schema (`ADDED_COLUMNS`: the signature verdict, issue 17) are
- *   added to an archive made before them when it opens: PostgreSQL `ADD COLUMN IF NOT EXISTS`
- *   (under the schema lock), SQLite after a look at `PRAGMA table_info`. Old rows have null.
+ *   added to an archive made before them when it opens: PostgreSQL after a look at
+ *   information_schema (under the schema lock), SQLite at `PRAGMA table_info`. Old rows have null.
  * - The signature verdict is one JSON text `{"verdict","keyId","userId"}` (`signatureText`), read
  *   back by `signatureOf`, which trusts nothing it reads.
  * - Coordinate filters (cone, dec_gt, dec_lt) apply to the same position, as voeventdb joins one
@@ -189,10 +189,17 @@ export const ADDED_COLUMNS: ReadonlyArray<{
   sqlite: string;
 }> = [{ table: "voevent", column: "signature", postgres: "text", sqlite: "TEXT" }];
 
-/** PostgreSQL statements that add the missing ADDED_COLUMNS (run with the schema). */
+/**
+ * PostgreSQL statements that add the missing ADDED_COLUMNS (run with the schema). The ALTER runs
+ * only when the column is missing: an ALTER TABLE, even one that changes nothing, would wait for
+ * every query reading the table (its lock) each time a store opens.
+ */
 function addColumnsPostgres(): string[] {
   return ADDED_COLUMNS.map(
-    (c) => `ALTER TABLE ${c.table} ADD COLUMN IF NOT EXISTS ${c.column} ${c.postgres}`,
+    (c) =>
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() ` +
+      `AND table_name = '${c.table}' AND column_name = '${c.column}') THEN ` +
+      `ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.postgres}; END IF; END $$`,
   );
 }
 
