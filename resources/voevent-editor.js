@@ -86,6 +86,33 @@ window.VOEventEditor =
       return /^[0-9]+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535;
     };
 
+    // --- signatures: the same rule as nodes/shared/signatures.ts (signatureSetting) ---
+    /**
+     * The `signatures` setting of a receiver or subscriber with its `keyring`: "check" and
+     * "require" need a voevent-keyring configuration node (anything else is "ignore", as the
+     * runtime reads it). `lookup(id)` finds a node of the workspace (RED.nodes.node). Returns null
+     * when good, "none" when no keyring is chosen, "missing" when the chosen one is not a
+     * voevent-keyring of the workspace (deleted, or another type).
+     */
+    const signaturesProblem = (mode, keyring, lookup) => {
+      if (mode !== "check" && mode !== "require") return null;
+      const id = typeof keyring === "string" ? keyring.trim() : "";
+      if (id === "" || id === "_ADD_") return "none";
+      const found = lookup(id);
+      return found && found.type === "voevent-keyring" ? null : "missing";
+    };
+    /**
+     * The value of setting `name` of `node`: the open edit dialog's field while that dialog is
+     * this node's (`editing` is the node whose dialog is open, or null), else the saved value.
+     */
+    const settingOf = (node, editing, name) => {
+      if (editing !== null && editing === node) {
+        const field = $(`#node-input-${name}`);
+        if (field.length > 0) return field.val();
+      }
+      return node[name];
+    };
+
     // --- XPath: a quick syntax check here, the real compiler on the server ---
     /** Balanced quotes, brackets and parentheses: catches most typing slips at once. null, or what is wrong. */
     const xpathSyntax = (expr) => {
@@ -253,6 +280,8 @@ window.VOEventEditor =
     };
 
     return {
+      signaturesProblem,
+      settingOf,
       sizeField,
       cidrOk,
       whitelistProblem,

@@ -11,6 +11,8 @@
  *   record is dropped and counted (the status shows it), not held in memory without bound.
  * - The received time is msg.vtp.receivedAt when a node of this package set it (the receiver or
  *   subscriber saw the packet then), else now.
+ * - msg.signature (a receiver's or subscriber's verdict, issue 17) is stored with the packet:
+ *   verdict, key ID and user ID; nothing when it is absent or not a verdict (ingest.ts).
  * - The status "N stored / D duplicates / P pending" (and "X dropped" when any were) is formatted
  *   every STATUS_MS from the writer's counters (the archive's, shared by every archive node
  *   writing to it), not per message: at 10,000 events/s a status per message would cost more than
@@ -71,7 +73,8 @@ function init(RED: NodeAPI): void {
         if (!Number.isNaN(at.getTime())) receivedAt = at;
       }
       try {
-        db.enqueue(recordFromPacket(rawPayloadOf(msg), receivedAt));
+        const signature = (msg as { signature?: unknown }).signature;
+        db.enqueue(recordFromPacket(rawPayloadOf(msg), receivedAt, { signature }));
       } catch (err) {
         flasher.flash(statusError(t("status.refused-one")));
         done(asError(err));

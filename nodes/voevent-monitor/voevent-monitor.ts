@@ -14,7 +14,6 @@ import { eventOf } from "../../src/contract";
 import { MONITOR_DEFAULTS, MonitorStore } from "../../src/monitor/events";
 import { feeds } from "../../src/monitor/feeds";
 import { loadAssets, MonitorServer, normalisePath, type PageAssets } from "../../src/monitor/server";
-import { parseVOEvent } from "../../src/voevent/parse";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk } from "../shared/status";
 import type { Node } from "../shared/types";
@@ -102,8 +101,8 @@ function init(RED: NodeAPI): void {
     servers.set(where, server);
     flasher.set(statusIdle(t("status.waiting", { path: where })));
 
-    // Optional persistence: the events (their XML) in a context store, loaded at start, saved
-    // every SAVE_MS when something changed and on close.
+    // Optional persistence: the events (their XML, arrival, peer and signature verdict) in a
+    // context store, loaded at start, saved every SAVE_MS when something changed and on close.
     const persist = typeof config.persist === "string" ? config.persist.trim() : "";
     const context = this.context();
     let dirty = false;
@@ -120,21 +119,8 @@ function init(RED: NodeAPI): void {
     saver?.unref();
     if (persist !== "") {
       context.get(CONTEXT_KEY, persist, (err: Error | undefined, saved: unknown) => {
-        if (err || !Array.isArray(saved)) return;
-        for (const item of saved.slice(-max)) {
-          const e = item as { xml?: unknown; receivedAt?: unknown; peer?: unknown };
-          if (typeof e?.xml !== "string") continue;
-          try {
-            const parsed = parseVOEvent(e.xml);
-            const at = typeof e.receivedAt === "string" ? new Date(e.receivedAt) : new Date();
-            store.add(parsed.voevent, e.xml, {
-              peer: typeof e.peer === "string" ? e.peer : null,
-              receivedAt: Number.isNaN(at.getTime()) ? new Date() : at,
-            });
-          } catch {
-            // a saved packet that no longer parses is dropped
-          }
-        }
+        if (err) return;
+        store.restore(saved);
         if (store.size > 0) flasher.set(statusOk(t("status.events", { count: store.size, path: where })));
       });
     }

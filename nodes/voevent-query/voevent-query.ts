@@ -7,9 +7,10 @@
  *
  * Decisions:
  * - Each output message is a copy of the input with payload, voevent, topic and vtp set (vtp.peer
- *   and vtp.localIvo null, vtp.receivedAt when the archive received it), plus msg.archive
- *   { index, count }; in array mode msg.payload is the array of { payload, voevent, topic, vtp }
- *   and msg.archive { count }. A stored packet that no longer parses is skipped and counted in
+ *   and vtp.localIvo null, vtp.receivedAt when the archive received it), msg.signature
+ *   { verdict, keyId, userId } when a verdict was stored with the packet (else none, whatever the
+ *   input had), plus msg.archive { index, count }; in array mode msg.payload is the array of
+ *   { payload, voevent, topic, vtp, signature? } and msg.archive { count }. A stored packet that no longer parses is skipped and counted in
  *   msg.archive.skipped.
  * - A bad query (unknown key, bad value, limit above the cap) goes to done(err) with the parser's
  *   message, which names the key and the value; so does a store that is down or too slow.
@@ -17,7 +18,7 @@
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { parseArchiveQuery } from "../../src/archive/filters";
-import type { ArchiveStore } from "../../src/archive/types";
+import type { ArchiveSignature, ArchiveStore } from "../../src/archive/types";
 import { type EventMessage, eventMessage } from "../../src/contract";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { asError, onClose, onInput } from "../shared/lifecycle";
@@ -66,11 +67,17 @@ function init(RED: NodeAPI): void {
         throw asError(err);
       }
       const packets = await s.list(query);
-      const events: EventMessage[] = [];
+      const events: Array<EventMessage & { signature?: ArchiveSignature }> = [];
       let skipped = 0;
       for (const packet of packets) {
         try {
-          events.push(eventMessage(parseVOEvent(packet.xml), { receivedAt: packet.receivedAt }));
+          const ev = eventMessage(parseVOEvent(packet.xml), { receivedAt: packet.receivedAt });
+          // The stored verdict comes back as msg.signature; none when none was stored.
+          events.push(
+            packet.signature === null || packet.signature === undefined
+              ? ev
+              : { ...ev, signature: { ...packet.signature } },
+          );
         } catch {
           skipped++;
         }
@@ -83,6 +90,8 @@ function init(RED: NodeAPI): void {
       } else {
         const outs = events.map((ev, index) => {
           const out = RED.util.cloneMessage(msg) as NodeMessage & Record<string, unknown>;
+          // The input's own msg.signature is not this event's.
+          delete out.signature;
           Object.assign(out, ev);
           out.archive = { index, count: events.length, skipped };
           return out;

@@ -7,7 +7,7 @@
  *   GET <path>/                          the search page (HTML); <path> redirects to it
  *   GET <path>/app.js, app.css           its script and style
  *   GET <path>/search?<filters>          the page's rows: IVORN, stream, role, times, position
- *                                        projected on the monitor's sky map
+ *                                        projected on the monitor's sky map, signature verdict
  *   GET <path>/feed.rss, feed.atom       the feeds (same filters, newest first)
  *   GET <path>/apiv1/                    voeventdb's landing: message, api_version, endpoints
  *   GET <path>/apiv1/count               and the other endpoints of `ENDPOINTS`
@@ -23,6 +23,8 @@
  *   when the store misses its time budget or is down, is busy or fails in any other way: never a
  *   500, and never an exception out of a request callback.
  * - For `count` and the `map/` endpoints the pagination keys are ignored, as voeventdb ignores them.
+ * - The signature verdict stored with a packet (issue 17) is in no voeventdb field: a synopsis
+ *   has it as a separate top-level `signature` key beside `voevent`, only when there is one.
  * - An IVORN in a packet URL is percent-decoded once (voeventdb.remote sends
  *   `urllib.quote_plus(ivorn)`); when that IVORN is not stored and it has a `+`, the `+` read as
  *   a space (quote_plus's encoding of a space) is tried too.
@@ -464,6 +466,7 @@ export class ArchiveApi {
         time,
         description,
         position,
+        signature: packet.signature ?? null,
         map:
           position && xy
             ? {

@@ -17,6 +17,8 @@
  *   for WAL) and `synchronous=FULL` by default: a batch is acknowledged after COMMIT returned,
  *   and a process killed at any point leaves a file that opens with every acknowledged batch.
  *   `synchronous: "normal"` or `"off"` trade power-loss safety (not process-kill safety) for speed.
+ * - Columns added since the first schema (sql.ts ADDED_COLUMNS) are added by the worker when the
+ *   file lacks them (an archive made before them opens as before, its old rows with null).
  * - Errors: "database or disk is full" and I/O errors are UNAVAILABLE (retried by the writer);
  *   "malformed"/"not a database" is CORRUPT.
  * - node-sqlite3-wasm locks a file with a `<file>.lock` directory that a killed process leaves
@@ -29,7 +31,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { ARCHIVE_LIMITS } from "./limits";
-import { schema, ZONE_DEG } from "./sql";
+import { ADDED_COLUMNS, schema, signatureText, ZONE_DEG } from "./sql";
 import { type Row, type SqlExecutor, SqlStore } from "./sql-store";
 import { ArchiveError, type ArchiveErrorCode, type ArchiveRecord, type InsertResult } from "./types";
 
@@ -61,7 +63,11 @@ function open() {
   db.exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=" + workerData.synchronous +
     "; PRAGMA foreign_keys=ON; PRAGMA cache_size=-" + workerData.cacheKiB + ";");
   for (const s of workerData.schema) db.exec(s);
-  stmts.v = db.prepare("INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ivorn) DO NOTHING RETURNING id");
+  for (const c of workerData.added) {
+    const cols = db.all("SELECT name FROM pragma_table_info(?)", [c.table]).map((r) => r.name);
+    if (!cols.includes(c.column)) db.exec("ALTER TABLE " + c.table + " ADD COLUMN " + c.column + " " + c.sqlite);
+  }
+  stmts.v = db.prepare("INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ivorn) DO NOTHING RETURNING id");
   stmts.c = db.prepare("INSERT INTO coord (voevent_id, ra, dec, error, time, system, zone, ran, x, y, z) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   stmts.r = db.prepare("INSERT INTO cite (voevent_id, ref_ivorn, cite_type, description) VALUES (?, ?, ?, ?)");
 }
@@ -75,7 +81,7 @@ function insert(records) {
   db.exec("BEGIN IMMEDIATE");
   try {
     for (const r of records) {
-      const row = stmts.v.all([r.ivorn, r.stream, r.role, r.version, r.authorIvorn, ms(r.authorDatetime), ms(r.receivedAt), r.xml])[0];
+      const row = stmts.v.all([r.ivorn, r.stream, r.role, r.version, r.authorIvorn, ms(r.authorDatetime), ms(r.receivedAt), r.xml, r.signatureText])[0];
       if (row === null || row === undefined) { duplicates++; continue; }
       stored++;
       for (const c of r.coords) {
@@ -168,6 +174,7 @@ class EmbeddedExecutor implements SqlExecutor {
         modulePath: require.resolve("node-sqlite3-wasm"),
         schema: schema("sqlite"),
         zoneDeg: ZONE_DEG,
+        added: ADDED_COLUMNS,
         synchronous: this.synchronous,
         cacheKiB: this.cacheKiB,
       },
@@ -257,7 +264,9 @@ class EmbeddedExecutor implements SqlExecutor {
   }
 
   insert(records: ArchiveRecord[]): Promise<InsertResult> {
-    return this.request<InsertResult>({ op: "insert", records }, this.writeBudget, "write");
+    // The worker writes the signature verdict as its stored text (sql.ts signatureText).
+    const rows = records.map((r) => ({ ...r, signatureText: signatureText(r.signature) }));
+    return this.request<InsertResult>({ op: "insert", records: rows }, this.writeBudget, "write");
   }
 
   async close(): Promise<void> {

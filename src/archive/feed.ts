@@ -14,13 +14,15 @@
  * - Key Params: the ones named in `KEY_PARAMS` that the packet has (GCN's Packet_Type and trigger
  *   number, LIGO's GraceID and AlertType, …), else its first top-level Params, at most
  *   `FEED_DEFAULTS.titleParams` of them.
+ * - A packet stored with a signature verdict (issue 17) has it as the summary's last line
+ *   (`Signature: signed (key …, user ID)`); one without has no such line.
  * - Limits (`FEED_DEFAULTS`): 50 items unless `limit` asks otherwise, at most 500; a summary is cut
  *   at 2,000 characters.
  */
 import { Feed } from "feed";
 import type { VOEvent } from "../voevent/model";
 import { parseVOEvent } from "../voevent/parse";
-import type { StoredPacket } from "./types";
+import type { ArchiveSignature, StoredPacket } from "./types";
 
 export const FEED_DEFAULTS = {
   /** Items in a feed unless `limit` asks for another number. */
@@ -124,6 +126,13 @@ export function itemSummary(voevent: VOEvent | null): string {
   return clip(why.join("; "), FEED_DEFAULTS.maxSummary);
 }
 
+/** The stored signature verdict in words, e.g. `Signature: signed (key 8C3F2A71D0E4B95A, Ann <a@b>)`. */
+export function signatureLine(sig: ArchiveSignature | null | undefined): string {
+  if (sig === null || sig === undefined) return "";
+  const who = [sig.keyId === null ? "" : `key ${sig.keyId}`, sig.userId ?? ""].filter((w) => w !== "");
+  return `Signature: ${sig.verdict}${who.length === 0 ? "" : ` (${who.join(", ")})`}`;
+}
+
 /** The feed's text in the format asked for. */
 export function renderFeed(format: FeedFormat, packets: StoredPacket[], ctx: FeedContext): string {
   const feed = new Feed({
@@ -148,7 +157,10 @@ export function renderFeed(format: FeedFormat, packets: StoredPacket[], ctx: Fee
     const synopsis = `${ctx.base}apiv1/packet/synopsis/${encoded}`;
     const xml = `${ctx.base}apiv1/packet/xml/${encoded}`;
     enclosures.push([synopsis, xml]);
-    const summary = itemSummary(voevent);
+    // The summary, and the signature verdict as its last line when one was stored.
+    const text = itemSummary(voevent);
+    const sig = signatureLine(packet.signature);
+    const summary = sig === "" ? text : text === "" ? sig : `${text}\n${sig}`;
     feed.addItem({
       title: feedText(itemTitle(packet, voevent)),
       id: xmlChars(packet.ivorn),
@@ -156,7 +168,8 @@ export function renderFeed(format: FeedFormat, packets: StoredPacket[], ctx: Fee
       date: packet.authorDatetime ?? packet.receivedAt,
       description: summary === "" ? undefined : feedText(summary),
       content:
-        `${summary === "" ? "" : `<p>${feedText(summary)}</p>`}` +
+        `${text === "" ? "" : `<p>${feedText(text)}</p>`}` +
+        `${sig === "" ? "" : `<p>${feedText(sig)}</p>`}` +
         `<p><a href="${attr(synopsis)}">synopsis</a> · <a href="${attr(xml)}">XML</a></p>`,
       enclosure: { url: xml, type: "text/xml", length: packet.xml.length },
     });

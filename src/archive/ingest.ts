@@ -5,6 +5,8 @@
  *
  * Decisions:
  * - The bytes are kept exactly as received (voeventdb re-serialises; we never do).
+ * - Not voeventdb's: the signature verdict the packet arrived with (msg.signature, issue 17) is
+ *   kept as verdict, key ID and user ID when it is one of src/signature's verdicts, else nothing.
  * - stream: the IVORN before `#`, without `ivo://` (voeventdb: `ivorn.split('#')[0][6:]`), so
  *   `ivo://nasa.gsfc.gcn/SWIFT#…` is stream `nasa.gsfc.gcn/SWIFT`, as voeventdb's `stream` filter
  *   and `map/stream_count` expect.
@@ -26,12 +28,14 @@
  *   packet) and the first `Citations/Description` for each (voeventdb's model).
  */
 import { VOEventError } from "../errors";
+import type { VerdictName } from "../signature/verify";
 import { parseVOEvent } from "../voevent/parse";
 import { xmlTrim } from "../voevent/values";
 import { attr, childElement, childElements, textOf } from "../xml/parse";
 import type { XElement } from "../xml/types";
+import { ARCHIVE_LIMITS } from "./limits";
 import { parseIsoTime } from "./time";
-import type { ArchiveCite, ArchiveCoord, ArchiveRecord } from "./types";
+import type { ArchiveCite, ArchiveCoord, ArchiveRecord, ArchiveSignature } from "./types";
 
 /** The coordinate systems voeventdb loads without transformation (voeventparse's names). */
 export const ACCEPTED_COORD_SYSTEMS: readonly string[] = [
@@ -48,6 +52,38 @@ export const CITE_TYPES: readonly string[] = ["followup", "supersedes", "retract
 export interface RecordOptions {
   /** Largest packet accepted, bytes (the parser's default otherwise). */
   maxBytes?: number;
+  /** msg.signature as the packet arrived with it (anything: checked by `archiveSignature`). */
+  signature?: unknown;
+}
+
+/** The verdicts of src/signature (msg.signature.verdict). */
+export const SIGNATURE_VERDICTS: readonly VerdictName[] = [
+  "signed",
+  "bad",
+  "unknown-key",
+  "unsigned",
+  "malformed",
+];
+
+function cutText(v: unknown, max: number): string | null {
+  if (typeof v !== "string" || v === "") return null;
+  return v.length > max ? `${v.slice(0, max)}…` : v;
+}
+
+/**
+ * What the archive keeps of msg.signature: its verdict, key ID and user ID (each cut at
+ * `maxSignatureText`); null when it is absent or not a verdict of src/signature (anything may
+ * set msg.signature upstream: nothing else of it is trusted or kept).
+ */
+export function archiveSignature(
+  value: unknown,
+  maxText: number = ARCHIVE_LIMITS.maxSignatureText,
+): ArchiveSignature | null {
+  if (value === null || typeof value !== "object") return null;
+  const v = value as { verdict?: unknown; keyId?: unknown; userId?: unknown };
+  if (typeof v.verdict !== "string" || !(SIGNATURE_VERDICTS as readonly string[]).includes(v.verdict))
+    return null;
+  return { verdict: v.verdict, keyId: cutText(v.keyId, maxText), userId: cutText(v.userId, maxText) };
 }
 
 /**
@@ -75,6 +111,7 @@ export function recordFromPacket(
     xml: bytes,
     coords: hasDummyCoords(stream, v.params) ? [] : readCoords(root),
     cites: readCites(root),
+    signature: archiveSignature(options.signature),
   };
 }
 

@@ -29,6 +29,8 @@ export const ARCHIVE_LIMITS = {
   pruneIntervalMs: 60_000,
   /** Writer: how long close() may spend flushing before it gives up (what is left is counted dropped), ms. */
   closeDeadlineMs: 5_000,
+  /** Longest key ID and user ID of a stored signature verdict, in characters (longer is cut, marked …). */
+  maxSignatureText: 256,
   /** PostgreSQL: connections in the pool. */
   poolSize: 4,
   /** PostgreSQL: connect deadline, ms. */

@@ -11,6 +11,8 @@
  * - Indexes for the 1M-packet queries without q3c: stream, role, author time, received time, the
  *   unique binary-ordered IVORN (prefix search), cite.ref_ivorn, (zone, ran, x, y, z, voevent_id)
  *   for cones and (dec, …) for declination bounds (sql.ts).
+ * - Columns added since the first schema (sql.ts ADDED_COLUMNS) are added with it when missing
+ *   (an ALTER only when information_schema lacks them), so a database made before them keeps working.
  * - Schema creation takes a transaction-level advisory lock, so several flows opening one
  *   database at once do not race.
  * - Errors: SQLSTATE 57014 (statement_timeout) is TIMEOUT; connection failures, shutdowns
@@ -19,7 +21,7 @@
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import { ARCHIVE_LIMITS } from "./limits";
-import { schema, uniqueByIvorn, unitVector, zoneKeys } from "./sql";
+import { schema, signatureText, uniqueByIvorn, unitVector, zoneKeys } from "./sql";
 import { type Row, type SqlExecutor, SqlStore } from "./sql-store";
 import { ArchiveError, type ArchiveRecord, type InsertResult } from "./types";
 
@@ -122,8 +124,8 @@ class PostgresExecutor implements SqlExecutor {
     try {
       await client.query("BEGIN");
       const inserted = await client.query<{ id: string; ivorn: string }>(
-        `INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::bytea[])
+        `INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml, signature)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::bytea[], $9::text[])
          ON CONFLICT (ivorn) DO NOTHING RETURNING id, ivorn`,
         [
           unique.map((r) => r.ivorn),
@@ -134,6 +136,7 @@ class PostgresExecutor implements SqlExecutor {
           unique.map((r) => r.authorDatetime),
           unique.map((r) => r.receivedAt),
           unique.map((r) => r.xml),
+          unique.map((r) => signatureText(r.signature)),
         ],
       );
       const idOf = new Map(inserted.rows.map((r) => [r.ivorn, r.id]));

@@ -9,10 +9,11 @@
  * - Retention: `maxAge` deletes packets *received* longer ago than it; `maxEvents` keeps the
  *   newest (by id) that many. Positions and cites go with their packet (ON DELETE CASCADE).
  * - Synopsis as voeventdb's `packet/synopsis` (times in Python's isoformat: `+00:00`,
- *   microseconds only when not zero) with its `relevant_urls` rule (Swift BAT GRB trigger pages).
+ *   microseconds only when not zero) with its `relevant_urls` rule (Swift BAT GRB trigger pages),
+ *   and one key voeventdb has not: `signature`, the stored verdict, only when there is one.
  */
 import { whereClause } from "./filters";
-import { authoredMonth, type Dialect, orderBy, SqlBuilder } from "./sql";
+import { authoredMonth, type Dialect, orderBy, SqlBuilder, signatureOf } from "./sql";
 import type {
   ArchiveFilters,
   ArchiveQuery,
@@ -190,7 +191,7 @@ export class SqlStore implements ArchiveStore {
   async list(query: ArchiveQuery): Promise<StoredPacket[]> {
     const { sql, params } = this.page(
       query,
-      "v.id, v.ivorn, v.stream, v.role, v.version, v.author_ivorn, v.author_datetime, v.received, v.xml",
+      "v.id, v.ivorn, v.stream, v.role, v.version, v.author_ivorn, v.author_datetime, v.received, v.xml, v.signature",
     );
     return (await this.db.all(sql, params)).map((r) => ({
       id: num(r.id),
@@ -202,13 +203,14 @@ export class SqlStore implements ArchiveStore {
       authorDatetime: date(r.author_datetime),
       receivedAt: date(r.received) ?? new Date(0),
       xml: bytes(r.xml),
+      signature: signatureOf(r.signature),
     }));
   }
 
   async synopsis(ivorn: string): Promise<Synopsis | null> {
     const q = new SqlBuilder(this.dialect);
     const rows = await this.db.all(
-      `SELECT id, ivorn, stream, role, version, author_ivorn, author_datetime, received FROM voevent WHERE ivorn = ${q.param(ivorn)}`,
+      `SELECT id, ivorn, stream, role, version, author_ivorn, author_datetime, received, signature FROM voevent WHERE ivorn = ${q.param(ivorn)}`,
       q.params,
     );
     const v = rows[0];
@@ -230,7 +232,7 @@ export class SqlStore implements ArchiveStore {
       cite_type: String(r.cite_type),
       description: str(r.description),
     }));
-    return {
+    const synopsis: Synopsis = {
       voevent: {
         id,
         ivorn: String(v.ivorn),
@@ -257,6 +259,10 @@ export class SqlStore implements ArchiveStore {
         refList.map((r) => r.ref_ivorn),
       ),
     };
+    // Not voeventdb's: a separate key, only when a verdict was stored.
+    const signature = signatureOf(v.signature);
+    if (signature !== null) synopsis.signature = signature;
+    return synopsis;
   }
 
   async packetXml(ivorn: string): Promise<Buffer | null> {

@@ -18,10 +18,15 @@
  *   spans (the (zone, ran, x, y, z, voevent_id) index: the "zones" method), then applies the exact
  *   test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius), so neither store needs trigonometry in SQL or an
  *   extension (no q3c).
+ * - Columns added after the first schema (`ADDED_COLUMNS`: the signature verdict, issue 17) are
+ *   added to an archive made before them when it opens: PostgreSQL after a look at
+ *   information_schema (under the schema lock), SQLite at `PRAGMA table_info`. Old rows have null.
+ * - The signature verdict is one JSON text `{"verdict","keyId","userId"}` (`signatureText`), read
+ *   back by `signatureOf`, which trusts nothing it reads.
  * - Coordinate filters (cone, dec_gt, dec_lt) apply to the same position, as voeventdb joins one
  *   Coord row for all of them; a packet matches once however many of its positions match.
  */
-import type { ArchiveOrder, ArchiveRecord } from "./types";
+import type { ArchiveOrder, ArchiveRecord, ArchiveSignature } from "./types";
 
 export type Dialect = "postgres" | "sqlite";
 
@@ -178,6 +183,7 @@ export function schema(dialect: Dialect): string[] {
         ref_ivorn text COLLATE "C" NOT NULL,
         cite_type text NOT NULL,
         description text)`,
+      ...addColumnsPostgres(),
       ...INDEXES,
     ];
   }
@@ -213,6 +219,51 @@ export function schema(dialect: Dialect): string[] {
       description TEXT)`,
     ...INDEXES,
   ];
+}
+
+/** Columns added since the first schema: created with the table when new, added when missing. */
+export const ADDED_COLUMNS: ReadonlyArray<{
+  table: string;
+  column: string;
+  postgres: string;
+  sqlite: string;
+}> = [{ table: "voevent", column: "signature", postgres: "text", sqlite: "TEXT" }];
+
+/**
+ * PostgreSQL statements that add the missing ADDED_COLUMNS (run with the schema). The ALTER runs
+ * only when the column is missing: an ALTER TABLE, even one that changes nothing, would wait for
+ * every query reading the table (its lock) each time a store opens.
+ */
+function addColumnsPostgres(): string[] {
+  return ADDED_COLUMNS.map(
+    (c) =>
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() ` +
+      `AND table_name = '${c.table}' AND column_name = '${c.column}') THEN ` +
+      `ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.postgres}; END IF; END $$`,
+  );
+}
+
+/** The stored text of a signature verdict (null: none). */
+export function signatureText(sig: ArchiveSignature | null | undefined): string | null {
+  return sig === null || sig === undefined
+    ? null
+    : JSON.stringify({ verdict: sig.verdict, keyId: sig.keyId, userId: sig.userId });
+}
+
+/** A stored signature text back as a verdict; null when none (or not one). */
+export function signatureOf(v: unknown): ArchiveSignature | null {
+  if (typeof v !== "string" || v === "") return null;
+  try {
+    const o = JSON.parse(v) as { verdict?: unknown; keyId?: unknown; userId?: unknown } | null;
+    if (o === null || typeof o !== "object" || typeof o.verdict !== "string") return null;
+    return {
+      verdict: o.verdict,
+      keyId: typeof o.keyId === "string" ? o.keyId : null,
+      userId: typeof o.userId === "string" ? o.userId : null,
+    };
+  } catch {
+    return null;
+  }
 }
 
 const INDEXES = [

@@ -8,6 +8,10 @@
  * - Rows follow voeventdb's models (`database/models.py`): one `voevent` row per IVORN with the raw
  *   bytes, its `coord` rows (every WhereWhen position that voeventdb would keep) and its `cite`
  *   rows (every Citations/EventIVORN). Times are Dates (UTC); the raw bytes are never re-serialised.
+ * - One addition to voeventdb's row (issue 17): the signature verdict a receiver or subscriber
+ *   gave the packet (msg.signature: verdict, key ID, user ID), in a nullable `signature` column;
+ *   null when it was not checked. voeventdb's API answers stay voeventdb's: the verdict shows only
+ *   as a separate top-level `signature` key of a synopsis, when there is one.
  * - A query is parsed once (filters.ts: a table of definitions, each with its query-string key,
  *   parse, clause per store and examples) into `ArchiveQuery`; a bad value is an `ArchiveError`
  *   with code `BAD_QUERY` naming the key and the value (HTTP 400). A store that misses its time
@@ -38,6 +42,14 @@ export interface ArchiveCite {
   description: string | null;
 }
 
+/** msg.signature as the archive keeps it (ingest.ts `archiveSignature` checks and cuts it). */
+export interface ArchiveSignature {
+  /** signed | bad | unknown-key | unsigned | malformed. */
+  verdict: string;
+  keyId: string | null;
+  userId: string | null;
+}
+
 /** One packet ready to be stored (made by ingest.ts `recordFromPacket`). */
 export interface ArchiveRecord {
   ivorn: string;
@@ -53,6 +65,8 @@ export interface ArchiveRecord {
   xml: Buffer;
   coords: ArchiveCoord[];
   cites: ArchiveCite[];
+  /** The signature verdict it arrived with; absent or null when none was checked. */
+  signature?: ArchiveSignature | null;
 }
 
 /** A stored packet as the query node and the feeds read it. */
@@ -66,6 +80,8 @@ export interface StoredPacket {
   authorDatetime: Date | null;
   receivedAt: Date;
   xml: Buffer;
+  /** The signature verdict stored with it; null when none was checked. */
+  signature?: ArchiveSignature | null;
 }
 
 /** voeventdb's `packet/synopsis` result, field names as voeventdb's JSON has them. */
@@ -89,6 +105,11 @@ export interface Synopsis {
   }>;
   refs: Array<{ ref_ivorn: string; cite_type: string; description: string | null }>;
   relevant_urls: string[];
+  /**
+   * Not voeventdb's: the signature verdict stored with the packet, present only when there is
+   * one (voeventdb.remote passes unknown keys through untouched).
+   */
+  signature?: ArchiveSignature;
 }
 
 /** The parsed filters: each key is one voeventdb filter; absent means not filtered. */

@@ -12,12 +12,15 @@
  * - Strings shown in the table are cut at `maxTextChars` (default 500).
  * - A packet with a Packet_Type gets its GCN notice type by name ("FERMI_GBM_FLT_POS (111)",
  *   src/voevent/gcn-types.ts), whichever Params the user picked.
- * - dump() gives what a restart needs (each event's XML and arrival; events whose XML was
- *   cut are left out, as they cannot be parsed again).
+ * - dump() gives what a restart needs (each event's XML, arrival, peer and signature verdict;
+ *   events whose XML was cut are left out, as they cannot be parsed again). restore() reads it
+ *   back as a context store returns it (JSON), trusting nothing: a saved verdict goes through the
+ *   same checks and cuts as msg.signature, a saved packet that no longer parses is dropped.
  */
 import { EventEmitter } from "node:events";
 import { gcnTypeLabel, packetTypeOf } from "../voevent/gcn-types";
 import type { ParamValue, VOEvent } from "../voevent/model";
+import { parseVOEvent } from "../voevent/parse";
 import { circlePath, toPixel } from "./projection";
 import { Ring } from "./ring";
 
@@ -90,6 +93,15 @@ function signatureSummary(value: unknown): MonitorEvent["signature"] {
 
 function finite(n: unknown): n is number {
   return typeof n === "number" && Number.isFinite(n);
+}
+
+/** One event as dump() saves it (and restore() reads it back). */
+export interface SavedEvent {
+  xml: string;
+  receivedAt: string;
+  peer: string | null;
+  /** The verdict shown (MonitorEvent.signature); null when none was checked. */
+  signature: MonitorEvent["signature"];
 }
 
 interface Kept {
@@ -188,12 +200,44 @@ export class MonitorStore extends EventEmitter {
     return kept ? { xml: kept.xml, cut: kept.event.xmlCut } : undefined;
   }
 
-  /** What a restart needs to rebuild the store, oldest first: each kept event's XML and arrival. */
-  dump(): Array<{ xml: string; receivedAt: string; peer: string | null }> {
+  /** What a restart needs to rebuild the store, oldest first: each kept event's XML, arrival, peer and verdict. */
+  dump(): SavedEvent[] {
     return this.ring
       .entries()
       .filter((e) => !e.item.event.xmlCut)
-      .map((e) => ({ xml: e.item.xml, receivedAt: e.item.event.receivedAt, peer: e.item.event.peer }));
+      .map((e) => ({
+        xml: e.item.xml,
+        receivedAt: e.item.event.receivedAt,
+        peer: e.item.event.peer,
+        signature: e.item.event.signature,
+      }));
+  }
+
+  /**
+   * Adds the events of a dump() (as a context store gives it back: anything), oldest first, the
+   * last `max` of them; returns how many were added. Entries that are not a saved event, or whose
+   * packet no longer parses, are skipped.
+   */
+  restore(saved: unknown): number {
+    if (!Array.isArray(saved)) return 0;
+    let added = 0;
+    for (const item of saved.slice(-this.max)) {
+      const e = item as { xml?: unknown; receivedAt?: unknown; peer?: unknown; signature?: unknown } | null;
+      if (typeof e?.xml !== "string") continue;
+      try {
+        const parsed = parseVOEvent(e.xml);
+        const at = typeof e.receivedAt === "string" ? new Date(e.receivedAt) : new Date();
+        this.add(parsed.voevent, e.xml, {
+          peer: typeof e.peer === "string" ? e.peer : null,
+          receivedAt: Number.isNaN(at.getTime()) ? new Date() : at,
+          signature: e.signature,
+        });
+        added++;
+      } catch {
+        // a saved packet that no longer parses is dropped
+      }
+    }
+    return added;
   }
 
   clear(): void {

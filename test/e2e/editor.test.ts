@@ -539,6 +539,18 @@ describe("e2e: the editor in Chromium", function () {
       ["voevent-receiver", { port: 18098, whitelist: "::1", maxBytes: 1048576, maxConnections: "x" }, false],
       ["voevent-receiver", { port: 18098, whitelist: "::1", maxBytes: 1048576, frameTimeout: "0" }, false],
       ["voevent-receiver", { port: 18098, whitelist: "::1", maxBytes: 1048576, replyTimeout: 1e7 }, false],
+      // Checking signatures needs a keyring (issue 17): the runtime refuses to start without one.
+      ["voevent-receiver", { port: 18098, whitelist: "::1", maxBytes: 1048576, signatures: "check" }, false],
+      [
+        "voevent-receiver",
+        { port: 18098, whitelist: "::1", maxBytes: 1048576, signatures: "require", keyring: "e2e-ring" },
+        true,
+      ],
+      [
+        "voevent-receiver",
+        { port: 18098, whitelist: "::1", maxBytes: 1048576, signatures: "require", keyring: "e2e-gone" },
+        false,
+      ],
       [
         "voevent-broadcaster",
         { port: 18099, whitelist: "::1", iamaliveInterval: 60, testInterval: 0, maxQueue: 4194304 },
@@ -570,6 +582,31 @@ describe("e2e: the editor in Chromium", function () {
         false,
       ],
       [
+        "voevent-subscriber",
+        {
+          host: "localhost",
+          port: 8099,
+          brokerFilters: [],
+          watchdog: 150,
+          maxBackoff: 60,
+          signatures: "require",
+        },
+        false,
+      ],
+      [
+        "voevent-subscriber",
+        {
+          host: "localhost",
+          port: 8099,
+          brokerFilters: [],
+          watchdog: 150,
+          maxBackoff: 60,
+          signatures: "check",
+          keyring: "e2e-ring",
+        },
+        true,
+      ],
+      [
         "voevent-filter",
         {
           rulesFrom: "node",
@@ -597,8 +634,10 @@ describe("e2e: the editor in Chromium", function () {
       ({ cases, ids }) => {
         const RED = (globalThis as unknown as EditorGlobal).RED;
         const z = RED.workspaces.active();
-        RED.nodes.import(
-          cases.map(([type, props], i) => ({
+        RED.nodes.import([
+          // The keyring the signature cases name (e2e-gone names none).
+          { id: "e2e-ring", type: "voevent-keyring", name: "e2e keyring", publicKeys: "" },
+          ...cases.map(([type, props], i) => ({
             id: ids[i],
             type,
             z,
@@ -607,7 +646,7 @@ describe("e2e: the editor in Chromium", function () {
             wires: [],
             ...props,
           })),
-        );
+        ]);
         RED.view.redraw(true);
       },
       { cases, ids },

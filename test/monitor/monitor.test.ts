@@ -151,6 +151,41 @@ describe("monitor: event store", () => {
     assert.equal(s.xmlCut, true);
     assert.equal(store.xml(s.seq)?.xml.length, 100);
   });
+
+  it("restore() reads a dump() back through JSON (as a context store keeps it), verdicts and all", () => {
+    const ev = parseVOEvent(SAMPLE_GBM);
+    const store = new MonitorStore({ max: 3 });
+    const signed = { verdict: "signed", keyId: "8C3F2A71D0E4B95A", userId: "GCN <gcn@example.org>" };
+    store.add(ev.voevent, ev.xml, { peer: "127.0.0.1:1", signature: { ...signed, reason: "signed by …" } });
+    store.add(ev.voevent, ev.xml, { signature: { verdict: "bad", keyId: "8C3F2A71D0E4B95A", userId: null } });
+    store.add(ev.voevent, ev.xml);
+    const saved: unknown = JSON.parse(JSON.stringify(store.dump()));
+    const again = new MonitorStore({ max: 3 });
+    assert.equal(again.restore(saved), 3);
+    const strip = (list: ReturnType<MonitorStore["list"]>) =>
+      list.map((e) => ({ receivedAt: e.receivedAt, peer: e.peer, signature: e.signature, ivorn: e.ivorn }));
+    assert.deepEqual(strip(again.list()), strip(store.list()));
+    assert.deepEqual(again.list()[2].signature, signed);
+    // Whatever the store gives back is checked as msg.signature is: cut, or nothing.
+    const odd = new MonitorStore({ max: 5 });
+    const added = odd.restore([
+      {
+        xml: ev.xml,
+        receivedAt: "not a time",
+        signature: { verdict: "v".repeat(100), userId: "u".repeat(1000) },
+      },
+      { xml: ev.xml, signature: "signed" },
+      { xml: "<not-a-voevent/>", signature: signed },
+      null,
+      42,
+    ]);
+    assert.equal(added, 2);
+    const [second, first] = odd.list();
+    assert.equal(first.signature?.verdict.length, 33, "cut at 32 and marked");
+    assert.equal(first.signature?.userId?.length, 201, "cut at 200 and marked");
+    assert.equal(second.signature, null);
+    assert.equal(odd.restore({ not: "a list" }), 0);
+  });
 });
 
 describe("monitor: feed registry and health", () => {

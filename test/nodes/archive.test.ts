@@ -100,7 +100,7 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
 
   before(async function () {
     this.timeout(60_000);
-    packets = (await readTarballPackets(40)).map((p) => p.xml);
+    packets = (await readTarballPackets(43)).map((p) => p.xml);
   });
 
   for (const kind of ["embedded", "postgres"] as const)
@@ -189,6 +189,82 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
       assert.ok(
         messages.some((m) => /VOEvent|root/i.test(m)),
         messages.join(" | "),
+      );
+    });
+
+  for (const kind of ["embedded", "postgres"] as const)
+    it(`${kind}: keeps msg.signature's verdict with the packet; voevent-query gives it back as msg.signature`, async function () {
+      this.timeout(60_000);
+      let extra: Record<string, unknown> = {};
+      let credentials: Record<string, unknown> | undefined;
+      if (kind === "postgres") {
+        pg ??= await PostgresServer.start();
+        extra = { store: "postgres", host: pg.host, port: pg.port, database: pg.database, user: pg.user };
+        credentials = { db: { password: pg.password } };
+      }
+      await load(
+        [
+          dbNode("db", "archive-nodes-sig", `/voevent/archive-sig-${kind}`, extra),
+          { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+          { id: "q", type: "voevent-query", name: "", db: "db", output: "each", wires: [["each"]] },
+          { id: "qa", type: "voevent-query", name: "", db: "db", output: "array", wires: [["array"]] },
+          { id: "each", type: "helper" },
+          { id: "array", type: "helper" },
+        ],
+        credentials,
+      );
+      // Packets no other test of this file stores (the PostgreSQL database is shared).
+      const sent = packets.slice(40, 43);
+      const signed = {
+        verdict: "signed",
+        keyId: "8C3F2A71D0E4B95A",
+        userId: "GCN test key <gcn@example.org>",
+        fingerprint: "0F1E2D3C4B5A69788796A5B48C3F2A71D0E4B95A",
+        reason: "signed by 8C3F2A71D0E4B95A (GCN test key <gcn@example.org>)",
+      };
+      const unknown = {
+        verdict: "unknown-key",
+        keyId: "35F3D633A4FDD30A",
+        userId: null,
+        reason: "unknown key",
+      };
+      // As a subscriber with signatures "check" sends them on; the third was not checked.
+      getNode("store").receive({ payload: sent[0], signature: signed });
+      getNode("store").receive({ payload: sent[1], signature: unknown });
+      getNode("store").receive({ payload: sent[2] });
+      await waitUntil(() => lastStatus("store") === "3 stored / 0 duplicates / 0 pending", 10_000, "written");
+      const expected = [
+        null,
+        { verdict: "unknown-key", keyId: "35F3D633A4FDD30A", userId: null },
+        { verdict: "signed", keyId: "8C3F2A71D0E4B95A", userId: "GCN test key <gcn@example.org>" },
+      ];
+
+      const each = collect("each");
+      // The input's own msg.signature is not what comes out.
+      getNode("q").receive({
+        query: { limit: 3, order: "-id" },
+        signature: { verdict: "signed", keyId: "X" },
+      });
+      await waitUntil(() => each.length === 3, 5000, "3 events");
+      assert.deepEqual(
+        each.map((m) => m.payload),
+        sent
+          .slice()
+          .reverse()
+          .map((x) => x.toString("utf8")),
+      );
+      assert.deepEqual(
+        each.map((m) => (Object.hasOwn(m, "signature") ? m.signature : null)),
+        expected,
+      );
+
+      const arrays = collect("array");
+      getNode("qa").receive({ query: { limit: 3, order: "-id" } });
+      await waitUntil(() => arrays.length === 1, 5000, "one message");
+      const events = arrays[0].payload as Array<{ signature?: unknown }>;
+      assert.deepEqual(
+        events.map((e) => (Object.hasOwn(e, "signature") ? e.signature : null)),
+        expected,
       );
     });
 

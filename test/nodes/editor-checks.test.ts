@@ -1,12 +1,16 @@
 /**
  * The edit dialogs' shared checks (resources/voevent-editor.js) run in the browser; here they
- * run in a bare context to show that they mark red exactly what the runtime would refuse.
+ * run in a bare context to show that they mark red exactly what the runtime would refuse. The
+ * receiver's and subscriber's own dialog scripts run too (with a stand-in for the editor's RED),
+ * to show that their `signatures` setting is invalid without a keyring, as the runtime refuses it.
  */
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runInNewContext } from "node:vm";
+import type { NodeAPI } from "node-red";
 import { intSetting, secondsSetting } from "../../nodes/shared/net-config";
+import { signatureSetting } from "../../nodes/shared/signatures";
 import { CONNECTION_LIMIT_DEFAULTS } from "../../src/vtp/connection-limits";
 import { RECEIVER_DEADLINES } from "../../src/vtp/receiver";
 import { isValidCidr } from "../../src/vtp/whitelist";
@@ -18,13 +22,59 @@ interface EditorChecks {
   countOk(v: unknown, min?: number): boolean;
   secondsOk(v: unknown, allowZero?: boolean): boolean;
   xpathSyntax(expr: unknown): string | null;
+  signaturesProblem(mode: unknown, keyring: unknown, lookup: (id: string) => unknown): string | null;
+  settingOf(node: object, editing: object | null, name: string): unknown;
 }
 
-function loadChecks(): EditorChecks {
+/** A stand-in for jQuery: `$("#node-input-<name>")` is the field of that name in `fields`. */
+function fakeJQuery(fields: Record<string, string>) {
+  return (selector: string) => {
+    const name = /^#node-input-(.+)$/.exec(selector)?.[1];
+    const has = name !== undefined && Object.hasOwn(fields, name);
+    return { length: has ? 1 : 0, val: () => (has ? fields[name] : undefined) };
+  };
+}
+
+function loadChecks(fields: Record<string, string> = {}): EditorChecks {
   const window: { VOEventEditor?: EditorChecks } = {};
-  runInNewContext(readFileSync(join(__dirname, "../../resources/voevent-editor.js"), "utf8"), { window });
+  runInNewContext(readFileSync(join(__dirname, "../../resources/voevent-editor.js"), "utf8"), {
+    window,
+    $: fakeJQuery(fields),
+  });
   assert.ok(window.VOEventEditor, "the script defines window.VOEventEditor");
   return window.VOEventEditor;
+}
+
+type Validate = (this: Record<string, unknown>, v: unknown, opt: object) => unknown;
+interface NodeDefinition {
+  defaults: Record<string, { value: unknown; validate?: Validate }>;
+  oneditprepare?: (this: Record<string, unknown>) => void;
+}
+
+/**
+ * A node's dialog script (the first text/javascript script of nodes/<type>/<type>.html) run as
+ * the editor runs it, with the shared checks loaded first; `workspace` is what RED.nodes.node finds.
+ */
+function loadDefinition(type: string, workspace: Record<string, { type: string }>): NodeDefinition {
+  const html = readFileSync(join(__dirname, `../../nodes/${type}/${type}.html`), "utf8");
+  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)?.[1];
+  assert.ok(script, `${type}.html has its dialog script`);
+  const window: { VOEventEditor?: EditorChecks } = {};
+  const $ = fakeJQuery({});
+  runInNewContext(readFileSync(join(__dirname, "../../resources/voevent-editor.js"), "utf8"), { window, $ });
+  let definition: NodeDefinition | undefined;
+  const RED = {
+    _: (key: string) => key,
+    nodes: {
+      node: (id: string) => (Object.hasOwn(workspace, id) ? workspace[id] : null),
+      registerType: (name: string, def: NodeDefinition) => {
+        if (name === type) definition = def;
+      },
+    },
+  };
+  runInNewContext(script, { window, RED, $ });
+  assert.ok(definition, `${type}.html registers ${type}`);
+  return definition;
 }
 
 const ENTRIES = [
@@ -191,4 +241,70 @@ describe("editor checks (resources/voevent-editor.js)", () => {
     assert.match(html, /function checkCount\(v, opt\) \{ return E\.countOk\(v\)/);
     assert.match(html, /function checkSeconds\(v, opt\) \{ return E\.secondsOk\(v, false\)/);
   });
+
+  it("a receiver's or subscriber's `signatures` needs a keyring exactly when the runtime does", () => {
+    const workspace: Record<string, { type: string }> = {
+      ring: { type: "voevent-keyring" },
+      ident: { type: "voevent-identity" },
+    };
+    const lookup = (id: string) => (Object.hasOwn(workspace, id) ? workspace[id] : null);
+    // The runtime: signatureSetting throws SettingError errors.keyring when it refuses to start.
+    const RED = {
+      nodes: { getNode: (id: string) => (id === "ring" ? { keyring: () => Promise.resolve() } : null) },
+    } as unknown as NodeAPI;
+    const refused = (signatures: unknown, keyring: unknown): boolean => {
+      try {
+        signatureSetting(RED, { signatures, keyring });
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    for (const mode of ["ignore", "check", "require", "", undefined, "Check", "other"]) {
+      for (const keyring of ["", "_ADD_", "ring", "ident", "gone", undefined]) {
+        const problem = checks.signaturesProblem(mode, keyring, lookup);
+        assert.equal(problem !== null, refused(mode, keyring), `${String(mode)} with ${String(keyring)}`);
+      }
+    }
+    assert.equal(checks.signaturesProblem("check", "", lookup), "none");
+    assert.equal(checks.signaturesProblem("require", "_ADD_", lookup), "none");
+    assert.equal(checks.signaturesProblem("require", "gone", lookup), "missing");
+  });
+
+  it("a keyring is read from the open dialog while it is this node's, else from the node", () => {
+    const node = { keyring: "" };
+    const other = { keyring: "ring" };
+    const dialog = loadChecks({ keyring: "ring" });
+    assert.equal(dialog.settingOf(node, node, "keyring"), "ring", "the dialog's field");
+    assert.equal(dialog.settingOf(other, node, "keyring"), "ring", "another node: its own");
+    assert.equal(dialog.settingOf(node, other, "keyring"), "", "another node's dialog is open");
+    assert.equal(dialog.settingOf(node, null, "keyring"), "", "no dialog open");
+  });
+
+  for (const type of ["voevent-receiver", "voevent-subscriber"]) {
+    it(`the ${type} dialog marks "check" and "require" without a keyring invalid`, () => {
+      const def = loadDefinition(type, { ring: { type: "voevent-keyring" } });
+      const validate = def.defaults.signatures?.validate;
+      assert.equal(typeof validate, "function", "signatures has a validate function");
+      if (validate === undefined) return;
+      assert.equal(def.defaults.signatures.value, "ignore");
+      const ns = `@voevent/node-red-voevent/${type}:${type}.`;
+      for (const mode of ["check", "require"]) {
+        assert.equal(validate.call({ keyring: "" }, mode, {}), `${ns}editor.keyring`, `${mode}, none`);
+        assert.equal(
+          validate.call({ keyring: "deleted-one" }, mode, {}),
+          `${ns}editor.keyring-missing`,
+          `${mode}, deleted`,
+        );
+        assert.equal(validate.call({ keyring: "ring" }, mode, {}), true, `${mode} with a keyring`);
+      }
+      assert.equal(validate.call({ keyring: "" }, "ignore", {}), true, "ignore needs none");
+      // Both messages are in the node's catalogue.
+      const catalogue = JSON.parse(
+        readFileSync(join(__dirname, `../../nodes/${type}/locales/en-US/${type}.json`), "utf8"),
+      ) as Record<string, { editor: Record<string, string> }>;
+      assert.ok(catalogue[type].editor.keyring);
+      assert.ok(catalogue[type].editor["keyring-missing"]);
+    });
+  }
 });

@@ -1,6 +1,7 @@
 /* The VOEvent archive's search page. The form's filters are voeventdb's query-string keys; the
  * results come from <path>/search (rows with positions already projected on the monitor's sky
- * map), a packet's XML from apiv1/packet/xml/<IVORN>. Every string that comes from a packet is put
+ * map, and the signature verdict stored with each), a packet's XML from
+ * apiv1/packet/xml/<IVORN>. Every string that comes from a packet (or a key's user ID) is put
  * in the page with textContent or as an SVG <title>'s text, never as markup; the only URLs built
  * from a packet's IVORN are this archive's own, with the IVORN percent-encoded. */
 (() => {
@@ -54,6 +55,15 @@
   function fmtPos(p) {
     if (!p) return "";
     return `${fmtNum(p.ra, 3)}, ${fmtNum(p.dec, 3)}${p.error !== null ? ` (${fmtNum(p.error, 3)}°)` : ""}`;
+  }
+  /* The stored signature verdict, its key ID and user ID as the tooltip; blank when none was checked. */
+  function signatureCell(sig) {
+    const td = el("td", sig ? sig.verdict : "");
+    if (sig) {
+      td.className = `sig sig-${sig.verdict === "signed" ? "ok" : sig.verdict === "unsigned" ? "none" : "bad"}`;
+      td.title = [sig.keyId, sig.userId].filter(Boolean).join(" ");
+    }
+    return td;
   }
   function form() {
     return document.getElementById("search");
@@ -148,6 +158,7 @@
       tr.appendChild(el("td", row.stream));
       tr.appendChild(el("td", row.role));
       tr.appendChild(el("td", fmtPos(row.position)));
+      tr.appendChild(signatureCell(row.signature));
       tr.appendChild(el("td", row.ivorn));
       tr.addEventListener("click", select.bind(null, i));
       body.appendChild(tr);
