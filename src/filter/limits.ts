@@ -29,16 +29,27 @@ export const FILTER_LIMIT_DEFAULTS: Readonly<FilterLimits> = {
   maxFilterLength: 4096,
 };
 
-/** The limits with defaults filled in; RangeError naming the limit for a value that is not a whole number ≥ 1. */
-export function filterLimits(given: Partial<FilterLimits> | undefined): FilterLimits {
-  const out = { ...FILTER_LIMIT_DEFAULTS };
-  for (const key of Object.keys(FILTER_LIMIT_DEFAULTS) as (keyof FilterLimits)[]) {
+/**
+ * Limits of whole numbers ≥ 1 with their defaults filled in; RangeError naming the limit for a
+ * value that is not one. Keys not in `defaults` are ignored.
+ */
+export function wholeLimits<T extends { [K in keyof T]: number }>(
+  defaults: Readonly<T>,
+  given: Partial<T> | undefined,
+): T {
+  const out = { ...defaults } as T;
+  for (const key of Object.keys(defaults) as (keyof T & string)[]) {
     const v = given?.[key];
     if (v === undefined) continue;
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
       throw new RangeError(`${key} must be a whole number ≥ 1, not ${String(v)}`);
     }
-    out[key] = v;
+    out[key] = v as T[typeof key];
   }
   return out;
+}
+
+/** The limits with defaults filled in; RangeError naming the limit for a value that is not a whole number ≥ 1. */
+export function filterLimits(given: Partial<FilterLimits> | undefined): FilterLimits {
+  return wholeLimits(FILTER_LIMIT_DEFAULTS, given);
 }

@@ -46,6 +46,7 @@
  *   up must not grow memory without bound.
  */
 import { performance } from "node:perf_hooks";
+import { wholeLimits } from "../filter/limits";
 import type { XDocument } from "../xml/types";
 import type { FilterVerdict, SubscriberFilters } from "./subscriber-filters";
 
@@ -69,16 +70,7 @@ export const EVENT_FILTER_DEFAULTS: Readonly<EventFilterLimits> = {
 
 /** The limits with defaults filled in; RangeError naming the limit for a value that is not a whole number ≥ 1. */
 export function eventFilterLimits(given: Partial<EventFilterLimits> | undefined): EventFilterLimits {
-  const out = { ...EVENT_FILTER_DEFAULTS };
-  for (const key of Object.keys(EVENT_FILTER_DEFAULTS) as (keyof EventFilterLimits)[]) {
-    const v = given?.[key];
-    if (v === undefined) continue;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-      throw new RangeError(`${key} must be a whole number ≥ 1, not ${String(v)}`);
-    }
-    out[key] = v;
-  }
-  return out;
+  return wholeLimits(EVENT_FILTER_DEFAULTS, given);
 }
 
 /** A subscriber as the queue sees it. */
