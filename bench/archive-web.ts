@@ -10,10 +10,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { ArchiveApi, loadArchiveAssets } from "../src/archive/api";
+import { ArchiveApi } from "../src/archive/api";
 import { recordFromPacket } from "../src/archive/ingest";
 import { openArchive } from "../src/archive/open";
 import type { ArchiveRecord } from "../src/archive/types";
+import { loadPageAssets } from "../src/monitor/page";
 import { readTarballPackets } from "../test/helpers/tarball";
 
 const N = Number(process.argv[2] ?? 20_000);
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     const api = new ArchiveApi({
       path: "/voevent/archive",
       store: async () => store,
-      assets: loadArchiveAssets(path.join(__dirname, "../nodes/voevent-archive-db/page")),
+      assets: loadPageAssets(path.join(__dirname, "../nodes/voevent-archive-db/page")),
       version: "bench",
     });
     const server = http.createServer((req, res) => {

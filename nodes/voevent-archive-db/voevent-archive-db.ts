@@ -22,7 +22,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { NodeAPI, NodeDef } from "node-red";
-import { ArchiveApi, type ArchivePageAssets, loadArchiveAssets } from "../../src/archive/api";
+import { ArchiveApi } from "../../src/archive/api";
 import { openArchive } from "../../src/archive/open";
 import { archivePaths } from "../../src/archive/registry";
 import {
@@ -32,6 +32,7 @@ import {
   type RetentionPolicy,
 } from "../../src/archive/types";
 import { ArchiveWriter } from "../../src/archive/writer";
+import { loadPageAssets, type PageAssets } from "../../src/monitor/page";
 import { normalisePath } from "../../src/monitor/server";
 import { wholeInRange } from "../shared/config";
 import { asError, onClose } from "../shared/lifecycle";
@@ -74,7 +75,7 @@ const CLOSE_WAIT_MS = 5000;
 /** path → its API, shared by every archive of the process. */
 const apis = new Map<string, ArchiveApi>();
 const apps = new WeakSet<object>();
-let assets: ArchivePageAssets | undefined;
+let assets: PageAssets | undefined;
 let version: string | undefined;
 
 /** The package's version (its package.json, found upwards from this file in src/ or dist/). */
@@ -295,7 +296,7 @@ function init(RED: NodeAPI): void {
       this.warn(t("errors.in-use", { path: where }));
     } else {
       try {
-        assets ??= loadArchiveAssets(path.join(__dirname, "page"));
+        assets ??= loadPageAssets(path.join(__dirname, "page"));
         api = new ArchiveApi({
           path: where,
           store: () => {

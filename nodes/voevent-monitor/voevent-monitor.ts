@@ -13,7 +13,8 @@ import type { NodeAPI, NodeDef } from "node-red";
 import { eventOf } from "../../src/contract";
 import { MONITOR_DEFAULTS, MonitorStore } from "../../src/monitor/events";
 import { feeds } from "../../src/monitor/feeds";
-import { loadAssets, MonitorServer, normalisePath, type PageAssets } from "../../src/monitor/server";
+import { loadPageAssets, type PageAssets } from "../../src/monitor/page";
+import { MonitorServer, normalisePath } from "../../src/monitor/server";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk } from "../shared/status";
 import type { Node } from "../shared/types";
@@ -88,7 +89,7 @@ function init(RED: NodeAPI): void {
       return;
     }
     try {
-      assets ??= loadAssets(path.join(__dirname, "page"));
+      assets ??= loadPageAssets(path.join(__dirname, "page"));
     } catch (err) {
       this.error(asError(err).message);
       flasher.set(statusError(t("status.refused")));

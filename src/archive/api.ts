@@ -6,6 +6,8 @@
  *
  *   GET <path>/                          the search page (HTML); <path> redirects to it
  *   GET <path>/app.js, app.css           its script and style
+ *   GET <path>/common.js, common.css     the script and style it shares with the monitor's page
+ *                                        (../monitor/page.ts)
  *   GET <path>/search?<filters>          the page's rows: IVORN, stream, role, times, position
  *                                        projected on the monitor's sky map, signature verdict
  *   GET <path>/feed.rss, feed.atom       the feeds (same filters, newest first)
@@ -41,9 +43,8 @@
  *   this origin's script and style and no inline script, and `nosniff`.
  */
 import { createHash } from "node:crypto";
-import fs from "node:fs";
 import type http from "node:http";
-import path from "node:path";
+import { type PageAssets, pageFile } from "../monitor/page";
 import { circlePath, mapFrame, toPixel } from "../monitor/projection";
 import { parseVOEvent } from "../voevent/parse";
 import { FEED_DEFAULTS, type FeedFormat, renderFeed } from "./feed";
@@ -75,24 +76,13 @@ export const ENDPOINTS = [
   "/apiv1/packet/xml/<path:url_encoded_ivorn>",
 ] as const;
 
-/** The search page's files (nodes/voevent-archive-db/page beside the compiled node). */
-export interface ArchivePageAssets {
-  html: string;
-  js: string;
-  css: string;
-}
-
-export function loadArchiveAssets(dir: string): ArchivePageAssets {
-  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
-  return { html: read("index.html"), js: read("app.js"), css: read("app.css") };
-}
-
 export interface ArchiveApiOptions {
   /** Normalised, e.g. `/voevent/archive` (see monitor/server.ts normalisePath). */
   path: string;
   /** The store, opened on first use by whoever owns it. */
   store: () => Promise<ArchiveStore>;
-  assets: ArchivePageAssets;
+  /** The search page's files (../monitor/page.ts loadPageAssets of nodes/voevent-archive-db/page). */
+  assets: PageAssets;
   /** The package's version, for the landing's `version_tag`. */
   version: string;
   /** A title for the page and the feeds. */
@@ -297,8 +287,8 @@ export class ArchiveApi {
     const seg = this.path.slice(this.path.lastIndexOf("/") + 1);
     if (sub === "") return new Reply(301, "text/plain; charset=utf-8", "", { Location: `${seg}/` });
     if (sub === "/") return new Reply(200, "text/html; charset=utf-8", assets.html);
-    if (sub === "/app.js") return new Reply(200, "text/javascript; charset=utf-8", assets.js);
-    if (sub === "/app.css") return new Reply(200, "text/css; charset=utf-8", assets.css);
+    const file = pageFile(sub, assets);
+    if (file !== null) return new Reply(200, file.type, file.body);
     if (sub === "/apiv1") return new Reply(301, "text/plain; charset=utf-8", "", { Location: "apiv1/" });
     return null;
   }

@@ -5,6 +5,8 @@
  *
  *   GET <path>                     the page (HTML)
  *   GET <path>/app.js, app.css     its script and style (shipped with the package)
+ *   GET <path>/common.js, common.css  the script and style it shares with the archive's
+ *                                  search page (page.ts)
  *   GET <path>/api/state           {title, params, max, map, events (newest first), feeds,
  *                                  archives (links to the archives' search pages)}
  *   GET <path>/api/events?after=S  the events after sequence number S, newest first
@@ -22,27 +24,15 @@
  *   that does not read is dropped once `maxQueuedBytes` (default 1 MiB) wait for it.
  *   A comment line every 25 s keeps proxies from closing an idle stream.
  */
-import fs from "node:fs";
 import type http from "node:http";
 import path from "node:path";
 import { archivePaths } from "../archive/registry";
 import type { MonitorEvent, MonitorStore } from "./events";
 import type { FeedRegistry } from "./feeds";
+import { type PageAssets, pageFile } from "./page";
 import { mapFrame } from "./projection";
 
 export const SERVER_DEFAULTS = { maxClients: 20, maxQueuedBytes: 1024 * 1024, keepAliveMs: 25_000 } as const;
-
-/** Where the page's files are: nodes/voevent-monitor/page (beside the compiled node in dist/). */
-export interface PageAssets {
-  html: string;
-  js: string;
-  css: string;
-}
-
-export function loadAssets(dir: string): PageAssets {
-  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
-  return { html: read("index.html"), js: read("app.js"), css: read("app.css") };
-}
 
 /** A path the monitor may serve: "/a/b", segments of [A-Za-z0-9._~-], no "." or "..". Returns it normalised or null. */
 export function normalisePath(value: unknown): string | null {
@@ -87,6 +77,7 @@ export interface MonitorServerOptions {
   title: string;
   store: MonitorStore;
   feeds: FeedRegistry;
+  /** The page's files (page.ts loadPageAssets of nodes/voevent-monitor/page). */
   assets: PageAssets;
   maxClients?: number;
   maxQueuedBytes?: number;
@@ -136,15 +127,14 @@ export class MonitorServer {
     }
     const { assets, store, feeds, title } = this.options;
     const seg = this.path.slice(this.path.lastIndexOf("/") + 1);
-    if (sub === "") {
+    const file = pageFile(sub, assets);
+    if (file !== null) {
+      send(res, 200, file.type, file.body);
+    } else if (sub === "") {
       send(res, 200, "text/html; charset=utf-8", assets.html.replace(/\{\{base\}\}/g, seg));
     } else if (sub === "/") {
       res.writeHead(301, { Location: `../${seg}`, "Content-Length": 0 });
       res.end();
-    } else if (sub === "/app.js") {
-      send(res, 200, "text/javascript; charset=utf-8", assets.js);
-    } else if (sub === "/app.css") {
-      send(res, 200, "text/css; charset=utf-8", assets.css);
     } else if (sub === "/api/state") {
       const body = {
         title,

@@ -13,10 +13,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Parser from "rss-parser";
-import { ArchiveApi, loadArchiveAssets } from "../../src/archive/api";
+import { ArchiveApi } from "../../src/archive/api";
 import { recordFromPacket } from "../../src/archive/ingest";
 import { openArchive } from "../../src/archive/open";
 import { ArchiveError, type ArchiveStore } from "../../src/archive/types";
+import { loadPageAssets } from "../../src/monitor/page";
 import { parseVOEvent } from "../../src/voevent/parse";
 import {
   authoredMonthCount,
@@ -27,11 +28,12 @@ import {
   streamRoleCount,
 } from "../helpers/archive-expect";
 import { describeCorpus } from "../helpers/corpus";
+import { assertServesSharedFiles } from "../helpers/pages";
 import { PostgresServer } from "../helpers/postgres";
 import { readTarballPackets } from "../helpers/tarball";
 
 const PACKETS = 600;
-const ASSETS = loadArchiveAssets(path.join(__dirname, "../../nodes/voevent-archive-db/page"));
+const ASSETS = loadPageAssets(path.join(__dirname, "../../nodes/voevent-archive-db/page"));
 const BASE_PATH = "/voevent/archive";
 
 interface Envelope<T> {
@@ -658,6 +660,10 @@ for (const kind of ["embedded", "postgres"] as const) {
       );
       assert.ok(body.map.outline.startsWith("M"));
       assert.ok(body.rows.some((row) => row.map !== null && row.map.x >= 0 && row.map.x <= 800));
+    });
+
+    it("the search page: the script and style it shares with the monitor's page, named before its own", async () => {
+      await assertServesSharedFiles((await get("/")).text, "", root);
     });
   });
 }

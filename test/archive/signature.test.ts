@@ -14,17 +14,18 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import Parser from "rss-parser";
-import { ArchiveApi, loadArchiveAssets } from "../../src/archive/api";
+import { ArchiveApi } from "../../src/archive/api";
 import { archiveSignature, recordFromPacket } from "../../src/archive/ingest";
 import { ARCHIVE_LIMITS } from "../../src/archive/limits";
 import { openArchive } from "../../src/archive/open";
 import { schema } from "../../src/archive/sql";
 import type { ArchiveRecord, ArchiveSignature, ArchiveStore } from "../../src/archive/types";
+import { loadPageAssets } from "../../src/monitor/page";
 import { launchBrowser } from "../e2e/harness";
 import { describeCorpus, isMarkedNotWellFormed, readIndex, readPacket } from "../helpers/corpus";
 import { PostgresServer } from "../helpers/postgres";
 
-const ASSETS = loadArchiveAssets(path.join(__dirname, "../../nodes/voevent-archive-db/page"));
+const ASSETS = loadPageAssets(path.join(__dirname, "../../nodes/voevent-archive-db/page"));
 const BASE_PATH = "/voevent/archive";
 
 /** voeventdb's synopsis `voevent` object: exactly these keys. */

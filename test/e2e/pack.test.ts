@@ -64,7 +64,7 @@ describe("e2e: npm pack of a clean checkout, installed into a fresh folder", fun
     await rt?.stop();
   });
 
-  it("packs the built library, every node, the icons, examples and the README's images", () => {
+  it("packs the built library, every node, the pages' files, the icons, examples and the README's images", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
       main: string;
       types: string;
@@ -86,6 +86,14 @@ describe("e2e: npm pack of a clean checkout, installed into a fresh folder", fun
       "the tarball holds icons/",
     );
     assert.ok(files.some((f) => /^examples\/08-parse-mqtt\.json$/.test(f)));
+    for (const page of ["voevent-monitor", "voevent-archive-db"]) {
+      for (const f of ["index.html", "app.js", "app.css"]) {
+        assert.ok(files.includes(`dist/nodes/${page}/page/${f}`), `the tarball holds ${page}'s ${f}`);
+      }
+    }
+    for (const f of ["common.js", "common.css"]) {
+      assert.ok(files.includes(`dist/nodes/shared/page/${f}`), `the tarball holds the pages' shared ${f}`);
+    }
     assert.ok(!files.some((f) => /^(src|test|nodes|bench)\//.test(f)), "no sources or tests");
   });
 

@@ -11,6 +11,7 @@ import vm from "node:vm";
 import { MonitorStore } from "../../src/monitor/events";
 import { FeedRegistry } from "../../src/monitor/feeds";
 import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
+import { loadPageAssets } from "../../src/monitor/page";
 import {
   circlePath,
   destination,
@@ -23,10 +24,11 @@ import {
   toPixel,
 } from "../../src/monitor/projection";
 import { Ring } from "../../src/monitor/ring";
-import { loadAssets, MonitorServer, normalisePath } from "../../src/monitor/server";
+import { MonitorServer, normalisePath } from "../../src/monitor/server";
 import { readSample, SAMPLES, tryRules } from "../../src/monitor/try";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { angularDistance } from "../../src/voevent/sky";
+import { assertServesSharedFiles, SHARED_PAGE_DIR } from "../helpers/pages";
 
 const SAMPLE_GBM = readSample("fermi-gbm-position")!;
 
@@ -314,7 +316,7 @@ describe("monitor: try says why a rule matches or not", () => {
 describe("monitor: page server", () => {
   const store = new MonitorStore({ max: 5 });
   const feeds = new FeedRegistry(10);
-  const assets = loadAssets(path.join(__dirname, "../../nodes/voevent-monitor/page"));
+  const assets = loadPageAssets(path.join(__dirname, "../../nodes/voevent-monitor/page"));
   let server: http.Server;
   let monitor: MonitorServer;
   let base: string;
@@ -371,6 +373,21 @@ describe("monitor: page server", () => {
     assert.equal((await fetch(`${base}/api/events/99/xml`)).status, 404);
     assert.equal((await fetch(`${base}/nothing`)).status, 404);
     assert.equal((await fetch(base, { method: "POST" })).status, 405);
+  });
+
+  it("serves the script and style it shares with the archive's page, named before its own", async () => {
+    const html = await (await fetch(base)).text();
+    await assertServesSharedFiles(html, "mon/", base);
+  });
+
+  it("refuses to load the page's files without the shared ones", () => {
+    const dir = path.join(__dirname, "../../nodes/voevent-monitor/page");
+    assert.equal(
+      loadPageAssets(dir, SHARED_PAGE_DIR).commonJs,
+      assets.commonJs,
+      "found beside the page's folder",
+    );
+    assert.throws(() => loadPageAssets(dir, path.join(dir, "no-such-folder")), { code: "ENOENT" });
   });
 });
 

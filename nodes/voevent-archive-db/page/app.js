@@ -3,10 +3,11 @@
  * map, and the signature verdict stored with each), a packet's XML from
  * apiv1/packet/xml/<IVORN>. Every string that comes from a packet (or a key's user ID) is put
  * in the page with textContent or as an SVG <title>'s text, never as markup; the only URLs built
- * from a packet's IVORN are this archive's own, with the IVORN percent-encoded. */
+ * from a packet's IVORN are this archive's own, with the IVORN percent-encoded. The helpers and
+ * the map drawing it shares with the monitor's page are in common.js (nodes/shared/page), which
+ * the page loads first. */
 (() => {
-  const SVGNS = "http://www.w3.org/2000/svg";
-  const COLOURS = ["#4fc3f7", "#ff8a65", "#aed581", "#ba68c8", "#ffd54f", "#4db6ac", "#f06292", "#90a4ae"];
+  const { el, fmtTime, fmtPos, signatureCell, drawFrame, drawMarks } = globalThis.voeventPage;
   const FIELDS = [
     "stream",
     "role",
@@ -26,45 +27,6 @@
   ];
   const state = { rows: [], selected: null, framed: false };
 
-  function el(name, text, cls) {
-    const e = document.createElement(name);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
-  function svg(name, attrs) {
-    const e = document.createElementNS(SVGNS, name);
-    for (const k in attrs) if (Object.hasOwn(attrs, k)) e.setAttribute(k, String(attrs[k]));
-    return e;
-  }
-  function colour(stream) {
-    let h = 0;
-    for (let i = 0; i < stream.length; i++) h = (h * 31 + stream.charCodeAt(i)) >>> 0;
-    return COLOURS[h % COLOURS.length];
-  }
-  function fmtNum(n, digits) {
-    return typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "";
-  }
-  function fmtTime(iso) {
-    return iso
-      ? String(iso)
-          .replace("T", " ")
-          .replace(/(\.\d+)?(\+00:00|Z)$/, "")
-      : "";
-  }
-  function fmtPos(p) {
-    if (!p) return "";
-    return `${fmtNum(p.ra, 3)}, ${fmtNum(p.dec, 3)}${p.error !== null ? ` (${fmtNum(p.error, 3)}°)` : ""}`;
-  }
-  /* The stored signature verdict, its key ID and user ID as the tooltip; blank when none was checked. */
-  function signatureCell(sig) {
-    const td = el("td", sig ? sig.verdict : "");
-    if (sig) {
-      td.className = `sig sig-${sig.verdict === "signed" ? "ok" : sig.verdict === "unsigned" ? "none" : "bad"}`;
-      td.title = [sig.keyId, sig.userId].filter(Boolean).join(" ");
-    }
-    return td;
-  }
   function form() {
     return document.getElementById("search");
   }
@@ -100,51 +62,13 @@
     }
   }
 
-  function drawFrame(map) {
-    const g = document.getElementById("frame");
-    g.textContent = "";
-    g.appendChild(svg("path", { d: map.outline, class: "sky" }));
-    map.grid.forEach((d) => {
-      g.appendChild(svg("path", { d: d, class: "grid" }));
-    });
-    const gal = svg("path", { d: map.galactic, class: "galactic" });
-    const t = svg("title", {});
-    t.textContent = "Galactic plane";
-    gal.appendChild(t);
-    g.appendChild(gal);
-    map.labels.forEach((l) => {
-      const text = svg("text", { x: l.x, y: l.y, "text-anchor": l.anchor, class: "label" });
-      text.textContent = l.text;
-      g.appendChild(text);
-    });
-  }
-
   function drawMap() {
-    const points = document.getElementById("points");
-    const circles = document.getElementById("circles");
-    points.textContent = "";
-    circles.textContent = "";
-    for (let i = state.rows.length - 1; i >= 0; i--) {
-      const row = state.rows[i];
-      if (!row.map) continue;
-      const c = colour(row.stream);
-      if (row.map.circle) {
-        circles.appendChild(svg("path", { d: row.map.circle, class: "circle", stroke: c, fill: c }));
-      }
-      const dot = svg("circle", {
-        cx: row.map.x,
-        cy: row.map.y,
-        r: 3.5,
-        fill: c,
-        class: `point${state.selected === i ? " selected" : ""}`,
-        "data-row": i,
-      });
-      const title = svg("title", {});
-      title.textContent = `${row.ivorn} (${row.role})`;
-      dot.appendChild(title);
-      dot.addEventListener("click", select.bind(null, i));
-      points.appendChild(dot);
-    }
+    drawMarks(state.rows, (_row, i) => ({
+      r: 3.5,
+      cls: `point${state.selected === i ? " selected" : ""}`,
+      data: { "data-row": i },
+      onClick: select.bind(null, i),
+    }));
   }
 
   function drawTable() {

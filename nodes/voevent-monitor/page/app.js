@@ -1,57 +1,19 @@
 /* The VOEvent monitor page. Every string that comes from a packet is put in the page with
  * textContent or as an SVG <title>'s text, never as markup, and no URL is built from one.
- * The map's geometry (projected points, error circles, grid) comes computed from the server. */
+ * The map's geometry (projected points, error circles, grid) comes computed from the server.
+ * The helpers and the map drawing it shares with the archive's search page are in common.js
+ * (nodes/shared/page), which the page loads first. */
 (() => {
+  const { el, colour, fmtTime, fmtPos, signatureCell, drawFrame, drawMarks } = globalThis.voeventPage;
   const BASE = `${location.pathname.replace(/\/+$/, "")}/`;
-  const SVGNS = "http://www.w3.org/2000/svg";
-  const COLOURS = ["#4fc3f7", "#ff8a65", "#aed581", "#ba68c8", "#ffd54f", "#4db6ac", "#f06292", "#90a4ae"];
   const MAX_ROWS = 1000;
   const state = { events: [], params: [], max: 500, selected: null, lastSeq: 0, streams: {}, roles: {} };
 
-  function el(name, text, cls) {
-    const e = document.createElement(name);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
-  function svg(name, attrs) {
-    const e = document.createElementNS(SVGNS, name);
-    for (const k in attrs) if (Object.hasOwn(attrs, k)) e.setAttribute(k, String(attrs[k]));
-    return e;
-  }
-  function colour(stream) {
-    let h = 0;
-    for (let i = 0; i < stream.length; i++) h = (h * 31 + stream.charCodeAt(i)) >>> 0;
-    return COLOURS[h % COLOURS.length];
-  }
-  function fmtTime(iso) {
-    if (!iso) return "";
-    return String(iso)
-      .replace("T", " ")
-      .replace(/\.\d+Z$|Z$/, "");
-  }
-  function fmtNum(n, digits) {
-    return typeof n === "number" && Number.isFinite(n) ? n.toFixed(digits) : "";
-  }
   /** A time of today as hh:mm:ss, another day's as date and time. */
   function fmtShort(iso) {
     if (!iso) return "";
     const today = new Date().toISOString().slice(0, 10);
     return iso.slice(0, 10) === today ? iso.slice(11, 19) : fmtTime(iso);
-  }
-  /* The signature's verdict (msg.signature), the key ID and user ID as its tooltip; blank when not checked. */
-  function signatureCell(sig) {
-    const td = el("td", sig ? sig.verdict : "");
-    if (sig) {
-      td.className = `sig sig-${sig.verdict === "signed" ? "ok" : sig.verdict === "unsigned" ? "none" : "bad"}`;
-      td.title = [sig.keyId, sig.userId].filter(Boolean).join(" ");
-    }
-    return td;
-  }
-
-  function fmtPos(p) {
-    if (!p) return "";
-    return `${fmtNum(p.ra, 3)}, ${fmtNum(p.dec, 3)}${p.error !== null ? ` (${fmtNum(p.error, 3)}°)` : ""}`;
   }
   function ago(iso) {
     if (!iso) return "never";
@@ -60,30 +22,6 @@
     if (s < 3600) return `${Math.round(s / 60)} min ago`;
     if (s < 172800) return `${Math.round(s / 3600)} h ago`;
     return `${Math.round(s / 86400)} d ago`;
-  }
-
-  function drawFrame(map) {
-    const g = document.getElementById("frame");
-    g.textContent = "";
-    g.appendChild(svg("path", { d: map.outline, class: "sky" }));
-    map.grid.forEach((d) => {
-      g.appendChild(svg("path", { d: d, class: "grid" }));
-    });
-    const gal = svg("path", { d: map.galactic, class: "galactic" });
-    const t = svg("title", {});
-    t.textContent = "Galactic plane";
-    gal.appendChild(t);
-    g.appendChild(gal);
-    map.labels.forEach((l) => {
-      const text = svg("text", {
-        x: l.x,
-        y: l.y,
-        "text-anchor": l.anchor,
-        class: `label${/h$/.test(l.text) ? " ra" : ""}`,
-      });
-      text.textContent = l.text;
-      g.appendChild(text);
-    });
   }
 
   function visible(ev) {
@@ -101,39 +39,16 @@
   }
 
   function drawMap() {
-    const points = document.getElementById("points");
-    const circles = document.getElementById("circles");
-    points.textContent = "";
-    circles.textContent = "";
     const shown = state.events.filter(visible).slice(0, MAX_ROWS);
-    // Oldest first, so the newest is drawn on top.
-    for (let i = shown.length - 1; i >= 0; i--) {
-      const ev = shown[i];
-      if (!ev.map) continue;
-      const c = colour(ev.stream);
-      if (ev.map.circle) {
-        circles.appendChild(
-          svg("path", { d: ev.map.circle, class: "circle", stroke: c, fill: c, "data-seq": ev.seq }),
-        );
-      }
-      const cls =
+    drawMarks(shown, (ev, i) => ({
+      r: i === 0 ? 5 : 3.5,
+      cls:
         "point" +
         (i === 0 && ev === state.events[0] ? " newest" : "") +
-        (state.selected === ev.seq ? " selected" : "");
-      const dot = svg("circle", {
-        cx: ev.map.x,
-        cy: ev.map.y,
-        r: i === 0 ? 5 : 3.5,
-        fill: c,
-        class: cls,
-        "data-seq": ev.seq,
-      });
-      const title = svg("title", {});
-      title.textContent = `${ev.ivorn} (${ev.role})`;
-      dot.appendChild(title);
-      dot.addEventListener("click", select.bind(null, ev.seq));
-      points.appendChild(dot);
-    }
+        (state.selected === ev.seq ? " selected" : ""),
+      data: { "data-seq": ev.seq },
+      onClick: select.bind(null, ev.seq),
+    }));
     const legend = document.getElementById("legend");
     legend.textContent = "";
     Object.keys(state.streams)
