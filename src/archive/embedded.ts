@@ -38,16 +38,23 @@ export interface EmbeddedOptions {
   queryTimeoutMs?: number;
   /** Time budget of one batch write, ms. */
   writeTimeoutMs?: number;
-  /** SQLite `synchronous`: full (default), normal or off. */
+  /** SQLite `synchronous`: normal (default), full or off. */
   synchronous?: "full" | "normal" | "off";
+  /** SQLite journal: `wal` (default) or `delete` (the rollback journal). */
+  journal?: "wal" | "delete";
   /** SQLite page cache, KiB. Default 65,536 (64 MiB). */
   cacheKiB?: number;
 }
 
 export const EMBEDDED_DEFAULTS = {
   writeTimeoutMs: 30_000,
-  synchronous: "full",
+  synchronous: "normal",
+  journal: "wal",
   cacheKiB: 65_536,
+  /** WAL: pages written to the log before it is copied into the file (SQLite's default is 1,000). */
+  checkpointPages: 10_000,
+  /** Bytes the journal file is cut back to after a checkpoint. */
+  journalLimit: 67_108_864,
 } as const;
 
 // The worker: opens the file, creates the schema, answers {id, op, …} with {id, ok, result|error}.
@@ -58,8 +65,12 @@ let db;
 const stmts = {};
 function open() {
   db = new Database(workerData.file);
-  db.exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=" + workerData.synchronous +
-    "; PRAGMA foreign_keys=ON; PRAGMA cache_size=-" + workerData.cacheKiB + ";");
+  // EXCLUSIVE before the first access: WAL then keeps its index in this worker's memory, so the
+  // WASM file layer needs no shared memory.
+  db.exec("PRAGMA locking_mode=EXCLUSIVE");
+  db.exec("PRAGMA journal_mode=" + workerData.journal + "; PRAGMA synchronous=" + workerData.synchronous +
+    "; PRAGMA wal_autocheckpoint=" + workerData.checkpointPages + "; PRAGMA journal_size_limit=" +
+    workerData.journalLimit + "; PRAGMA foreign_keys=ON; PRAGMA cache_size=-" + workerData.cacheKiB + ";");
   for (const s of workerData.schema) db.exec(s);
   stmts.v = db.prepare("INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ivorn) DO NOTHING RETURNING id");
   stmts.c = db.prepare("INSERT INTO coord (voevent_id, ra, dec, error, time, system, zone, ran, x, y, z) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -149,6 +160,7 @@ class EmbeddedExecutor implements SqlExecutor {
     private readonly readBudget: number,
     private readonly writeBudget: number,
     private readonly synchronous: string,
+    private readonly journal: string,
     private readonly cacheKiB: number,
   ) {}
 
@@ -169,7 +181,10 @@ class EmbeddedExecutor implements SqlExecutor {
         schema: schema("sqlite"),
         zoneDeg: ZONE_DEG,
         synchronous: this.synchronous,
+        journal: this.journal,
         cacheKiB: this.cacheKiB,
+        checkpointPages: EMBEDDED_DEFAULTS.checkpointPages,
+        journalLimit: EMBEDDED_DEFAULTS.journalLimit,
       },
     });
     this.starting = new Promise<Worker>((resolve, reject) => {
@@ -336,6 +351,7 @@ export async function openEmbeddedStore(file: string, options: EmbeddedOptions =
     options.queryTimeoutMs ?? ARCHIVE_LIMITS.queryTimeoutMs,
     options.writeTimeoutMs ?? EMBEDDED_DEFAULTS.writeTimeoutMs,
     (options.synchronous ?? EMBEDDED_DEFAULTS.synchronous).toUpperCase(),
+    (options.journal ?? EMBEDDED_DEFAULTS.journal).toUpperCase(),
     options.cacheKiB ?? EMBEDDED_DEFAULTS.cacheKiB,
   );
   OPEN_FILES.add(full);

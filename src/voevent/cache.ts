@@ -4,6 +4,8 @@
  * the nodes a packet passes through (filter, dedupe, broadcaster, …) find it here
  * instead of parsing it again.
  *
+ * - The receiver and subscriber put the parse they made in (`rememberParsed`), so a packet that
+ *   came from the network is parsed once in the process, whoever asks next.
  * - Errors are not cached: a bad payload is parsed (and refused) each time.
  * - An entry is stored independently of the options; `maxBytes` and
  *   `requireLocalId` are checked again on every hit, so a hit refuses exactly what
@@ -78,6 +80,16 @@ export class ParseCache {
     return { xml: entry.xml, doc: entry.doc, voevent: cloneVOEvent(entry.voevent) };
   }
 
+  /**
+   * Keeps a parse made elsewhere (the receiver and subscriber parse each packet as they take it),
+   * so the nodes after them find it here. `voevent` must be the model of `doc`; the cache keeps
+   * its own copy. A payload already cached is left as it is.
+   */
+  remember(xml: string, doc: XDocument, voevent: VOEvent): void {
+    if (this.entries.has(xml)) return;
+    this.store({ xml, doc, voevent: cloneVOEvent(voevent), bytes: Buffer.byteLength(xml) });
+  }
+
   private store(entry: Entry): void {
     const n = entry.xml.length;
     if (n > this.maxChars / 16) return;
@@ -112,6 +124,11 @@ const shared = new ParseCache();
 /** parseVOEvent through the process-wide cache (256 entries). */
 export function getParsed(payload: string | Buffer, options?: ParseVOEventOptions): ParsedVOEvent {
   return shared.get(payload, options);
+}
+
+/** Puts a parse made elsewhere into the process-wide cache (ParseCache.remember). */
+export function rememberParsed(xml: string, doc: XDocument, voevent: VOEvent): void {
+  shared.remember(xml, doc, voevent);
 }
 
 /** The process-wide cache behind getParsed (for stats, and for tests to clear it). */
