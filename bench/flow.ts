@@ -22,6 +22,11 @@
  *   --example FILE     deploy this flow file (its receiver's and broadcaster's ports rewritten)
  *                      instead of the built-in receiver → dedupe → broadcaster flow
  *   --no-engine        skip the engine-only comparison
+ *   --archive          the issue-15 bound: alternated rounds without and with a voevent-archive
+ *                      node (embedded store, a new file in the user directory each round) wired
+ *                      beside the broadcaster; prints both rates, the ratio of the medians and
+ *                      what the archive stored (no engine run)
+ *   --rounds R         --archive: rounds of each (default 3)
  *
  * Latency is author send → subscriber receive (the author writes its send time into each
  * event). The receiver acks once the event is handed to the flow, so a persistent author is
@@ -84,6 +89,8 @@ interface Config {
   concurrency: number;
   window: number;
   rate: number;
+  /** Wire a voevent-archive (embedded store, this file in the user directory) beside the broadcaster. */
+  archiveFile?: string;
 }
 
 interface Figures {
@@ -94,6 +101,8 @@ interface Figures {
   complete: boolean;
   received: number;
   expected: number;
+  /** With an archive: packets it held at the end (its API's count), and what it dropped. */
+  archived?: number;
 }
 
 const LOCAL_IVO = "ivo://bench.broker/node-red";
@@ -177,10 +186,70 @@ function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?:
   ];
 }
 
+const ARCHIVE_PATH = "/bench/archive";
+
+/**
+ * The flow with a voevent-archive node (embedded store: `file` in the user directory) wired
+ * beside every broadcaster: whatever feeds a broadcaster feeds the archive too.
+ */
+function withArchive(nodes: FlowNode[], file: string): FlowNode[] {
+  const broadcasters = new Set(nodes.filter((n) => n.type === "voevent-broadcaster").map((n) => n.id));
+  const tab = nodes.find((n) => n.type === "voevent-broadcaster")?.z;
+  const out = nodes.map((n) => {
+    const wires = n.wires as string[][] | undefined;
+    if (wires === undefined) return n;
+    return {
+      ...n,
+      wires: wires.map((port) =>
+        port.some((id) => broadcasters.has(id)) ? [...port, "bench-archive"] : port,
+      ),
+    };
+  });
+  out.push(
+    {
+      id: "bench-archive-db",
+      type: "voevent-archive-db",
+      name: "bench",
+      store: "embedded",
+      file,
+      path: ARCHIVE_PATH,
+      maxAge: 0,
+      maxEvents: 0,
+    },
+    {
+      id: "bench-archive",
+      type: "voevent-archive",
+      z: tab,
+      name: "archive",
+      db: "bench-archive-db",
+      wires: [],
+    },
+  );
+  return out;
+}
+
+/** The archive's count (its API) once its writer has nothing pending, or after a deadline. */
+async function archivedCount(rt: Runtime, expected: number): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  let n = -1;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(rt.httpUrl(`${ARCHIVE_PATH}/apiv1/count`));
+      n = ((await res.json()) as { result: number }).result;
+      if (n >= expected) return n;
+    } catch {
+      // not up yet
+    }
+    await sleep(250);
+  }
+  return n;
+}
+
 async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined): Promise<Figures> {
   const [rport, bport] = [await freePort(), await freePort()];
   const since = rt.logs().length;
-  await rt.deploy(brokerFlow(rport, bport, exampleFile));
+  const flow = brokerFlow(rport, bport, exampleFile);
+  await rt.deploy(cfg.archiveFile === undefined ? flow : withArchive(flow, cfg.archiveFile));
   await Promise.all([waitForPort(rport, 20_000), waitForPort(bport, 20_000)]);
   const pid = rt.process.pid;
   if (pid === undefined) throw new Error("Node-RED has no pid");
@@ -257,6 +326,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const authorSecs = (result.lastAck - result.firstSend) / 1000;
   const e2eSecs = (Math.max(lastReceive, result.lastAck) - result.firstSend) / 1000;
   const figures: Figures = {
+    ...(cfg.archiveFile === undefined ? {} : { archived: await archivedCount(rt, cfg.events + cfg.warmup) }),
     eventsPerSec: cfg.events / e2eSecs,
     deliveriesPerSec: received / e2eSecs,
     p50: hist.quantile(0.5),
@@ -267,7 +337,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   };
 
   console.log(
-    `Node-RED: mode=${cfg.mode} subscribers=${cfg.subscribers} events=${cfg.events}` +
+    `Node-RED${cfg.archiveFile === undefined ? "" : " with an archive"}: mode=${cfg.mode} subscribers=${cfg.subscribers} events=${cfg.events}` +
       (cfg.mode === "oneshot" ? ` concurrency=${cfg.concurrency}` : ` window=${cfg.window}`) +
       (cfg.rate > 0 ? ` rate=${cfg.rate}/s` : " rate=max"),
   );
@@ -287,6 +357,8 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
     `  Node-RED process: CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / cfg.events).toFixed(0)} µs/event;` +
       ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}`,
   );
+  if (figures.archived !== undefined)
+    console.log(`  archive: ${figures.archived} packets stored (${cfg.events + cfg.warmup} sent)`);
   const warnings = rt
     .logs()
     .slice(since)
@@ -376,7 +448,10 @@ async function main(): Promise<void> {
     throw new Error("--mode must be oneshot, persistent, rated or all");
   const modes: Mode[] = modeArg === "all" ? ["oneshot", "persistent", "rated"] : [modeArg as Mode];
   const exampleFile = args.get("example");
-  const engine = !args.has("no-engine");
+  const archive = args.has("archive");
+  const engine = !args.has("no-engine") && !archive;
+  const rounds = intArg(args, "rounds", 3);
+  let archives = 0;
 
   console.log(`node ${process.version}; event: ${new EventFactory().source}`);
   console.log("starting Node-RED with the packed package (npm pack + install on first use) …");
@@ -403,9 +478,30 @@ async function main(): Promise<void> {
                 ? 0
                 : intArg(args, "rate", 0),
         };
+        const title = `${cfg.mode}, ${subscribers} subscriber${subscribers === 1 ? "" : "s"}, ${events} events${cfg.rate > 0 ? ` at ${cfg.rate}/s` : ""}`;
+        if (archive) {
+          // Alternated rounds without and with an archive beside the broadcaster, same minutes.
+          const without: number[] = [];
+          const withA: number[] = [];
+          let lastWith: Figures | null = null;
+          for (let round = 0; round < rounds; round++) {
+            without.push((await runOne(rt, cfg, exampleFile)).eventsPerSec);
+            archives++;
+            lastWith = await runOne(rt, { ...cfg, archiveFile: `bench-archive-${archives}` }, exampleFile);
+            withA.push(lastWith.eventsPerSec);
+          }
+          const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+          rows.push(
+            title,
+            `  without an archive ${without.map((x) => x.toFixed(0)).join(", ")} events/s (median ${med(without).toFixed(0)})`,
+            `  with an archive    ${withA.map((x) => x.toFixed(0)).join(", ")} events/s (median ${med(withA).toFixed(0)}; last round stored ${lastWith?.archived ?? "?"})`,
+            `  ratio with/without (medians) ${(med(withA) / med(without)).toFixed(3)}`,
+          );
+          console.log("");
+          continue;
+        }
         const nr = await runOne(rt, cfg, exampleFile);
         const eng = engine ? await runEngine(cfg) : null;
-        const title = `${cfg.mode}, ${subscribers} subscriber${subscribers === 1 ? "" : "s"}, ${events} events${cfg.rate > 0 ? ` at ${cfg.rate}/s` : ""}`;
         rows.push(title, `  ${summary("Node-RED", nr)}`);
         if (engine) rows.push(`  ${summary("engine", eng)}`);
         console.log("");
