@@ -27,6 +27,7 @@
  *                      beside the broadcaster; prints both rates, the ratio of the medians and
  *                      what the archive stored (no engine run)
  *   --rounds R         --archive: rounds of each (default 3)
+ *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
  *
  * Latency is author send → subscriber receive (the author writes its send time into each
  * event). The receiver acks once the event is handed to the flow, so a persistent author is
@@ -455,7 +456,13 @@ async function main(): Promise<void> {
 
   console.log(`node ${process.version}; event: ${new EventFactory().source}`);
   console.log("starting Node-RED with the packed package (npm pack + install on first use) …");
-  const rt = await startRuntime();
+  const profileDir = args.get("profile");
+  if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true });
+  const rt = await startRuntime(
+    profileDir === undefined
+      ? {}
+      : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] },
+  );
   const nodeRedVersion = (await rt.settings()).version ?? "?";
   console.log(
     `Node-RED ${nodeRedVersion}, pid ${rt.process.pid}, RSS at start ${mb(rssOf(rt.process.pid ?? 0))}`,
@@ -508,6 +515,12 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    if (profileDir !== undefined) {
+      // --cpu-prof writes the profile as the process exits; Node-RED exits on SIGTERM.
+      const exited = new Promise((r) => rt.process.once("exit", r));
+      rt.process.kill("SIGTERM");
+      await exited;
+    }
     await rt.stop();
   }
   console.log("summary (end to end: last delivery; latency: author send → subscriber receive)");

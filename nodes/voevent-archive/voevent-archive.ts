@@ -23,7 +23,7 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { recordFromParsed } from "../../src/archive/ingest";
 import { isVtpInfo, rawPayloadOf } from "../../src/contract";
-import { getParsed } from "../../src/voevent/cache";
+import { peekParsed } from "../../src/voevent/cache";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
@@ -78,7 +78,7 @@ function init(RED: NodeAPI): void {
       try {
         const payload = rawPayloadOf(msg);
         // The parse the flow already made (the process-wide cache, keyed by the payload).
-        const parsed = getParsed(payload);
+        const parsed = peekParsed(payload);
         const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
         db.enqueue(recordFromParsed(parsed, bytes, receivedAt));
       } catch (err) {

@@ -142,7 +142,7 @@ function init(RED: NodeAPI): void {
         handler: (ev: ReceivedEvent) => {
           // Sent before the engine writes the ack: the ack means the flow has the event.
           // The nodes after this one (filter, archive, …) find this parse in the cache.
-          rememberParsed(ev.xml, ev.doc, ev.voevent);
+          rememberParsed(ev.xml, ev.doc);
           const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
           this.send(ev.signature === undefined ? { ...msg } : { ...msg, signature: ev.signature });
           received++;

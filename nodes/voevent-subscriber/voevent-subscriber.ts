@@ -171,7 +171,7 @@ function init(RED: NodeAPI): void {
     let refused = 0;
     const emit = (ev: SubscribedEvent, signature?: SignatureVerdict): void => {
       // The nodes after this one (filter, archive, …) find this parse in the cache.
-      rememberParsed(ev.xml, ev.doc, ev.voevent);
+      rememberParsed(ev.xml, ev.doc);
       const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
       this.send(signature === undefined ? { ...msg } : { ...msg, signature });
     };

@@ -209,7 +209,7 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
     for (const xml of sent) {
       // What the receiver node does with each packet it takes (voevent-receiver.ts).
       const parsed = parseVOEvent(xml);
-      rememberParsed(xml, parsed.doc, parsed.voevent);
+      rememberParsed(xml, parsed.doc);
       getNode("store").receive({ ...eventMessage(parsed) });
     }
     await waitUntil(() => lastStatus("store") === "10 stored / 0 duplicates / 0 pending", 10_000, "status");

@@ -27,11 +27,12 @@ describe("voevent/cache", () => {
   it("keeps a parse made elsewhere (the receiver's): the next get is a hit, with its own copy", () => {
     const cache = new ParseCache();
     const parsed = parseVOEvent(full);
-    cache.remember(full, parsed.doc, parsed.voevent);
+    cache.remember(full, parsed.doc);
     // The receiver's model goes on in msg.voevent; a change to it must not reach the cache.
     parsed.voevent.params.Packet_Type = 999;
     const got = cache.get(full);
-    assert.deepEqual(cache.stats, { hits: 1, misses: 0, size: 1, chars: full.length });
+    assert.deepEqual(cache.peek(full).voevent, got.voevent, "peek reads the same model");
+    assert.deepEqual(cache.stats, { hits: 2, misses: 0, size: 1, chars: full.length });
     assert.equal(got.doc, parsed.doc);
     assert.deepEqual(got.voevent, parseVOEvent(full).voevent);
   });
