@@ -22,6 +22,14 @@
  *   import of the 4PiSky month file (embedded): 1,744 packets/s (31,211 in 17.9 s)
  *   engines (earlier run, load ~3): node-sqlite3-wasm open 5 ms, 32,826 rows/s, 4,148 B/row;
  *   PGlite open 3,589 ms, 3,269 rows/s, 2,213 B/row.
+ * The figures above are the rollback journal with synchronous=FULL and a node that parsed again.
+ * 2026-12-06 ~23:50 UTC, load average 1.3–2.6, --count 200000 --stores embedded, same minutes:
+ *   --journal delete --synchronous full: 6,819 packets/s; default (wal, normal): 8,162 packets/s
+ *   archive node's work: 14,512 packets/s parsing again, 66,529–70,933 from the cached parse
+ * 2026-12-07 ~00:00 UTC, load average 2.9–4.6, --count 1000000 --stores embedded (defaults):
+ *   ingest 5,837 packets/s; count stream=… p50 2.5 / p99 50.4 ms; cone 0.7 / 5.5 ms;
+ *   list/ivorn 0.4 / 2.1 ms; packet/xml 0.1 / 1.0 ms; 5,627 B/packet; month file 1,742 packets/s
+ *   (recordFromPacket 4,151 packets/s, the node's work 19,666 packets/s in the same run)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
