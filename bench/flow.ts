@@ -61,6 +61,8 @@
  * `--archive --subscribers 1 --events 5000`, 2026-12-06 ~23:55 UTC, load average 1–4 from other
  * work, rounds alternated, every event stored (5,500 of 5,500 each round):
  *   rated, 500 events/s:        500, 500 without; 500, 498 with: ratio 1.00 (the bound holds)
+ *   rated, 1,000 events/s:      1,000 without (p50 3.1 ms); 995, 884 with: ratio 0.995, but
+ *                               p50 533 ms, p99 1,022 ms: queueing, near the flow's ceiling
  *   persistent (saturated):     1,474–1,695 without; 863–1,090 with: ratio 0.66 (an earlier
  *                               run: 1,965–2,578 vs 1,179–1,740, ratio 0.71–0.72)
  * Saturated, the bound does not hold on this machine. The Node-RED process's CPU per event goes
