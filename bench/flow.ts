@@ -22,6 +22,12 @@
  *   --example FILE     deploy this flow file (its receiver's and broadcaster's ports rewritten)
  *                      instead of the built-in receiver → dedupe → broadcaster flow
  *   --no-engine        skip the engine-only comparison
+ *   --archive          the issue-15 bound: alternated rounds without and with a voevent-archive
+ *                      node (embedded store, a new file in the user directory each round) wired
+ *                      beside the broadcaster; prints both rates, the ratio of the medians and
+ *                      what the archive stored (no engine run)
+ *   --rounds R         --archive: rounds of each (default 3)
+ *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
  *
  * Latency is author send → subscriber receive (the author writes its send time into each
  * event). The receiver acks once the event is handed to the flow, so a persistent author is
@@ -50,6 +56,22 @@
  * 135–250 MB over the runs (not forced to collect garbage; it also fell between runs).
  * Comet on the same machine: ~570 events/s one-shot with 1 subscriber, p50 1.5 ms, p99 4.6 ms;
  * 12,000 deliveries/s with 50 subscribers.
+ *
+ * With an archive beside the broadcaster (issue 15's bound: within 10% of the speed without one),
+ * `--archive --subscribers 1 --events 5000`, 2026-12-06 ~23:55 UTC, load average 1–4 from other
+ * work, rounds alternated, every event stored (5,500 of 5,500 each round):
+ *   rated, 500 events/s:        500, 500 without; 500, 498 with: ratio 1.00 (the bound holds)
+ *   rated, 1,000 events/s:      1,000 without (p50 3.1 ms); 995, 884 with: ratio 0.995, but
+ *                               p50 533 ms, p99 1,022 ms: queueing, near the flow's ceiling
+ *   persistent (saturated):     1,474–1,695 without; 863–1,090 with: ratio 0.66 (an earlier
+ *                               run: 1,965–2,578 vs 1,179–1,740, ratio 0.71–0.72)
+ * Saturated, the bound does not hold on this machine. The Node-RED process's CPU per event goes
+ * from 480–556 µs to 778–808 µs (`--profile`): the archive's SQLite worker thread (~110 µs of
+ * page writes, log and b-tree work per event), Node-RED's deep clone of the message for the
+ * second wire (lodash cloneDeep of msg.voevent), the node's record and the copy of each batch to
+ * the worker, and the garbage they make. With the author, the subscriber and Node-RED on the
+ * same two cores, a saturated flow is bound by CPU, so that CPU comes off its rate one for one;
+ * below saturation the archive costs nothing visible.
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
@@ -84,6 +106,8 @@ interface Config {
   concurrency: number;
   window: number;
   rate: number;
+  /** Wire a voevent-archive (embedded store, this file in the user directory) beside the broadcaster. */
+  archiveFile?: string;
 }
 
 interface Figures {
@@ -94,6 +118,8 @@ interface Figures {
   complete: boolean;
   received: number;
   expected: number;
+  /** With an archive: packets it held at the end (its API's count), and what it dropped. */
+  archived?: number;
 }
 
 const LOCAL_IVO = "ivo://bench.broker/node-red";
@@ -177,10 +203,70 @@ function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?:
   ];
 }
 
+const ARCHIVE_PATH = "/bench/archive";
+
+/**
+ * The flow with a voevent-archive node (embedded store: `file` in the user directory) wired
+ * beside every broadcaster: whatever feeds a broadcaster feeds the archive too.
+ */
+function withArchive(nodes: FlowNode[], file: string): FlowNode[] {
+  const broadcasters = new Set(nodes.filter((n) => n.type === "voevent-broadcaster").map((n) => n.id));
+  const tab = nodes.find((n) => n.type === "voevent-broadcaster")?.z;
+  const out = nodes.map((n) => {
+    const wires = n.wires as string[][] | undefined;
+    if (wires === undefined) return n;
+    return {
+      ...n,
+      wires: wires.map((port) =>
+        port.some((id) => broadcasters.has(id)) ? [...port, "bench-archive"] : port,
+      ),
+    };
+  });
+  out.push(
+    {
+      id: "bench-archive-db",
+      type: "voevent-archive-db",
+      name: "bench",
+      store: "embedded",
+      file,
+      path: ARCHIVE_PATH,
+      maxAge: 0,
+      maxEvents: 0,
+    },
+    {
+      id: "bench-archive",
+      type: "voevent-archive",
+      z: tab,
+      name: "archive",
+      db: "bench-archive-db",
+      wires: [],
+    },
+  );
+  return out;
+}
+
+/** The archive's count (its API) once its writer has nothing pending, or after a deadline. */
+async function archivedCount(rt: Runtime, expected: number): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  let n = -1;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(rt.httpUrl(`${ARCHIVE_PATH}/apiv1/count`));
+      n = ((await res.json()) as { result: number }).result;
+      if (n >= expected) return n;
+    } catch {
+      // not up yet
+    }
+    await sleep(250);
+  }
+  return n;
+}
+
 async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined): Promise<Figures> {
   const [rport, bport] = [await freePort(), await freePort()];
   const since = rt.logs().length;
-  await rt.deploy(brokerFlow(rport, bport, exampleFile));
+  const flow = brokerFlow(rport, bport, exampleFile);
+  await rt.deploy(cfg.archiveFile === undefined ? flow : withArchive(flow, cfg.archiveFile));
   await Promise.all([waitForPort(rport, 20_000), waitForPort(bport, 20_000)]);
   const pid = rt.process.pid;
   if (pid === undefined) throw new Error("Node-RED has no pid");
@@ -257,6 +343,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const authorSecs = (result.lastAck - result.firstSend) / 1000;
   const e2eSecs = (Math.max(lastReceive, result.lastAck) - result.firstSend) / 1000;
   const figures: Figures = {
+    ...(cfg.archiveFile === undefined ? {} : { archived: await archivedCount(rt, cfg.events + cfg.warmup) }),
     eventsPerSec: cfg.events / e2eSecs,
     deliveriesPerSec: received / e2eSecs,
     p50: hist.quantile(0.5),
@@ -267,7 +354,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   };
 
   console.log(
-    `Node-RED: mode=${cfg.mode} subscribers=${cfg.subscribers} events=${cfg.events}` +
+    `Node-RED${cfg.archiveFile === undefined ? "" : " with an archive"}: mode=${cfg.mode} subscribers=${cfg.subscribers} events=${cfg.events}` +
       (cfg.mode === "oneshot" ? ` concurrency=${cfg.concurrency}` : ` window=${cfg.window}`) +
       (cfg.rate > 0 ? ` rate=${cfg.rate}/s` : " rate=max"),
   );
@@ -287,6 +374,8 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
     `  Node-RED process: CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / cfg.events).toFixed(0)} µs/event;` +
       ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}`,
   );
+  if (figures.archived !== undefined)
+    console.log(`  archive: ${figures.archived} packets stored (${cfg.events + cfg.warmup} sent)`);
   const warnings = rt
     .logs()
     .slice(since)
@@ -376,11 +465,20 @@ async function main(): Promise<void> {
     throw new Error("--mode must be oneshot, persistent, rated or all");
   const modes: Mode[] = modeArg === "all" ? ["oneshot", "persistent", "rated"] : [modeArg as Mode];
   const exampleFile = args.get("example");
-  const engine = !args.has("no-engine");
+  const archive = args.has("archive");
+  const engine = !args.has("no-engine") && !archive;
+  const rounds = intArg(args, "rounds", 3);
+  let archives = 0;
 
   console.log(`node ${process.version}; event: ${new EventFactory().source}`);
   console.log("starting Node-RED with the packed package (npm pack + install on first use) …");
-  const rt = await startRuntime();
+  const profileDir = args.get("profile");
+  if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true });
+  const rt = await startRuntime(
+    profileDir === undefined
+      ? {}
+      : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] },
+  );
   const nodeRedVersion = (await rt.settings()).version ?? "?";
   console.log(
     `Node-RED ${nodeRedVersion}, pid ${rt.process.pid}, RSS at start ${mb(rssOf(rt.process.pid ?? 0))}`,
@@ -403,15 +501,44 @@ async function main(): Promise<void> {
                 ? 0
                 : intArg(args, "rate", 0),
         };
+        const title = `${cfg.mode}, ${subscribers} subscriber${subscribers === 1 ? "" : "s"}, ${events} events${cfg.rate > 0 ? ` at ${cfg.rate}/s` : ""}`;
+        if (archive) {
+          // Alternated rounds without and with an archive beside the broadcaster, same minutes.
+          const without: Figures[] = [];
+          const withA: Figures[] = [];
+          for (let round = 0; round < rounds; round++) {
+            without.push(await runOne(rt, cfg, exampleFile));
+            archives++;
+            withA.push(await runOne(rt, { ...cfg, archiveFile: `bench-archive-${archives}` }, exampleFile));
+          }
+          const med = (xs: Figures[], f: (x: Figures) => number) =>
+            xs.map(f).sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+          const line = (xs: Figures[]) =>
+            `${xs.map((x) => x.eventsPerSec.toFixed(0)).join(", ")} events/s (median ${med(xs, (x) => x.eventsPerSec).toFixed(0)}; ` +
+            `p50 ${med(xs, (x) => x.p50).toFixed(2)} ms, p99 ${med(xs, (x) => x.p99).toFixed(2)} ms)`;
+          rows.push(
+            title,
+            `  without an archive ${line(without)}`,
+            `  with an archive    ${line(withA)}; stored ${withA.map((x) => x.archived ?? "?").join(", ")} of ${cfg.events + cfg.warmup} each`,
+            `  ratio with/without (medians) ${(med(withA, (x) => x.eventsPerSec) / med(without, (x) => x.eventsPerSec)).toFixed(3)}`,
+          );
+          console.log("");
+          continue;
+        }
         const nr = await runOne(rt, cfg, exampleFile);
         const eng = engine ? await runEngine(cfg) : null;
-        const title = `${cfg.mode}, ${subscribers} subscriber${subscribers === 1 ? "" : "s"}, ${events} events${cfg.rate > 0 ? ` at ${cfg.rate}/s` : ""}`;
         rows.push(title, `  ${summary("Node-RED", nr)}`);
         if (engine) rows.push(`  ${summary("engine", eng)}`);
         console.log("");
       }
     }
   } finally {
+    if (profileDir !== undefined) {
+      // --cpu-prof writes the profile as the process exits; Node-RED exits on SIGTERM.
+      const exited = new Promise((r) => rt.process.once("exit", r));
+      rt.process.kill("SIGTERM");
+      await exited;
+    }
     await rt.stop();
   }
   console.log("summary (end to end: last delivery; latency: author send → subscriber receive)");

@@ -6,6 +6,10 @@
  * the message path.
  *
  * Decisions:
+ * - Parsed once per event: the record is made from the parse the flow already made (the
+ *   process-wide cache of src/voevent/cache.ts, keyed by msg.payload), not by parsing again. The
+ *   tree is needed (positions, citations), so msg.voevent alone is not enough; the stored bytes
+ *   are msg.payload's (a string as UTF-8).
  * - done() is called as soon as the record is queued: the flow never waits for the database.
  *   A packet that is not a VOEvent goes to done(err). When the writer's bounded queue is full the
  *   record is dropped and counted (the status shows it), not held in memory without bound.
@@ -19,8 +23,9 @@
  *   the write. It turns yellow while writes fail and events wait.
  */
 import type { NodeAPI, NodeDef } from "node-red";
-import { recordFromPacket } from "../../src/archive/ingest";
+import { recordFromParsed } from "../../src/archive/ingest";
 import { isVtpInfo, rawPayloadOf } from "../../src/contract";
+import { peekParsed } from "../../src/voevent/cache";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
 import type { Node } from "../shared/types";
@@ -73,8 +78,12 @@ function init(RED: NodeAPI): void {
         if (!Number.isNaN(at.getTime())) receivedAt = at;
       }
       try {
+        const payload = rawPayloadOf(msg);
+        // The parse the flow already made (the process-wide cache, keyed by the payload).
+        const parsed = peekParsed(payload);
+        const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
         const signature = (msg as { signature?: unknown }).signature;
-        db.enqueue(recordFromPacket(rawPayloadOf(msg), receivedAt, { signature }));
+        db.enqueue(recordFromParsed(parsed, bytes, receivedAt, { signature }));
       } catch (err) {
         flasher.flash(statusError(t("status.refused-one")));
         done(asError(err));

@@ -19,6 +19,7 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
 import { feeds } from "../../src/monitor/feeds";
+import { rememberParsed } from "../../src/voevent/cache";
 import { CONNECTION_LIMIT_DEFAULTS } from "../../src/vtp/connection-limits";
 import {
   type DroppedInfo,
@@ -140,6 +141,8 @@ function init(RED: NodeAPI): void {
         ...(signatures === null ? {} : { signatures }),
         handler: (ev: ReceivedEvent) => {
           // Sent before the engine writes the ack: the ack means the flow has the event.
+          // The nodes after this one (filter, archive, …) find this parse in the cache.
+          rememberParsed(ev.xml, ev.doc);
           const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
           this.send(ev.signature === undefined ? { ...msg } : { ...msg, signature: ev.signature });
           received++;

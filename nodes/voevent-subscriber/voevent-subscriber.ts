@@ -18,6 +18,7 @@ import { feeds } from "../../src/monitor/feeds";
 import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
 import { IN_ORDER_DEFAULTS, InOrder, refusalOf } from "../../src/signature/policy";
 import type { SignatureVerdict } from "../../src/signature/verify";
+import { rememberParsed } from "../../src/voevent/cache";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
 import { compileXPath } from "../../src/xpath";
 import { getLocalIvo } from "../shared/identity";
@@ -169,6 +170,8 @@ function init(RED: NodeAPI): void {
     });
     let refused = 0;
     const emit = (ev: SubscribedEvent, signature?: SignatureVerdict): void => {
+      // The nodes after this one (filter, archive, …) find this parse in the cache.
+      rememberParsed(ev.xml, ev.doc);
       const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
       this.send(signature === undefined ? { ...msg } : { ...msg, signature });
     };

@@ -1,7 +1,8 @@
 /**
  * A VOEvent packet → the archive's record (types.ts `ArchiveRecord`), as voeventdb ingests it
  * (timstaley/voeventdb `database/models.py`: `Voevent.from_etree`, `Coord.from_etree`,
- * `Cite.from_etree`, `_has_bad_coords`). The packet is parsed once, by the package's own parser.
+ * `Cite.from_etree`, `_has_bad_coords`). The packet is parsed once, by the package's own parser
+ * (`recordFromParsed` takes a parse already made, so an event in a flow is parsed once in all).
  *
  * Decisions:
  * - The bytes are kept exactly as received (voeventdb re-serialises; we never do).
@@ -29,7 +30,7 @@
  */
 import { VOEventError } from "../errors";
 import type { VerdictName } from "../signature/verify";
-import { parseVOEvent } from "../voevent/parse";
+import { type ParsedVOEvent, parseVOEvent } from "../voevent/parse";
 import { xmlTrim } from "../voevent/values";
 import { attr, childElement, childElements, textOf } from "../xml/parse";
 import type { XElement } from "../xml/types";
@@ -97,6 +98,19 @@ export function recordFromPacket(
 ): ArchiveRecord {
   const bytes = typeof xml === "string" ? Buffer.from(xml, "utf8") : xml;
   const parsed = parseVOEvent(bytes, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes });
+  return recordFromParsed(parsed, bytes, receivedAt, options);
+}
+
+/**
+ * The record for a packet already parsed (the archive node takes the parse the flow made, from
+ * src/voevent/cache.ts): `parsed` must be the parse of `bytes`.
+ */
+export function recordFromParsed(
+  parsed: Pick<ParsedVOEvent, "voevent" | "doc">,
+  bytes: Buffer,
+  receivedAt: Date,
+  options: Pick<RecordOptions, "signature"> = {},
+): ArchiveRecord {
   const v = parsed.voevent;
   const root = parsed.doc.root;
   const stream = streamOfIvorn(v.ivorn);

@@ -4,12 +4,15 @@
  * the nodes a packet passes through (filter, dedupe, broadcaster, …) find it here
  * instead of parsing it again.
  *
+ * - The receiver and subscriber put the parse they made in (`rememberParsed`), so a packet that
+ *   came from the network is parsed once in the process, whoever asks next.
  * - Errors are not cached: a bad payload is parsed (and refused) each time.
  * - An entry is stored independently of the options; `maxBytes` and
  *   `requireLocalId` are checked again on every hit, so a hit refuses exactly what
  *   a fresh parse would.
  * - Each call returns its own copy of the model (`voevent`), so a consumer that
- *   changes it cannot change what the next one gets. `xml` and `doc` are shared:
+ *   changes it cannot change what the next one gets (`peek` skips the copy for a
+ *   reader that only reads: the archive node). `xml` and `doc` are shared:
  *   treat the tree as read-only.
  * - Bounded by entries (default 256) and by the total length of the cached
  *   payloads (default 8 Mi characters); a payload longer than a sixteenth of that
@@ -20,7 +23,14 @@ import { DEFAULT_MAX_BYTES } from "../xml/parse";
 import type { XDocument } from "../xml/types";
 import { cloneVOEvent } from "./clone";
 import type { VOEvent } from "./model";
-import { checkLocalId, inputText, type ParsedVOEvent, type ParseVOEventOptions, parseVOEvent } from "./parse";
+import {
+  checkLocalId,
+  inputText,
+  type ParsedVOEvent,
+  type ParseVOEventOptions,
+  parseVOEvent,
+  readVOEvent,
+} from "./parse";
 
 export interface ParseCacheOptions {
   /** Most entries kept. Default 256. */
@@ -32,8 +42,9 @@ export interface ParseCacheOptions {
 interface Entry {
   xml: string;
   doc: XDocument;
-  /** Private: never handed out, only copies of it. */
-  voevent: VOEvent;
+  /** Private: never handed out, only copies of it (or read-only by peek). Null until first asked
+   *  for when the entry was remembered (read from the tree then). */
+  voevent: VOEvent | null;
   bytes: number;
 }
 
@@ -52,6 +63,20 @@ export class ParseCache {
 
   /** Like parseVOEvent, but answers from the cache when the same payload was parsed before. */
   get(payload: string | Buffer, options: ParseVOEventOptions = {}): ParsedVOEvent {
+    const { entry, voevent } = this.lookup(payload, options);
+    return { xml: entry.xml, doc: entry.doc, voevent: cloneVOEvent(voevent) };
+  }
+
+  /**
+   * Like get, but the model is the cache's own, not a copy: for a reader that only reads it (the
+   * archive node makes its record from it). Never change what it returns.
+   */
+  peek(payload: string | Buffer, options: ParseVOEventOptions = {}): Readonly<ParsedVOEvent> {
+    const { entry, voevent } = this.lookup(payload, options);
+    return { xml: entry.xml, doc: entry.doc, voevent };
+  }
+
+  private lookup(payload: string | Buffer, options: ParseVOEventOptions): { entry: Entry; voevent: VOEvent } {
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     const xml = inputText(payload, maxBytes);
     const hit = this.entries.get(xml);
@@ -74,8 +99,22 @@ export class ParseCache {
       entry = { xml, doc: parsed.doc, voevent: parsed.voevent, bytes: Buffer.byteLength(xml) };
       this.store(entry);
     }
+    // A remembered entry's model is read from its tree when first asked for.
+    entry.voevent ??= readVOEvent(entry.doc);
     if (options.requireLocalId === true) checkLocalId(entry.voevent);
-    return { xml: entry.xml, doc: entry.doc, voevent: cloneVOEvent(entry.voevent) };
+    return { entry, voevent: entry.voevent };
+  }
+
+  /**
+   * Keeps a parse made elsewhere (the receiver and subscriber parse each packet as they take it),
+   * so the nodes after them find it here. `doc` must be the tree of `xml`, of a VOEvent that
+   * readVOEvent accepted. Only the tree is kept: the model is read from it when first asked for
+   * (copying the caller's model here would cost every flow, and most never ask). A payload
+   * already cached is left as it is.
+   */
+  remember(xml: string, doc: XDocument): void {
+    if (this.entries.has(xml)) return;
+    this.store({ xml, doc, voevent: null, bytes: Buffer.byteLength(xml) });
   }
 
   private store(entry: Entry): void {
@@ -112,6 +151,16 @@ const shared = new ParseCache();
 /** parseVOEvent through the process-wide cache (256 entries). */
 export function getParsed(payload: string | Buffer, options?: ParseVOEventOptions): ParsedVOEvent {
   return shared.get(payload, options);
+}
+
+/** Puts a parse made elsewhere into the process-wide cache (ParseCache.remember). */
+export function rememberParsed(xml: string, doc: XDocument): void {
+  shared.remember(xml, doc);
+}
+
+/** getParsed without the copy of the model: read it, never change it (ParseCache.peek). */
+export function peekParsed(payload: string | Buffer, options?: ParseVOEventOptions): Readonly<ParsedVOEvent> {
+  return shared.peek(payload, options);
 }
 
 /** The process-wide cache behind getParsed (for stats, and for tests to clear it). */

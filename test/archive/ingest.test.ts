@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { DOMParser, type Element } from "@xmldom/xmldom";
-import { recordFromPacket } from "../../src/archive/ingest";
+import { recordFromPacket, recordFromParsed } from "../../src/archive/ingest";
 import { parseIsoTime } from "../../src/archive/time";
 import { VOEventError } from "../../src/errors";
+import { getParsed } from "../../src/voevent/cache";
 import { describeCorpus, isMarkedNotWellFormed, readIndex, readPacket } from "../helpers/corpus";
 
 function kids(el: Element, local: string): Element[] {
@@ -37,6 +38,16 @@ function rootOf(bytes: Buffer): Element {
 describeCorpus("archive/ingest: corpus packets", () => {
   const rows = readIndex().filter((r) => !isMarkedNotWellFormed(r) && r.ivorn.startsWith("ivo://"));
   const received = new Date("2026-01-02T03:04:05Z");
+
+  it("the record from the flow's parse (the cache, as the archive node takes it) is the record from the bytes", () => {
+    for (const row of rows) {
+      const bytes = readPacket(row.file);
+      const text = bytes.toString("utf8");
+      const fromParse = recordFromParsed(getParsed(text), Buffer.from(text, "utf8"), received);
+      assert.deepEqual(fromParse, recordFromPacket(bytes, received), row.file);
+      assert.ok(fromParse.xml.equals(bytes), `${row.file}: bytes kept as received`);
+    }
+  });
 
   it("every VOEvent's identity, author and raw bytes as voeventdb stores them", () => {
     for (const row of rows) {

@@ -10,6 +10,9 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { NodeAPI } from "node-red";
+import { eventMessage } from "../../src/contract";
+import { rememberParsed, sharedParseCache } from "../../src/voevent/cache";
+import { parseVOEvent } from "../../src/voevent/parse";
 import { streamOf } from "../helpers/archive-expect";
 import { describeCorpus } from "../helpers/corpus";
 import {
@@ -86,6 +89,8 @@ function dbNode(id: string, file: string, path: string, extra: Record<string, un
     ...extra,
   };
 }
+
+const ivornOf = (xml: string): string => parseVOEvent(xml).voevent.ivorn;
 
 const lastStatus = (id: string) => statusHistory(id).at(-1)?.text ?? "";
 
@@ -267,6 +272,30 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
         expected,
       );
     });
+
+  it("takes the flow's parse: a packet the receiver parsed is stored without parsing it again", async function () {
+    this.timeout(30_000);
+    await load([
+      dbNode("db", "archive-nodes-parse", "/voevent/archive-parse"),
+      { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+    ]);
+    const cache = sharedParseCache();
+    cache.clear();
+    const sent = packets.slice(0, 10).map((b) => b.toString("utf8"));
+    for (const xml of sent) {
+      // What the receiver node does with each packet it takes (voevent-receiver.ts).
+      const parsed = parseVOEvent(xml);
+      rememberParsed(xml, parsed.doc);
+      getNode("store").receive({ ...eventMessage(parsed) });
+    }
+    await waitUntil(() => lastStatus("store") === "10 stored / 0 duplicates / 0 pending", 10_000, "status");
+    assert.equal(cache.stats.misses, 0, "no packet was parsed a second time");
+    assert.equal(cache.stats.hits, 10);
+    const stored = await httpGet(
+      `/voevent/archive-parse/apiv1/packet/xml/${encodeURIComponent(ivornOf(sent[3]))}`,
+    );
+    assert.equal(stored.body, sent[3], "the bytes exactly as received");
+  });
 
   it("serves the API on RED.httpNode while deployed; a redeploy frees the path and reopens the same file", async function () {
     this.timeout(30_000);

@@ -24,6 +24,19 @@ describe("voevent/cache", () => {
     assert.deepEqual(a.voevent, parseVOEvent(full).voevent);
   });
 
+  it("keeps a parse made elsewhere (the receiver's): the next get is a hit, with its own copy", () => {
+    const cache = new ParseCache();
+    const parsed = parseVOEvent(full);
+    cache.remember(full, parsed.doc);
+    // The receiver's model goes on in msg.voevent; a change to it must not reach the cache.
+    parsed.voevent.params.Packet_Type = 999;
+    const got = cache.get(full);
+    assert.deepEqual(cache.peek(full).voevent, got.voevent, "peek reads the same model");
+    assert.deepEqual(cache.stats, { hits: 2, misses: 0, size: 1, chars: full.length });
+    assert.equal(got.doc, parsed.doc);
+    assert.deepEqual(got.voevent, parseVOEvent(full).voevent);
+  });
+
   it("hands each caller its own copy of the model", () => {
     const cache = new ParseCache();
     const a = cache.get(full);
