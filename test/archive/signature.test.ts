@@ -142,6 +142,9 @@ for (const kind of ["embedded", "postgres"] as const) {
         const { Database } = require("node-sqlite3-wasm") as typeof import("node-sqlite3-wasm");
         const db = new Database(file());
         try {
+          // The store writes in WAL mode under exclusive locking (the WASM file layer has no
+          // shared memory for the log's index): a reader must lock the same way.
+          db.exec("PRAGMA locking_mode=EXCLUSIVE");
           return (db.all("SELECT name FROM pragma_table_info('voevent')") as Array<{ name: string }>).map(
             (r) => r.name,
           );
