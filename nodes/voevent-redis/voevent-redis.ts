@@ -67,9 +67,18 @@ function init(RED: NodeAPI): void {
           lastError = err.message;
           this.warn(RED._("voevent-redis.errors.connection", { where: self.where, error: err.message }));
         });
+        // A connection that was ready and closed is logged when it is ready again, even when the
+        // reconnection succeeded at once (no failed attempt, so no error, in between).
+        let wasReady = false;
+        let lost = false;
+        client.on("close", () => {
+          if (wasReady) lost = true;
+        });
         client.on("ready", () => {
-          if (lastError !== "") this.log(RED._("voevent-redis.log.connected", { where: self.where }));
+          if (lastError !== "" || lost) this.log(RED._("voevent-redis.log.connected", { where: self.where }));
           lastError = "";
+          lost = false;
+          wasReady = true;
         });
       }
       return client;

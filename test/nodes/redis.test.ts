@@ -130,6 +130,20 @@ describe("voevent-dedupe node with the redis store (voevent-redis)", function ()
     );
   });
 
+  it("a connection lost and made again at once (no failed attempt between) is logged as connected again", async () => {
+    await load();
+    const end = Date.now() + 5000;
+    while ((await ourConnections()) !== 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await ourConnections(), 1, "connected");
+    // The server stays up and drops our connection: ioredis reconnects with no error between.
+    await admin.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+    await waitUntil(
+      () => callsOf("r", "log").some(([l]) => /connected to Redis at 127\.0\.0\.1/.test(String(l))),
+      10_000,
+      "the reconnection logged",
+    );
+  });
+
   it("whenDown hold: events wait while Redis is down and leave in order when it is back", async () => {
     await load({ whenDown: "hold" });
     const first = collect("first");
