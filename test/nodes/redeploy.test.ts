@@ -11,7 +11,9 @@
  *                                    (no one listening) ──▶ subscriber s2 (reconnect timers)
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import {
   catchNode,
   collect,
@@ -42,6 +44,9 @@ const OUR_TYPES = [
 ];
 
 const DEPLOYS = 50;
+/** Where the file dedupe of the flow keeps its log; removed after the tests. */
+const leakDir = mkdtempSync(path.join(tmpdir(), "voevent-redeploy-"));
+after(() => rmSync(leakDir, { recursive: true, force: true }));
 /** Resource kinds counted (process.getActiveResourcesInfo()). */
 const KINDS = ["TCPServerWrap", "TCPSocketWrap", "Timeout", "TTYWrap", "FSReqCallback"] as const;
 
@@ -129,7 +134,8 @@ function flow(generation: number, rPort: number, bPort: number, deadPort: number
       ttlUnits: "hours",
       capacity: 1000,
       store: "file",
-      path: "redeploy-leak-dedupe.log",
+      // In a temporary folder, not the working directory (the test used to leave it in the clone).
+      path: path.join(leakDir, "redeploy-leak-dedupe.log"),
       wires: [["f"], []],
     },
     {
