@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     });
     const before = asked;
     const at = new Date();
-    const r = await best([frame], (f) => receiver.answer(f, "127.0.0.1:1", at));
+    const r = await best([frame], async (f) => receiver.answer(f, "127.0.0.1:1", at));
     const outcome = await receiver.answer(frame, "127.0.0.1:1", at);
     if (!outcome.reply.includes('role="ack"')) throw new Error(`not acked with ${mode}`);
     console.log(

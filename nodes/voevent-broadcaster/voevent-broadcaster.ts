@@ -9,6 +9,7 @@
 import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { eventOf, rawPayloadOf } from "../../src/contract";
 import { FILTER_LIMIT_DEFAULTS } from "../../src/filter/limits";
+import { frameOf } from "../../src/message-frame";
 import { feeds } from "../../src/monitor/feeds";
 import { BROADCASTER_DEFAULTS, VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { EVENT_FILTER_DEFAULTS } from "../../src/vtp/filter-runs";
@@ -174,9 +175,12 @@ function init(RED: NodeAPI): void {
         showCountSoon();
         report("unsubscribe", { id: info.id, peer: info.peer, reason: info.reason, subscribers: b.count });
       });
-      b.on("ack", (info: { id: number; peer: string; origin: string | null }) => {
-        report("ack", { id: info.id, peer: info.peer, origin: info.origin });
-      });
+      // One ack per subscriber per event: listened to only when the monitor output reports them.
+      if (monitor) {
+        b.on("ack", (info: { id: number; peer: string; origin: string | null }) => {
+          report("ack", { id: info.id, peer: info.peer, origin: info.origin });
+        });
+      }
       b.on("nak", (info: { id: number; peer: string; origin: string | null; reason: string }) => {
         warnings.warn(t("warn.nak", { peer: info.peer, reason: info.reason || "-" }));
         report("nak", { id: info.id, peer: info.peer, origin: info.origin, reason: info.reason });
@@ -268,9 +272,11 @@ function init(RED: NodeAPI): void {
         const payload = rawPayloadOf(msg);
         const event = eventOf(msg);
         // The tree is needed only when a subscriber has filters; eventOf parses it on first use.
+        // A packet a receiver or subscriber of this flow took leaves in the frame it came in.
+        const frame = frameOf(msg) ?? undefined;
         sent = broadcaster.filtering
-          ? broadcaster.broadcast(payload, { doc: event.doc, voevent: event.voevent })
-          : broadcaster.broadcast(payload);
+          ? broadcaster.broadcast(payload, { doc: event.doc, voevent: event.voevent }, frame)
+          : broadcaster.broadcast(payload, undefined, frame);
       } catch (err) {
         flasher.flash(statusWarn(errorStatusText(RED, TYPE, err)));
         throw err;

@@ -18,6 +18,7 @@
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
+import { keepFrame } from "../../src/message-frame";
 import { feeds } from "../../src/monitor/feeds";
 import { rememberParsed } from "../../src/voevent/cache";
 import { CONNECTION_LIMIT_DEFAULTS } from "../../src/vtp/connection-limits";
@@ -144,7 +145,9 @@ function init(RED: NodeAPI): void {
           // The nodes after this one (filter, archive, …) find this parse in the cache.
           rememberParsed(ev.xml, ev.doc);
           const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
-          this.send(ev.signature === undefined ? { ...msg } : { ...msg, signature: ev.signature });
+          const out = ev.signature === undefined ? { ...msg } : { ...msg, signature: ev.signature };
+          keepFrame(out, out.payload, ev.frame);
+          this.send(out);
           received++;
           showListening();
         },

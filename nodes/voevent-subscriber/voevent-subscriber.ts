@@ -14,6 +14,7 @@
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { eventMessage } from "../../src/contract";
+import { keepFrame } from "../../src/message-frame";
 import { feeds } from "../../src/monitor/feeds";
 import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
 import { IN_ORDER_DEFAULTS, InOrder, refusalOf } from "../../src/signature/policy";
@@ -173,7 +174,9 @@ function init(RED: NodeAPI): void {
       // The nodes after this one (filter, archive, …) find this parse in the cache.
       rememberParsed(ev.xml, ev.doc);
       const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
-      this.send(signature === undefined ? { ...msg } : { ...msg, signature });
+      const out = signature === undefined ? { ...msg } : { ...msg, signature };
+      keepFrame(out, out.payload, ev.frame);
+      this.send(out);
     };
     const gate =
       signatures === null

@@ -397,11 +397,13 @@ export class VTPBroadcaster extends EventEmitter {
    * once; filtered ones as soon as their filters have been evaluated, at once too
    * unless filtering takes more than `filterSliceMs` or an earlier event is still
    * being filtered (./filter-runs.ts; then 'filter-run' reports the rest). Never
-   * waits; throws only for a payload that cannot be framed (empty).
+   * waits; throws only for a payload that cannot be framed (empty). `frame`, when
+   * given, is the payload's VTP frame as it was received (its 4-byte length, then
+   * the bytes): it is sent as it is, neither encoded again nor copied.
    */
-  broadcast(payload: string | Buffer, parsed?: ParsedEvent): number {
+  broadcast(payload: string | Buffer, parsed?: ParsedEvent, frame?: Buffer): number {
     if (this.closing !== null || this.subs.size === 0) return 0;
-    const frame = encodeFrame(payload);
+    frame ??= encodeFrame(payload);
     let sent = 0;
     const filtered: Subscription[] = [];
     for (const s of this.subs.values()) {

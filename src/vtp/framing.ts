@@ -42,6 +42,15 @@ export function encodeFrame(payload: string | Buffer): Buffer {
   return frame;
 }
 
+/**
+ * A frame's own copy, length header included, from its payload as decoded (often a view of a
+ * larger socket chunk): the payload is `frame.subarray(FRAME_HEADER_BYTES)`. A relay that keeps
+ * it forwards the bytes as received with no second copy or encoding (VTP 2.0: byte-exact relay).
+ */
+export function copyFrame(payload: Buffer): Buffer {
+  return encodeFrame(payload);
+}
+
 function checkEncodable(length: number): void {
   if (length === 0) throw new VOEventError("BAD_FRAME", "cannot frame an empty message");
   if (length > MAX_FRAME_LENGTH) {

@@ -81,6 +81,7 @@ import {
   safeEmit,
 } from "./connection";
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits } from "./connection-limits";
+import { copyFrame, encodeFrame, FRAME_HEADER_BYTES } from "./framing";
 import { validateVOEventSchema } from "./schema";
 import { createServer, type TlsOptions } from "./tls";
 import { buildAck, buildNak, classify } from "./transport";
@@ -89,8 +90,10 @@ import { Whitelist } from "./whitelist";
 export interface ReceivedEvent {
   /** The packet as a string (UTF-8 decoded), exactly as received. */
   xml: string;
-  /** The packet's bytes, exactly as received (its own copy). */
+  /** The packet's bytes, exactly as received (its own copy: a view of `frame`). */
   bytes: Buffer;
+  /** The VTP frame as received: its 4-byte length, then `bytes`. */
+  frame: Buffer;
   doc: XDocument;
   voevent: VOEvent;
   /** "address:port" of the author. */
@@ -386,13 +389,13 @@ export class VTPReceiver extends EventEmitter {
     session.start();
   }
 
-  /** @internal Decides the answer to one frame. Never throws. */
-  async answer(bytes: Buffer, peer: string, receivedAt: Date): Promise<Outcome> {
-    const { localIvo, maxBytes } = this.opts;
-    const nak = (info: Omit<NakInfo, "peer" | "bytes">, close: boolean): Outcome => {
-      safeEmit(this, "nak", { peer, bytes, ...info });
-      return { reply: buildNak(info.ivorn ?? "", localIvo, info.reason), close };
-    };
+  /**
+   * @internal Decides the answer to one frame. Never throws. Synchronous unless a step must wait
+   * (schema validation, a signature check, a handler that returns a promise): the usual frame
+   * costs no promise and no turn of the microtask queue before its ack.
+   */
+  answer(bytes: Buffer, peer: string, receivedAt: Date, frame?: Buffer): Outcome | Promise<Outcome> {
+    const maxBytes = this.opts.maxBytes;
     let xml: string;
     let doc: XDocument;
     try {
@@ -400,12 +403,14 @@ export class VTPReceiver extends EventEmitter {
       doc = parseXml(xml, { maxBytes });
     } catch (err) {
       const code = isVOEventError(err) ? err.code : "MALFORMED";
-      return nak({ ivorn: null, code, reason: `Event rejected: ${messageOf(err)}` }, true);
+      return this.nak(peer, bytes, { ivorn: null, code, reason: `Event rejected: ${messageOf(err)}` }, true);
     }
     const kind = classify(doc);
     if (kind === "transport") {
       const role = doc.root.attrs.find((a) => a.local === "role" && a.ns === "")?.value ?? "";
-      return nak(
+      return this.nak(
+        peer,
+        bytes,
         {
           ivorn: null,
           code: "TRANSPORT",
@@ -421,15 +426,35 @@ export class VTPReceiver extends EventEmitter {
       if (this.opts.requireLocalId) checkLocalId(voevent);
     } catch (err) {
       const code = isVOEventError(err) ? err.code : "MALFORMED";
-      return nak(
+      return this.nak(
+        peer,
+        bytes,
         { ivorn: ivornAttr, code, reason: `Event rejected: ${messageOf(err)}` },
         doc.root.local !== "VOEvent",
       );
     }
+    const ev: ReceivedEvent = {
+      xml,
+      bytes,
+      frame: frame ?? encodeFrame(bytes),
+      doc,
+      voevent,
+      peer,
+      receivedAt,
+    };
+    if (this.opts.validate === "schema" || this.opts.signatures !== undefined) return this.answerChecked(ev);
+    return this.handOver(ev);
+  }
+
+  /** The checks that wait (schema validation in a worker, a signature), then the handler. */
+  private async answerChecked(ev: ReceivedEvent): Promise<Outcome> {
+    const { peer, bytes, voevent } = ev;
     if (this.opts.validate === "schema") {
-      const r = await validateVOEventSchema(bytes, doc, { timeoutMs: this.opts.schemaTimeoutMs });
+      const r = await validateVOEventSchema(bytes, ev.doc, { timeoutMs: this.opts.schemaTimeoutMs });
       if (!r.valid) {
-        return nak(
+        return this.nak(
+          peer,
+          bytes,
           {
             ivorn: voevent.ivorn,
             code: r.timedOut ? "TIMEOUT" : "SCHEMA",
@@ -441,7 +466,6 @@ export class VTPReceiver extends EventEmitter {
         );
       }
     }
-    const ev: ReceivedEvent = { xml, bytes, doc, voevent, peer, receivedAt };
     const signatures = this.opts.signatures;
     if (signatures !== undefined) {
       let signature: SignatureVerdict;
@@ -458,22 +482,50 @@ export class VTPReceiver extends EventEmitter {
       ev.signature = signature;
       const refusal = refusalOf(signatures.mode, signature);
       if (refusal !== null)
-        return nak({ ivorn: voevent.ivorn, code: "SIGNATURE", reason: `Event rejected: ${refusal}` }, false);
-    }
-    const handler = this.opts.handler;
-    if (handler !== undefined) {
-      try {
-        await handler(ev);
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        return nak(
-          { ivorn: voevent.ivorn, code: "HANDLER", reason: "Event rejected: internal error", error },
+        return this.nak(
+          peer,
+          bytes,
+          { ivorn: voevent.ivorn, code: "SIGNATURE", reason: `Event rejected: ${refusal}` },
           false,
         );
-      }
+    }
+    return this.handOver(ev);
+  }
+
+  /** Gives an accepted event to the handler; the ack, or a nak if the handler fails. */
+  private handOver(ev: ReceivedEvent): Outcome | Promise<Outcome> {
+    const handler = this.opts.handler;
+    const accepted = (): Outcome => ({
+      reply: buildAck(ev.voevent.ivorn, this.opts.localIvo),
+      close: false,
+      event: ev,
+    });
+    if (handler === undefined) return accepted();
+    let result: void | Promise<void>;
+    try {
+      result = handler(ev);
+    } catch (err) {
+      return this.handlerFailed(ev, err);
     }
     // `event` is emitted by the Session once the ack is written: ack first, then the event.
-    return { reply: buildAck(voevent.ivorn, localIvo), close: false, event: ev };
+    if (result instanceof Promise)
+      return result.then(accepted, (err: unknown) => this.handlerFailed(ev, err));
+    return accepted();
+  }
+
+  private handlerFailed(ev: ReceivedEvent, err: unknown): Outcome {
+    const error = err instanceof Error ? err : new Error(String(err));
+    return this.nak(
+      ev.peer,
+      ev.bytes,
+      { ivorn: ev.voevent.ivorn, code: "HANDLER", reason: "Event rejected: internal error", error },
+      false,
+    );
+  }
+
+  private nak(peer: string, bytes: Buffer, info: Omit<NakInfo, "peer" | "bytes">, close: boolean): Outcome {
+    safeEmit(this, "nak", { peer, bytes, ...info });
+    return { reply: buildNak(info.ivorn ?? "", this.opts.localIvo, info.reason), close };
   }
 
   /** @internal */
@@ -494,7 +546,7 @@ export class VTPReceiver extends EventEmitter {
 
 /** One author connection: frames answered one at a time, in order. */
 class Session {
-  private readonly queue: { bytes: Buffer; at: Date }[] = [];
+  private readonly queue: { frame: Buffer; at: Date }[] = [];
   private busy = false;
   private paused = false;
   private peerEnded = false;
@@ -509,8 +561,9 @@ class Session {
   start(): void {
     const conn = this.conn;
     conn.on("frame", (payload: Buffer) => {
-      // Our own copy: the payload may be a view of a larger socket chunk, and the handler may keep it.
-      this.queue.push({ bytes: Buffer.from(payload), at: new Date() });
+      // Our own copy (the payload may be a view of a larger socket chunk, and the handler may keep
+      // it), kept framed: a relay forwards it as it came.
+      this.queue.push({ frame: copyFrame(payload), at: new Date() });
       if (this.queue.length >= MAX_QUEUED_FRAMES && !this.paused) {
         this.paused = true;
         conn.pause();
@@ -556,7 +609,14 @@ class Session {
           this.paused = false;
           this.conn.resume();
         }
-        const outcome = await this.receiver.answer(next.bytes, this.conn.remote, next.at);
+        const frame = next.frame;
+        const answered = this.receiver.answer(
+          frame.subarray(FRAME_HEADER_BYTES),
+          this.conn.remote,
+          next.at,
+          frame,
+        );
+        const outcome = answered instanceof Promise ? await answered : answered;
         if (this.stopped || this.conn.closed) break;
         this.conn.send(outcome.reply);
         if (outcome.event !== undefined) this.receiver.emitSafely("event", outcome.event);

@@ -60,6 +60,7 @@ import type { XDocument } from "../xml/types";
 import { compileXPath } from "../xpath";
 import { Backoff, type BackoffOptions } from "./backoff";
 import { FramedConnection } from "./connection";
+import { copyFrame, FRAME_HEADER_BYTES } from "./framing";
 import type { ReceivedEvent } from "./receiver";
 import { connect, readyEvent, type TlsOptions } from "./tls";
 import {
@@ -358,9 +359,12 @@ export class VTPSubscriber extends EventEmitter {
       return;
     }
     this.reply(conn, buildAck(voevent.ivorn, this.localIvo));
+    // Our own copy, kept framed: a relay forwards it as it came.
+    const frame = copyFrame(payload);
     const event: SubscribedEvent = {
       xml,
-      bytes: Buffer.from(payload),
+      bytes: frame.subarray(FRAME_HEADER_BYTES),
+      frame,
       doc,
       voevent,
       peer: conn.remote,

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { encodeFrame } from "../../src/vtp/framing";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
+import { readPacket } from "../helpers/corpus";
 import { type FlowNode, loadFlow, statusHistory, useNodeRed, waitUntil } from "../helpers/nodered";
 import { freePorts, identityNode } from "./network-helpers";
 
@@ -94,7 +95,25 @@ describe("relay keeps the bytes of packets in every accepted encoding (issue 9)"
       "UTF-16BE, with its byte-order mark",
       (id) => Buffer.from(`\ufeff${packetText(id, "UTF-16BE")}`, "utf16le").swap16(),
     ],
+    // Found by the frame kept from the receiver (issue 16): before, the broadcaster encoded the
+    // text again, and "UTF-16" (the byte-order mark says which) always came out little-endian.
+    [
+      "UTF-16 big-endian, declared UTF-16, with its byte-order mark",
+      (id) => Buffer.from(`\ufeff${packetText(id, "UTF-16")}`, "utf16le").swap16(),
+    ],
+    ["UTF-8 with a byte-order mark", (id) => Buffer.from(`\ufeff${packetText(id, "UTF-8")}`, "utf8")],
   ];
+
+  /** A real packet (GCN's Fermi GBM notice, as pygcn's tests keep it) in another encoding. */
+  function corpusPacket(id: string, encoding: "UTF-16" | "ISO-8859-1", bigEndian = false): Buffer {
+    const text = readPacket("pygcn__gbm_flt_pos.xml")
+      .toString("utf8")
+      .replace(/^<\?xml[^?]*\?>/, `<?xml version="1.0" encoding="${encoding}"?>`)
+      .replace(/ivorn="[^"]*"/, `ivorn="ivo://test.example/enc#${id}"`);
+    if (encoding === "ISO-8859-1") return Buffer.from(text, "latin1");
+    const le = Buffer.from(`\ufeff${text}`, "utf16le");
+    return bigEndian ? le.swap16() : le;
+  }
 
   it("each packet reaches a subscriber exactly as the author sent it", async () => {
     const [rPort, bPort] = await freePorts(2);
@@ -115,14 +134,27 @@ describe("relay keeps the bytes of packets in every accepted encoding (issue 9)"
       "subscribed",
     );
 
-    for (const [i, [name, make]] of cases.entries()) {
-      const bytes = make(`e${i}`);
+    const all: Array<[string, (id: string) => Buffer]> = [
+      ...cases,
+      ["a GCN packet from the corpus in UTF-16 big-endian", (id) => corpusPacket(id, "UTF-16", true)],
+      ["a GCN packet from the corpus in ISO-8859-1", (id) => corpusPacket(id, "ISO-8859-1")],
+    ];
+    // One text in two byte orders (the same packet sent little- then big-endian): both decode to
+    // the same string, and each must still leave as it came.
+    all.push(
+      ["the same GCN packet, UTF-16 little-endian", () => corpusPacket("twice", "UTF-16")],
+      ["the same GCN packet, UTF-16 big-endian", () => corpusPacket("twice", "UTF-16", true)],
+    );
+    for (const [i, [name, make]] of all.entries()) {
+      const id = name.startsWith("the same") ? "twice" : `e${i}`;
+      const bytes = make(id);
       const reply = await publish(rPort!, bytes);
       assert.match(reply, /role="ack"/, `${name}: acked (${reply.slice(0, 200)})`);
       await waitUntil(() => events.length === i + 1, 5000, `${name} at the subscriber`);
       const got = events[i]!;
-      assert.equal(got.voevent.ivorn, `ivo://test.example/enc#e${i}`);
-      assert.equal(got.voevent.author.contactName, "Café Señor", `${name}: decoded as declared`);
+      assert.equal(got.voevent.ivorn, `ivo://test.example/enc#${id}`);
+      if (i < cases.length)
+        assert.equal(got.voevent.author.contactName, "Café Señor", `${name}: decoded as declared`);
       assert.ok(
         got.bytes.equals(bytes),
         `${name}: relayed byte for byte (${got.bytes.length} vs ${bytes.length} bytes)`,
