@@ -72,17 +72,14 @@ import { FramedConnection, normaliseAddress } from "./connection";
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits, WriteProgress } from "./connection-limits";
 import { type EventFilterLimits, eventFilterLimits, FilterRuns, PacedDrops } from "./filter-runs";
 import { encodeFrame } from "./framing";
+import { AckReader } from "./quick-ack";
 import { type FilterVerdict, type SubscriberFilterOptions, SubscriberFilters } from "./subscriber-filters";
 import type { TlsOptions } from "./tls";
 import { createServer } from "./tls";
-import {
-  buildAuthenticate,
-  buildIamalive,
-  parseTransport,
-  TRANSPORT_NAMESPACES,
-  type TransportMessage,
-} from "./transport";
+import { buildAuthenticate, buildIamalive, parseTransport, type TransportMessage } from "./transport";
 import { Whitelist } from "./whitelist";
+
+export { quickAckOrigin } from "./quick-ack";
 
 /**
  * With the limits on subscribers' filters (./subscriber-filters.ts): maxFilters, maxFilterLength,
@@ -190,6 +187,8 @@ interface Subscription {
   corkedBytes: number;
   /** Whether its queued bytes move between iamalive ticks. */
   readonly progress: WriteProgress;
+  /** Reads its acks on the fast path (./quick-ack.ts). */
+  readonly ackReader: AckReader;
 }
 
 export class VTPBroadcaster extends EventEmitter {
@@ -484,6 +483,7 @@ export class VTPBroadcaster extends EventEmitter {
       corked: false,
       corkedBytes: 0,
       progress: new WriteProgress(),
+      ackReader: new AckReader(),
     };
     conn.on("error", () => {
       // The reason is kept by the connection and reported on 'unsubscribe'.
@@ -501,7 +501,7 @@ export class VTPBroadcaster extends EventEmitter {
   private onFrame(s: Subscription, payload: Buffer): void {
     // Acks are most of what subscribers send (one per event each): read the usual shapes
     // without building a tree. Anything else, or anything unusual, gets the full parser.
-    const ackOrigin = quickAckOrigin(payload);
+    const ackOrigin = s.ackReader.read(payload);
     if (ackOrigin !== null) {
       this.onAck(s, ackOrigin);
       return;
@@ -781,87 +781,6 @@ export function buildTestEvent(localIvo: string, seq: number, now: Date): { xml:
     description: "Periodic test event from a VTP broadcaster; no astronomical meaning.",
   });
   return { xml, ivorn };
-}
-
-const KNOWN_NAMESPACES = new Set(TRANSPORT_NAMESPACES.filter((ns) => ns !== ""));
-
-/** ASCII name characters (letters, digits, _ - . :); anything else ends a name. */
-function isNameChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 58) || c === 95 || c === 45 || c === 46
-  );
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 10 || c === 13 || c === 9;
-}
-
-function skipSpace(t: string, i: number): number {
-  while (isSpace(t.charCodeAt(i))) i++;
-  return i;
-}
-
-/**
- * The Origin of an ack in one of the shapes real subscribers send (an optional
- * XML declaration, a `Transport` root in a known namespace with role="ack" and
- * plain attribute values, an `<Origin>` without markup or references in it,
- * the matching end tag last), read without building a tree; null for anything
- * else, which the caller then parses properly. "" for an ack without Origin.
- */
-export function quickAckOrigin(payload: Buffer): string | null {
-  if (payload.length > 4096) return null;
-  const t = payload.toString("latin1"); // one char per byte: offsets are byte offsets
-  let i = 0;
-  if (t.startsWith("<?xml")) {
-    const end = t.indexOf("?>", 5);
-    if (end < 0) return null;
-    i = end + 2;
-  }
-  i = skipSpace(t, i);
-  if (t.charCodeAt(i) !== 60) return null; // <
-  const nameStart = ++i;
-  while (isNameChar(t.charCodeAt(i))) i++;
-  const qname = t.slice(nameStart, i);
-  const colon = qname.indexOf(":");
-  if (qname.slice(colon + 1) !== "Transport") return null;
-  const prefix = colon < 0 ? "" : qname.slice(0, colon);
-  const nsAttr = prefix === "" ? "xmlns" : `xmlns:${prefix}`;
-  let role: string | null = null;
-  let ns: string | null = null;
-  for (;;) {
-    const before = i;
-    i = skipSpace(t, i);
-    if (t.charCodeAt(i) === 62) break; // >
-    if (i === before) return null; // attributes are separated by white space
-    const nameAt = i;
-    while (isNameChar(t.charCodeAt(i))) i++;
-    if (i === nameAt) return null;
-    const name = t.slice(nameAt, i);
-    i = skipSpace(t, i);
-    if (t.charCodeAt(i) !== 61) return null; // =
-    i = skipSpace(t, i + 1);
-    const quote = t.charCodeAt(i);
-    if (quote !== 34 && quote !== 39) return null;
-    const end = t.indexOf(quote === 34 ? '"' : "'", i + 1);
-    if (end < 0) return null;
-    const value = t.slice(i + 1, end);
-    if (value.includes("<") || value.includes("&")) return null;
-    if (name === "role") role = value.trim();
-    else if (name === nsAttr) ns = value;
-    i = end + 1;
-  }
-  if (role !== "ack") return null;
-  if (ns === null ? prefix !== "" : !KNOWN_NAMESPACES.has(ns)) return null;
-  let last = t.length;
-  while (last > i && isSpace(t.charCodeAt(last - 1))) last--;
-  if (!t.startsWith(`</${qname}>`, last - qname.length - 3)) return null;
-  const open = t.indexOf("<Origin>", i);
-  if (open < 0) return t.includes("<Origin", i) ? null : "";
-  const shut = t.indexOf("</Origin>", open);
-  if (shut < 0) return null;
-  const raw = t.slice(open + 8, shut);
-  if (raw.includes("<") || raw.includes("&")) return null;
-  return payload.toString("utf8", open + 8, shut).trim();
 }
 
 function noop(): void {}

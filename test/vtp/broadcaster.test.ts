@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { sharedParseCache } from "../../src/voevent/cache";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { quickAckOrigin, type SubscriberInfo, VTPBroadcaster } from "../../src/vtp/broadcaster";
+import { AckReader } from "../../src/vtp/quick-ack";
 import { encodeFrame, FrameDecoder } from "../../src/vtp/framing";
 import { VTPSubscriber } from "../../src/vtp/subscriber";
 import {
@@ -655,6 +656,20 @@ describe("vtp/broadcaster", () => {
     assert.equal(quickAckOrigin(Buffer.from(odd[7]!)), "ivo://a.b/c#1");
     assert.equal(quickAckOrigin(Buffer.from(odd[8]!)), "");
     assert.equal(quickAckOrigin(samples[1]!), "ivo://a.b/c#é");
+
+    // A subscriber's reader that has seen an ack skips re-reading the same head: the answers
+    // stay those of the whole reading, for every sample, whichever ack it saw before.
+    for (const primer of samples) {
+      for (const sample of samples) {
+        const reader = new AckReader();
+        reader.read(primer);
+        assert.equal(reader.read(sample), quickAckOrigin(sample), `${primer}\nthen\n${sample}`);
+      }
+    }
+    const reader = new AckReader();
+    for (let i = 0; i < 3; i++) {
+      assert.equal(reader.read(Buffer.from(buildAck(`ivo://a.b/c#${i}`, "ivo://me"))), `ivo://a.b/c#${i}`);
+    }
   });
 
   it("listen() rejects when the port is taken", async () => {
