@@ -8,8 +8,9 @@
  * `start({ tls: true })`: `ssl=on` with a server certificate (CN and SAN localhost, 127.0.0.1,
  * ::1) signed by a throw-away CA made with openssl in the same folder, and pg_hba.conf with
  * `hostssl` lines only, so a plain TCP connection is refused by the server. `tlsFiles` has the
- * CA's certificate (what a client trusts) and another CA's (one the server's certificate is not
- * signed by).
+ * CA's certificate (what a client trusts), another CA's (one the server's certificate is not
+ * signed by), and a client certificate and key signed by the CA, which the database
+ * `CLIENT_CERT_DATABASE` requires (`clientcert=verify-ca`).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
@@ -52,7 +53,13 @@ export interface PostgresTlsFiles {
   ca: string;
   /** Another CA, which signed nothing the server has. */
   otherCa: string;
+  /** A client certificate (CN=voevent) and its key, signed by `ca`. */
+  clientCert: string;
+  clientKey: string;
 }
+
+/** On a TLS test server: the database that takes only clients with a certificate signed by its CA. */
+export const CLIENT_CERT_DATABASE = "voevent_clientcert";
 
 function openssl(args: string[]): void {
   try {
@@ -64,7 +71,7 @@ function openssl(args: string[]): void {
   }
 }
 
-/** A CA, a server certificate it signs (localhost, 127.0.0.1, ::1) and another CA, in `dir`. */
+/** A CA, a server certificate (localhost, 127.0.0.1, ::1) and a client one it signs, and another CA, in `dir`. */
 function makeCertificates(dir: string): PostgresTlsFiles {
   const f = (name: string) => path.join(dir, name);
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -89,29 +96,39 @@ function makeCertificates(dir: string): PostgresTlsFiles {
       "-out",
       f(`${name}.pem`),
     ]);
-  openssl(["req", ...ec, "-subj", "/CN=localhost", "-keyout", f("server.key"), "-out", f("server.csr")]);
-  writeFileSync(
-    f("server.ext"),
-    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+  const signed = (name: string, subject: string, ext: string) => {
+    openssl(["req", ...ec, "-subj", subject, "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`)]);
+    writeFileSync(f(`${name}.ext`), `${ext}\nbasicConstraints=CA:FALSE\n`);
+    openssl([
+      "x509",
+      "-req",
+      "-in",
+      f(`${name}.csr`),
+      "-CA",
+      f("ca.pem"),
+      "-CAkey",
+      f("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      f(`${name}.ext`),
+      "-out",
+      f(`${name}.pem`),
+    ]);
+  };
+  signed(
+    "server",
+    "/CN=localhost",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth",
   );
-  openssl([
-    "x509",
-    "-req",
-    "-in",
-    f("server.csr"),
-    "-CA",
-    f("ca.pem"),
-    "-CAkey",
-    f("ca.key"),
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    f("server.ext"),
-    "-out",
-    f("server.pem"),
-  ]);
-  return { ca: readFileSync(f("ca.pem"), "utf8"), otherCa: readFileSync(f("other-ca.pem"), "utf8") };
+  signed("client", "/CN=voevent", "extendedKeyUsage=clientAuth");
+  return {
+    ca: readFileSync(f("ca.pem"), "utf8"),
+    otherCa: readFileSync(f("other-ca.pem"), "utf8"),
+    clientCert: readFileSync(f("client.pem"), "utf8"),
+    clientKey: readFileSync(f("client.key"), "utf8"),
+  };
 }
 
 export class PostgresServer {
@@ -147,15 +164,19 @@ export class PostgresServer {
         if ("uid" in ids) chownSync(path.join(dir, name), ids.uid, ids.gid);
         chmodSync(path.join(dir, name), 0o600);
       }
-      // TCP only over TLS; the socket (createdb) stays as initdb made it.
+      // TCP only over TLS, and one database only with a client certificate; the socket
+      // (createdb) stays as initdb made it.
       writeFileSync(
         path.join(data, "pg_hba.conf"),
-        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+        "local all all trust\n" +
+          `hostssl ${CLIENT_CERT_DATABASE} all 127.0.0.1/32 trust clientcert=verify-ca\n` +
+          "hostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
       );
     }
     const server = new PostgresServer(await freePort(), dir, tlsFiles);
     await server.start();
     server.createdb("voevent");
+    if (tlsFiles !== null) server.createdb(CLIENT_CERT_DATABASE);
     return server;
   }
 
@@ -217,6 +238,7 @@ export class PostgresServer {
     if (this.tlsFiles !== null) {
       args.push("-c", "ssl=on", "-c", `ssl_cert_file=${path.join(this.dir, "server.pem")}`);
       args.push("-c", `ssl_key_file=${path.join(this.dir, "server.key")}`);
+      args.push("-c", `ssl_ca_file=${path.join(this.dir, "ca.pem")}`);
     }
     const child = spawn(path.join(postgresBin(), "postgres"), args, {
       stdio: ["ignore", "pipe", "pipe"],
