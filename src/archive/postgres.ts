@@ -54,21 +54,29 @@ export interface PostgresOptions {
 
 const SCHEMA_LOCK = 0x766f6576; // "voev"
 
-/** Node's codes for a server certificate that failed verification, and for a failed handshake. */
-const TLS_REFUSED =
-  /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED|ERR_SSL_|EPROTO$)/;
+/** Node's codes for a server certificate that failed verification. */
+const CERT_REFUSED =
+  /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED)/;
+/** …and for a TLS handshake that failed otherwise (no common protocol version or cipher, …). */
+const HANDSHAKE_FAILED = /^(ERR_SSL_|EPROTO$)/;
 
 function toArchiveError(err: unknown): Error {
   if (err instanceof ArchiveError) return err;
   const e = err as { code?: string; message?: string };
-  const message = e.message ?? String(err);
+  const message = (e.message ?? String(err)).trim();
   const code = e.code ?? "";
   if (code === "57014") return new ArchiveError("TIMEOUT", `archive (postgres): ${message} (time budget)`);
-  if (TLS_REFUSED.test(code)) {
+  if (CERT_REFUSED.test(code)) {
     return new ArchiveError(
       "UNAVAILABLE",
       `archive (postgres): TLS: the server's certificate was refused: ${message} (${code}). The CA of ` +
         "the archive's TLS configuration must be the one that signed it, and the host (or server name) one it names",
+    );
+  }
+  if (HANDSHAKE_FAILED.test(code)) {
+    return new ArchiveError(
+      "UNAVAILABLE",
+      `archive (postgres): TLS: the handshake failed: ${message} (${code})`,
     );
   }
   if (/server does not support SSL/i.test(message)) {

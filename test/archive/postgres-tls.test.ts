@@ -130,6 +130,11 @@ describeCorpus("archive: the PostgreSQL store over TLS", () => {
     assert.equal(await withCert.count({}), 2);
   });
 
+  it("a handshake that cannot succeed (TLS 1.1 only; the server takes 1.2 and later) says so", async () => {
+    const s = await store(tlsServer, { ca: files().ca, minVersion: "TLSv1.1", maxVersion: "TLSv1.1" });
+    await refused(s.count({}), /TLS: the handshake failed: .*\((ERR_SSL_[A-Z_]+|EPROTO)\)$/);
+  });
+
   it("TLS on against a server without TLS is refused, and says so", async () => {
     const s = await store(plainServer, { ca: files().ca, rejectUnauthorized: true });
     await refused(s.count({}), /TLS is on but the server does not offer it/);
