@@ -9,6 +9,7 @@
 #                 run initdb in a temporary folder and their own server on a free loopback port
 #   python3-lxml  lxml for Debian's /usr/bin/python3, the XPath namespace axis' differential test
 #   gpg           GnuPG (gnupg), the signed-VOEvent interoperability tests (gpg signs, we verify; and back)
+#   openssl       makes the TLS tests' throw-away certificates (a CA and a PostgreSQL server's)
 # Quiet when everything is present. Runs `apt-get update` at most once.
 set -euo pipefail
 
@@ -22,6 +23,7 @@ has_postgres() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
 has_postgres || need+=(postgresql)
 /usr/bin/python3 -c "import lxml.etree" >/dev/null 2>&1 || need+=(python3-lxml)
 [ -x /usr/bin/gpg ] || need+=(gnupg)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -64,6 +66,10 @@ for bin in /usr/sbin/mosquitto /usr/bin/redis-server /usr/bin/chromium /usr/bin/
     exit 1
   fi
 done
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "ensure-test-tools: openssl still missing after install" >&2
+  exit 1
+fi
 if ! has_postgres; then
   echo "ensure-test-tools: /usr/lib/postgresql/<ver>/bin/postgres still missing after install" >&2
   exit 1

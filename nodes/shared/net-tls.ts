@@ -6,7 +6,7 @@
  *
  * - Server (receiver, broadcaster): needs a certificate and a key. Clients are
  *   not asked for certificates (as the core TCP-in node).
- * - Client (subscriber, sender): the CA to trust (system CAs when none),
+ * - Client (subscriber, sender; voevent-archive-db to PostgreSQL): the CA to trust (system CAs when none),
  *   verification as the checkbox says, an optional client certificate and key
  *   (mutual TLS), the server name to check.
  *

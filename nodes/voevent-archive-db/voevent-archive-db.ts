@@ -18,6 +18,11 @@
  *   0 = no limit), off the message path. It is made on the first record and flushed (within its
  *   close deadline) before the store closes.
  * - The password is a Node-RED credential, never in the flow JSON.
+ * - TLS (postgres) comes from a core `tls-config` node, as the receiver's and subscriber's
+ *   (../shared/net-tls.ts): its CA (the system's when it has none), "verify server certificate",
+ *   server name, and a client certificate and key when the server asks for one. A refused
+ *   certificate or a server without TLS is an unavailable database (src/archive/postgres.ts):
+ *   logged with what to change, events held as pending, the API answering 503.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -36,6 +41,7 @@ import { loadPageAssets, type PageAssets } from "../../src/monitor/page";
 import { normalisePath } from "../../src/monitor/server";
 import { wholeInRange } from "../shared/config";
 import { asError, onClose } from "../shared/lifecycle";
+import { settingMessage } from "../shared/net-config";
 import { tlsFromConfig } from "../shared/net-tls";
 import type { Node } from "../shared/types";
 import type { ArchiveDbNode } from "./config";
@@ -154,7 +160,7 @@ function init(RED: NodeAPI): void {
       try {
         tls = tlsFromConfig(RED, config.tls, "client");
       } catch (err) {
-        tlsProblem = asError(err);
+        tlsProblem = new Error(settingMessage(RED, TYPE, err));
         this.error(t("errors.tls", { error: tlsProblem.message }));
       }
     }

@@ -33,9 +33,11 @@
  * - Bounds, named in `API_DEFAULTS`: the request URL's length (414 beyond it), queries running at
  *   once (503 with Retry-After beyond it: voeventdb.remote pages one request at a time, a page that
  *   fans out gets its answer a moment later). Each query has the store's own time budget.
- * - Feeds: the ETag is made of the format, the query and the store's newest row (id and received
- *   time), Last-Modified is that received time; either answered with 304 before any listing is
- *   read. A packet removed by retention does not change them (the next stored packet does).
+ * - Feeds: the ETag is made of the format, the query, the store's newest row (id and received
+ *   time) and its retention mark (passes that removed packets, the last one's time: a feed whose
+ *   old items retention deleted has changed too); Last-Modified is the later of that received
+ *   time and the last removal; either answered with 304 before any listing is read. The JSON
+ *   endpoints and the search page's rows carry no validator and `no-store`: never cached.
  * - The request's Host and URL are echoed (JSON `url`, feed links) only with a URL's own
  *   characters: anything else is percent-encoded, an unusual Host becomes `localhost`.
  * - Every reply carries a Content-Security-Policy: the API and the packet XML `default-src 'none';
@@ -495,11 +497,14 @@ export class ArchiveApi {
     const query = parseArchiveQuery(p);
     const last = await store.lastChange();
     const canonical = [...p].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const received = last.receivedAt?.getTime() ?? 0;
+    const pruned = last.prunedAt?.getTime() ?? 0;
     const etag = `"${createHash("sha256")
-      .update(JSON.stringify([format, last?.id ?? 0, last?.receivedAt.getTime() ?? 0, canonical]))
+      .update(JSON.stringify([format, last.id, received, last.prunes, pruned, canonical]))
       .digest("base64url")
       .slice(0, 27)}"`;
-    const lastModified = new Date(Math.floor((last?.receivedAt.getTime() ?? 0) / 1000) * 1000);
+    const changed = new Date(Math.max(received, pruned));
+    const lastModified = new Date(Math.floor(changed.getTime() / 1000) * 1000);
     const cacheHeaders = {
       ETag: etag,
       "Last-Modified": lastModified.toUTCString(),
@@ -514,7 +519,7 @@ export class ArchiveApi {
       title: this.options.title ?? "VOEvent archive",
       base,
       self: fullUrl(req),
-      updated: last?.receivedAt ?? new Date(0),
+      updated: changed,
     });
     const type =
       format === "rss" ? "application/rss+xml; charset=utf-8" : "application/atom+xml; charset=utf-8";

@@ -16,7 +16,16 @@
  * - Schema creation takes a transaction-level advisory lock, so several flows opening one
  *   database at once do not race.
  * - Errors: SQLSTATE 57014 (statement_timeout) is TIMEOUT; connection failures, shutdowns
- *   (57P0x), class 08 and disk full (53100) are UNAVAILABLE.
+ *   (57P0x), class 08 and disk full (53100) are UNAVAILABLE. So are the server refusing us (class
+ *   28: a password, or pg_hba.conf) and TLS failing (the server's certificate refused, a server
+ *   without TLS while `tls` is on): the database cannot be reached as configured, which is an
+ *   outage to the writer (records held and retried, never dropped as if refused) and 503 to the
+ *   API, with a message that says what to change.
+ * - TLS (`tls`): true verifies the server against the system's CAs; Node TLS options (the
+ *   voevent-archive-db node gives those of a core tls-config node: `ca`, `rejectUnauthorized`
+ *   from "verify server certificate", `servername`, a client certificate and key) as given. The
+ *   server's name is checked against its certificate: the host (a name or an IP address, both
+ *   may be in its subjectAltName) unless `servername` says otherwise.
  */
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
@@ -45,12 +54,45 @@ export interface PostgresOptions {
 
 const SCHEMA_LOCK = 0x766f6576; // "voev"
 
+/** Node's codes for a server certificate that failed verification. */
+const CERT_REFUSED =
+  /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED)/;
+/** …and for a TLS handshake that failed otherwise (no common protocol version or cipher, …). */
+const HANDSHAKE_FAILED = /^(ERR_SSL_|EPROTO$)/;
+
 function toArchiveError(err: unknown): Error {
   if (err instanceof ArchiveError) return err;
   const e = err as { code?: string; message?: string };
-  const message = e.message ?? String(err);
+  const message = (e.message ?? String(err)).trim();
   const code = e.code ?? "";
   if (code === "57014") return new ArchiveError("TIMEOUT", `archive (postgres): ${message} (time budget)`);
+  if (CERT_REFUSED.test(code)) {
+    return new ArchiveError(
+      "UNAVAILABLE",
+      `archive (postgres): TLS: the server's certificate was refused: ${message} (${code}). The CA of ` +
+        "the archive's TLS configuration must be the one that signed it, and the host (or server name) one it names",
+    );
+  }
+  if (HANDSHAKE_FAILED.test(code)) {
+    return new ArchiveError(
+      "UNAVAILABLE",
+      `archive (postgres): TLS: the handshake failed: ${message} (${code})`,
+    );
+  }
+  if (/server does not support SSL/i.test(message)) {
+    return new ArchiveError(
+      "UNAVAILABLE",
+      "archive (postgres): TLS is on but the server does not offer it (its ssl setting is off): " +
+        "turn TLS off in the archive's settings, or on at the server",
+    );
+  }
+  if (code === "28000" && /no encryption/i.test(message)) {
+    return new ArchiveError(
+      "UNAVAILABLE",
+      `archive (postgres): the server takes only TLS connections from here (${message}): turn TLS on in the archive's settings`,
+    );
+  }
+  if (code.startsWith("28")) return new ArchiveError("UNAVAILABLE", `archive (postgres): ${message}`);
   if (
     code === "53100" ||
     code.startsWith("08") ||

@@ -7,7 +7,9 @@
  * - Reads are plain parameterised SELECTs over `voevent v`; whole-table maps group in SQL.
  * - `existing` asks in chunks of `EXISTING_CHUNK` IVORNs (bounded parameter lists).
  * - Retention: `maxAge` deletes packets *received* longer ago than it; `maxEvents` keeps the
- *   newest (by id) that many. Positions and cites go with their packet (ON DELETE CASCADE).
+ *   newest (by id) that many. Positions and cites go with their packet (ON DELETE CASCADE). A pass
+ *   that will remove packets first bumps `archive_state` (sql.ts), which `lastChange` reads with
+ *   the newest packet: the feeds' validators change when their old items go, not only new ones.
  * - Synopsis as voeventdb's `packet/synopsis` (times in Python's isoformat: `+00:00`,
  *   microseconds only when not zero) with its `relevant_urls` rule (Swift BAT GRB trigger pages),
  *   and one key voeventdb has not: `signature`, the stored verdict, only when there is one.
@@ -15,6 +17,7 @@
 import { whereClause } from "./filters";
 import { authoredMonth, type Dialect, orderBy, SqlBuilder, signatureOf } from "./sql";
 import type {
+  ArchiveChange,
   ArchiveFilters,
   ArchiveQuery,
   ArchiveRecord,
@@ -272,29 +275,46 @@ export class SqlStore implements ArchiveStore {
   }
 
   async prune(policy: RetentionPolicy): Promise<number> {
+    const now = Date.now();
+    const gone: Array<(q: SqlBuilder) => string> = [];
+    if (policy.maxAge > 0) gone.push((q) => `received < ${q.time(new Date(now - policy.maxAge))}`);
+    if (policy.maxEvents > 0)
+      gone.push(
+        (q) => `id <= (SELECT id FROM voevent ORDER BY id DESC LIMIT 1 OFFSET ${q.param(policy.maxEvents)})`,
+      );
+    if (gone.length === 0) return 0;
+    // Marked before deleting, and only when something will go: a mark without its deletion (the
+    // server lost between the two) costs a reader one needless 200; a deletion without its mark
+    // would have left readers with a stale feed.
+    const mark = new SqlBuilder(this.dialect);
+    const conditions = gone.map((c) => `EXISTS (SELECT 1 FROM voevent WHERE ${c(mark)})`).join(" OR ");
+    await this.db.run(
+      `UPDATE archive_state SET prunes = prunes + 1, pruned_at = ${mark.time(new Date(now))} WHERE k = 1 AND (${conditions})`,
+      mark.params,
+    );
     let removed = 0;
-    if (policy.maxAge > 0) {
+    for (const c of gone) {
       const q = new SqlBuilder(this.dialect);
-      removed += await this.db.run(
-        `DELETE FROM voevent WHERE received < ${q.time(new Date(Date.now() - policy.maxAge))}`,
-        q.params,
-      );
-    }
-    if (policy.maxEvents > 0) {
-      const q = new SqlBuilder(this.dialect);
-      removed += await this.db.run(
-        `DELETE FROM voevent WHERE id <= (SELECT id FROM voevent ORDER BY id DESC LIMIT 1 OFFSET ${q.param(policy.maxEvents)})`,
-        q.params,
-      );
+      removed += await this.db.run(`DELETE FROM voevent WHERE ${c(q)}`, q.params);
     }
     return removed;
   }
 
-  async lastChange(): Promise<{ id: number; receivedAt: Date } | null> {
-    const rows = await this.db.all("SELECT id, received FROM voevent ORDER BY id DESC LIMIT 1", []);
-    const r = rows[0];
-    if (r === undefined) return null;
-    return { id: num(r.id), receivedAt: date(r.received) ?? new Date(0) };
+  async lastChange(): Promise<ArchiveChange> {
+    const rows = await this.db.all(
+      "SELECT (SELECT id FROM voevent ORDER BY id DESC LIMIT 1) AS id," +
+        " (SELECT received FROM voevent ORDER BY id DESC LIMIT 1) AS received," +
+        " (SELECT prunes FROM archive_state WHERE k = 1) AS prunes," +
+        " (SELECT pruned_at FROM archive_state WHERE k = 1) AS pruned_at",
+      [],
+    );
+    const r = rows[0] ?? {};
+    return {
+      id: r.id === null || r.id === undefined ? 0 : num(r.id),
+      receivedAt: date(r.received),
+      prunes: r.prunes === null || r.prunes === undefined ? 0 : num(r.prunes),
+      prunedAt: date(r.pruned_at),
+    };
   }
 
   close(): Promise<void> {

@@ -23,6 +23,9 @@
  *   information_schema (under the schema lock), SQLite at `PRAGMA table_info`. Old rows have null.
  * - The signature verdict is one JSON text `{"verdict","keyId","userId"}` (`signatureText`), read
  *   back by `signatureOf`, which trusts nothing it reads.
+ * - `archive_state`, one row: how many retention passes removed packets and when the last did
+ *   (sql-store.ts `prune` bumps it before deleting). The feeds' ETag and Last-Modified include it,
+ *   so a feed whose old items retention deleted is not answered 304.
  * - Coordinate filters (cone, dec_gt, dec_lt) apply to the same position, as voeventdb joins one
  *   Coord row for all of them; a packet matches once however many of its positions match.
  */
@@ -185,6 +188,11 @@ export function schema(dialect: Dialect): string[] {
         description text)`,
       ...addColumnsPostgres(),
       ...INDEXES,
+      `CREATE TABLE IF NOT EXISTS archive_state (
+        k integer PRIMARY KEY CHECK (k = 1),
+        prunes bigint NOT NULL DEFAULT 0,
+        pruned_at timestamptz)`,
+      STATE_ROW,
     ];
   }
   return [
@@ -218,8 +226,16 @@ export function schema(dialect: Dialect): string[] {
       cite_type TEXT NOT NULL,
       description TEXT)`,
     ...INDEXES,
+    `CREATE TABLE IF NOT EXISTS archive_state (
+      k INTEGER PRIMARY KEY CHECK (k = 1),
+      prunes INTEGER NOT NULL DEFAULT 0,
+      pruned_at INTEGER)`,
+    STATE_ROW,
   ];
 }
+
+/** The one row of `archive_state` (retention passes that removed packets, and the last one's time). */
+const STATE_ROW = "INSERT INTO archive_state (k, prunes) VALUES (1, 0) ON CONFLICT DO NOTHING";
 
 /** Columns added since the first schema: created with the table when new, added when missing. */
 export const ADDED_COLUMNS: ReadonlyArray<{

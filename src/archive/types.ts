@@ -172,6 +172,16 @@ export interface RetentionPolicy {
   maxEvents: number;
 }
 
+/** What changes a feed: a packet stored (the newest) or packets removed by retention. */
+export interface ArchiveChange {
+  /** The newest packet's id and received time; 0 and null when the archive is empty. */
+  id: number;
+  receivedAt: Date | null;
+  /** Retention passes that removed packets, ever (any process on the database), and the last one's time. */
+  prunes: number;
+  prunedAt: Date | null;
+}
+
 /**
  * What both stores implement. Every read takes the parsed query, is parameterised and runs within
  * the store's time budget (PostgreSQL `statement_timeout`; the embedded store's equivalent).
@@ -199,7 +209,7 @@ export interface ArchiveStore {
   packetXml(ivorn: string): Promise<Buffer | null>;
   /** Deletes what the policy no longer keeps; returns how many packets went. */
   prune(policy: RetentionPolicy): Promise<number>;
-  /** For ETag / Last-Modified: the newest row id and received time (null when empty). */
-  lastChange(): Promise<{ id: number; receivedAt: Date } | null>;
+  /** For ETag / Last-Modified: the newest packet, and the retention passes that removed packets. */
+  lastChange(): Promise<ArchiveChange>;
   close(): Promise<void>;
 }

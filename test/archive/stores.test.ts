@@ -406,7 +406,7 @@ describeCorpus(
           sorted(known),
         );
         const last = await store.lastChange();
-        assert.equal(last?.receivedAt.toISOString(), "2026-03-04T05:06:07.890Z");
+        assert.equal(last.receivedAt?.toISOString(), "2026-03-04T05:06:07.890Z");
       }
     });
 

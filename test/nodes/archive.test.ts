@@ -4,7 +4,9 @@
  * the writer and shows stored / duplicates / pending, done() at once even with the database down;
  * voevent-query answers msg.query in the message contract (one message each or an array) and
  * refuses a bad query with done(err); voevent-archive-db shares one store between nodes and
- * flows, serves the HTTP API on RED.httpNode and frees its path and its file when closed.
+ * flows, serves the HTTP API on RED.httpNode and frees its path and its file when closed; over TLS
+ * with a core tls-config node (a PostgreSQL server with ssl=on and hostssl only, a test CA), and
+ * a refused certificate or a server without TLS logged clearly while events keep flowing.
  */
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -32,7 +34,7 @@ import {
 } from "../helpers/nodered";
 import { PostgresServer } from "../helpers/postgres";
 import { readTarballPackets } from "../helpers/tarball";
-import { freePorts } from "./network-helpers";
+import { freePorts, tlsConfigInit } from "./network-helpers";
 
 type HttpApp = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -48,6 +50,7 @@ function inits() {
     },
     nodeInit("voevent-archive"),
     nodeInit("voevent-query"),
+    tlsConfigInit,
   ];
 }
 
@@ -56,7 +59,10 @@ async function load(flow: FlowNode[], credentials?: Record<string, unknown>): Pr
     ? flow
     : [
         { id: TAB_ID, type: "tab", label: "test" },
-        ...flow.map((n) => ("z" in n || n.type === "voevent-archive-db" ? n : { ...n, z: TAB_ID })),
+        // Configuration nodes stay global, as the editor makes them.
+        ...flow.map((n) =>
+          "z" in n || n.type === "voevent-archive-db" || n.type === "tls-config" ? n : { ...n, z: TAB_ID },
+        ),
       ];
   await helper.load(inits(), nodes, credentials);
 }
@@ -98,9 +104,23 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
   useNodeRed();
   let packets: Buffer[] = [];
   let pg: PostgresServer | undefined;
+  let pgTls: PostgresServer | undefined;
 
   after(async () => {
     await pg?.close();
+    await pgTls?.close();
+  });
+
+  /** A core tls-config node trusting `ca` (pasted in, as its editor's upload keeps it), verifying the server. */
+  const tlsConfig = (id: string): FlowNode => ({
+    id,
+    type: "tls-config",
+    name: "",
+    cert: "",
+    key: "",
+    ca: "",
+    verifyservercert: true,
+    servername: "",
   });
 
   before(async function () {
@@ -408,6 +428,114 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
     const c = lastStatus("store").match(/^(\d+) stored \/ (\d+) duplicates/);
     assert.ok(c);
     assert.equal(Number(c[1]) + Number(c[2]), before + 7 + (batch.length - 10), "nothing lost");
+  });
+
+  it("postgres over TLS with a tls-config node (its CA, verify server certificate): stores, queries and serves", async function () {
+    this.timeout(60_000);
+    pgTls ??= await PostgresServer.start({ tls: true });
+    const ca = pgTls.tlsFiles?.ca ?? "";
+    await load(
+      [
+        dbNode("db", "", "/voevent/archive-tls", {
+          store: "postgres",
+          host: pgTls.host,
+          port: pgTls.port,
+          database: pgTls.database,
+          user: pgTls.user,
+          tls: "tls1",
+        }),
+        tlsConfig("tls1"),
+        { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+        { id: "q", type: "voevent-query", name: "", db: "db", output: "array", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ],
+      { db: { password: pgTls.password }, tls1: { cadata: ca } },
+    );
+    const sent = packets.slice(0, 6);
+    for (const xml of sent) getNode("store").receive({ payload: xml });
+    // The server takes only TLS over TCP (hostssl): stored means stored over TLS.
+    await waitUntil(() => lastStatus("store") === "6 stored / 0 duplicates / 0 pending", 20_000, "stored");
+    const out = collect("out");
+    getNode("q").receive({ query: { order: "id" } });
+    await waitUntil(() => out.length === 1, 10_000, "answer");
+    assert.deepEqual(
+      (out[0].payload as Array<{ payload: string }>).map((m) => m.payload),
+      sent.map((x) => x.toString("utf8")),
+    );
+    const count = await httpGet("/voevent/archive-tls/apiv1/count");
+    assert.equal(count.status, 200, count.body);
+    assert.equal((JSON.parse(count.body) as { result: number }).result, 6);
+    assert.deepEqual(callsOf("db", "warn"), [], "no warning");
+  });
+
+  for (const wrong of ["a certificate from another CA", "a server without TLS"] as const)
+    it(`TLS refused (${wrong}): a clear log line, events still flow and wait as pending, the API 503`, async function () {
+      this.timeout(60_000);
+      pgTls ??= await PostgresServer.start({ tls: true });
+      pg ??= await PostgresServer.start();
+      const files = pgTls.tlsFiles;
+      assert.ok(files);
+      const server = wrong === "a server without TLS" ? pg : pgTls;
+      const ca = wrong === "a server without TLS" ? files.ca : files.otherCa;
+      await load(
+        [
+          dbNode("db", "", "/voevent/archive-tls-bad", {
+            store: "postgres",
+            host: server.host,
+            port: server.port,
+            database: server.database,
+            user: server.user,
+            tls: "tls1",
+          }),
+          tlsConfig("tls1"),
+          { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+          { id: "done", type: "complete", scope: ["store"], uncaught: false, wires: [["completed"]] },
+          { id: "completed", type: "helper" },
+        ],
+        { db: { password: server.password }, tls1: { cadata: ca } },
+      );
+      const completed = collect("completed");
+      for (const xml of packets.slice(0, 5)) getNode("store").receive({ payload: xml });
+      await waitUntil(() => completed.length === 5, 2000, "every message done at once");
+      await waitUntil(() => statusHistory("store").at(-1)?.fill === "yellow", 20_000, "yellow");
+      assert.equal(lastStatus("store"), "0 stored / 0 duplicates / 5 pending · database unavailable");
+      const words =
+        wrong === "a server without TLS"
+          ? /TLS is on but the server does not offer it/
+          : /TLS: the server's certificate was refused: (unable to verify|self-signed certificate in)/;
+      await waitUntil(
+        () => callsOf("db", "warn").some((args) => words.test(String(args[0]))),
+        10_000,
+        "the log says what is wrong",
+      );
+      const warning = callsOf("db", "warn")
+        .map((args) => String(args[0]))
+        .find((w) => words.test(w));
+      assert.match(
+        String(warning),
+        new RegExp(`cannot write to the archive voevent@127\\.0\\.0\\.1:${server.port}/voevent`),
+      );
+      const count = await httpGet("/voevent/archive-tls-bad/apiv1/count");
+      assert.equal(count.status, 503);
+      assert.match(count.body, words);
+    });
+
+  it("a tls setting naming no tls-config node: a worded error, not a catalogue key", async () => {
+    await load(
+      [
+        dbNode("db", "", "/voevent/archive-tls-missing", {
+          store: "postgres",
+          host: "127.0.0.1",
+          port: 5432,
+          database: "voevent",
+          user: "voevent",
+          tls: "gone",
+        }),
+      ],
+      { db: { password: "x" } },
+    );
+    const errors = callsOf("db", "error").map((args) => String(args[0]));
+    assert.deepEqual(errors, ["TLS: the TLS configuration node gone is missing (was it deleted?)"]);
   });
 
   it("done() at once with the database down: events wait as pending, the status says so", async function () {
