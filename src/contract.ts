@@ -25,12 +25,12 @@ export interface VtpInfo {
 }
 
 /** The properties every event-emitting node sets. */
-export interface EventMessage {
+export type EventMessage = {
   payload: string;
   voevent: VOEvent;
   topic: string;
   vtp: VtpInfo;
-}
+};
 
 export interface EventMessageOptions {
   peer?: string | null;
@@ -61,6 +61,50 @@ export function eventMessage(parsed: ParsedEvent, options: EventMessageOptions =
       receivedAt: (options.receivedAt ?? new Date()).toISOString(),
     },
   };
+}
+
+/** An event whose model is read when first asked for (the receiver's ReceivedEvent). */
+export interface LazyEvent {
+  xml: string;
+  head: { stream: string };
+  readonly voevent: VOEvent;
+}
+
+/**
+ * eventMessage for an event whose model is read when first asked for: msg.voevent is an accessor
+ * that reads the model on first use and then becomes a plain property holding it (assigning it
+ * does the same). Whatever reads msg.voevent (a function node, the copy Node-RED makes for a
+ * second wire, the debug sidebar) sees the model, as with eventMessage; a relay that never reads
+ * it (receiver → dedupe by bytes → broadcaster) never pays for it.
+ */
+export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {}): EventMessage {
+  return {
+    payload: ev.xml,
+    get voevent(): VOEvent {
+      const model = ev.voevent;
+      settle(this, model);
+      return model;
+    },
+    set voevent(model: VOEvent) {
+      settle(this, model);
+    },
+    topic: topicFor(ev.head.stream),
+    vtp: {
+      peer: options.peer ?? null,
+      localIvo: options.localIvo ?? null,
+      receivedAt: (options.receivedAt ?? new Date()).toISOString(),
+    },
+  };
+}
+
+/** Makes msg.voevent a plain property holding `model`. */
+function settle(msg: object, model: VOEvent): void {
+  Object.defineProperty(msg, "voevent", {
+    value: model,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
 }
 
 /** msg.payload when it is a string or a Buffer (of XML); else VOEventError("NOT_XML"). */

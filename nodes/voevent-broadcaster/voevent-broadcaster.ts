@@ -270,13 +270,23 @@ function init(RED: NodeAPI): void {
       let sent: number;
       try {
         const payload = rawPayloadOf(msg);
-        const event = eventOf(msg);
-        // The tree is needed only when a subscriber has filters; eventOf parses it on first use.
-        // A packet a receiver or subscriber of this flow took leaves in the frame it came in.
-        const frame = frameOf(msg) ?? undefined;
-        sent = broadcaster.filtering
-          ? broadcaster.broadcast(payload, { doc: event.doc, voevent: event.voevent }, frame)
-          : broadcaster.broadcast(payload, undefined, frame);
+        // A packet a receiver or subscriber of this flow took (its payload unchanged since) leaves
+        // in the frame it came in, and was checked there: its model is not needed to relay it.
+        const frame = frameOf(msg);
+        if (broadcaster.filtering) {
+          // The tree (for the subscribers' filters) is parsed on first use, through the cache.
+          const event = eventOf(msg);
+          sent = broadcaster.broadcast(
+            payload,
+            { doc: event.doc, voevent: event.voevent },
+            frame ?? undefined,
+          );
+        } else if (frame !== null) {
+          sent = broadcaster.broadcast(payload, undefined, frame);
+        } else {
+          eventOf(msg); // anything else must be a VOEvent: VOEventError if it is not
+          sent = broadcaster.broadcast(payload);
+        }
       } catch (err) {
         flasher.flash(statusWarn(errorStatusText(RED, TYPE, err)));
         throw err;

@@ -16,8 +16,8 @@
  * msg.signature under check and require, and under require an event not signed
  * by a key of the keyring is naked with the verdict's reason (code SIGNATURE).
  */
-import type { NodeAPI, NodeDef } from "node-red";
-import { eventMessage } from "../../src/contract";
+import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { lazyEventMessage } from "../../src/contract";
 import { keepFrame } from "../../src/message-frame";
 import { feeds } from "../../src/monitor/feeds";
 import { rememberParsed } from "../../src/voevent/cache";
@@ -143,11 +143,17 @@ function init(RED: NodeAPI): void {
         handler: (ev: ReceivedEvent) => {
           // Sent before the engine writes the ack: the ack means the flow has the event.
           // The nodes after this one (filter, archive, …) find this parse in the cache.
+          // msg.voevent is read from the tree when first used: a relay that never reads it
+          // (dedupe by bytes → broadcaster) costs no model.
           rememberParsed(ev.xml, ev.doc);
-          const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
-          const out = ev.signature === undefined ? { ...msg } : { ...msg, signature: ev.signature };
-          keepFrame(out, out.payload, ev.frame);
-          this.send(out);
+          const msg: NodeMessage = lazyEventMessage(ev, {
+            peer: ev.peer,
+            localIvo,
+            receivedAt: ev.receivedAt,
+          });
+          if (ev.signature !== undefined) msg.signature = ev.signature;
+          keepFrame(msg, ev.xml, ev.frame);
+          this.send(msg);
           received++;
           showListening();
         },

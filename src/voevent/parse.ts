@@ -91,7 +91,7 @@ export function inputText(input: string | Buffer | Uint8Array, maxBytes: number)
 }
 
 /** Throws BAD_IVORN when the event's ivorn has no `#local` id. */
-export function checkLocalId(voevent: VOEvent): void {
+export function checkLocalId(voevent: Pick<VOEvent, "ivorn">): void {
   if (voevent.ivorn.indexOf("#") < 0) {
     throw new VOEventError(
       "BAD_IVORN",
@@ -126,20 +126,40 @@ function readRole(root: XElement): VOEventRole {
   );
 }
 
-/** Reads the model from a parsed document. Throws WRONG_ROOT, NO_IVORN, BAD_IVORN, BAD_ROLE. */
-export function readVOEvent(doc: XDocument): VOEvent {
+/** What the root element of a VOEvent says: all that can make a packet not a VOEvent. */
+export type VOEventHead = Pick<VOEvent, "ivorn" | "role" | "version" | "namespace" | "stream">;
+
+/**
+ * Reads the root of a parsed document: everything readVOEvent can refuse (WRONG_ROOT, NO_IVORN,
+ * BAD_IVORN, BAD_ROLE), without the rest of the model. What it accepts, readVOEvent accepts too:
+ * a receiver can ack on this alone and read the model when it is first asked for.
+ */
+export function readVOEventHead(doc: XDocument): VOEventHead {
   const root = doc.root;
   if (root.local !== "VOEvent") wrongRoot(root);
   const ivornAttr = attr(root, "ivorn");
   if (ivornAttr === null) throw new VOEventError("NO_IVORN", "the VOEvent has no ivorn attribute");
   // xs:anyURI collapses white space: surrounding blanks are not part of the identifier.
   const parsed = parseIvorn(xmlTrim(ivornAttr));
-  const voevent: VOEvent = {
+  return {
     ivorn: parsed.ivorn,
     role: readRole(root),
     version: attrOrNull(root, "version"),
     namespace: root.ns,
     stream: parsed.stream,
+  };
+}
+
+/** Reads the model from a parsed document. Throws WRONG_ROOT, NO_IVORN, BAD_IVORN, BAD_ROLE. */
+export function readVOEvent(doc: XDocument): VOEvent {
+  const root = doc.root;
+  const head = readVOEventHead(doc);
+  const voevent: VOEvent = {
+    ivorn: head.ivorn,
+    role: head.role,
+    version: head.version,
+    namespace: head.namespace,
+    stream: head.stream,
     date: null,
     author: { ivorn: null, shortName: null, contactName: null, contactEmail: null },
     params: {},

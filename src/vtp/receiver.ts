@@ -70,7 +70,7 @@ import type { Keyring } from "../signature/keyring";
 import { refusalOf, type SignatureMode } from "../signature/policy";
 import { type SignatureVerdict, verifyPacket } from "../signature/verify";
 import type { VOEvent } from "../voevent/model";
-import { checkLocalId, inputText, readVOEvent } from "../voevent/parse";
+import { checkLocalId, inputText, readVOEvent, readVOEventHead, type VOEventHead } from "../voevent/parse";
 import { parseXml } from "../xml/parse";
 import type { XDocument } from "../xml/types";
 import {
@@ -95,6 +95,9 @@ export interface ReceivedEvent {
   /** The VTP frame as received: its 4-byte length, then `bytes`. */
   frame: Buffer;
   doc: XDocument;
+  /** What the root says (IVORN, stream, role…), read before the ack. */
+  head: VOEventHead;
+  /** The model; the receiver reads it from `doc` when it is first asked for (most relays never do). */
   voevent: VOEvent;
   /** "address:port" of the author. */
   peer: string;
@@ -420,10 +423,10 @@ export class VTPReceiver extends EventEmitter {
       );
     }
     const ivornAttr = doc.root.local === "VOEvent" ? rootIvorn(doc) : null;
-    let voevent: VOEvent;
+    let head: VOEventHead;
     try {
-      voevent = readVOEvent(doc);
-      if (this.opts.requireLocalId) checkLocalId(voevent);
+      head = readVOEventHead(doc);
+      if (this.opts.requireLocalId) checkLocalId(head);
     } catch (err) {
       const code = isVOEventError(err) ? err.code : "MALFORMED";
       return this.nak(
@@ -433,22 +436,14 @@ export class VTPReceiver extends EventEmitter {
         doc.root.local !== "VOEvent",
       );
     }
-    const ev: ReceivedEvent = {
-      xml,
-      bytes,
-      frame: frame ?? encodeFrame(bytes),
-      doc,
-      voevent,
-      peer,
-      receivedAt,
-    };
+    const ev = receivedEvent({ xml, bytes, frame: frame ?? encodeFrame(bytes), doc, head, peer, receivedAt });
     if (this.opts.validate === "schema" || this.opts.signatures !== undefined) return this.answerChecked(ev);
     return this.handOver(ev);
   }
 
   /** The checks that wait (schema validation in a worker, a signature), then the handler. */
   private async answerChecked(ev: ReceivedEvent): Promise<Outcome> {
-    const { peer, bytes, voevent } = ev;
+    const { peer, bytes, head } = ev;
     if (this.opts.validate === "schema") {
       const r = await validateVOEventSchema(bytes, ev.doc, { timeoutMs: this.opts.schemaTimeoutMs });
       if (!r.valid) {
@@ -456,7 +451,7 @@ export class VTPReceiver extends EventEmitter {
           peer,
           bytes,
           {
-            ivorn: voevent.ivorn,
+            ivorn: head.ivorn,
             code: r.timedOut ? "TIMEOUT" : "SCHEMA",
             reason: r.timedOut
               ? `Event rejected: ${r.error}`
@@ -485,7 +480,7 @@ export class VTPReceiver extends EventEmitter {
         return this.nak(
           peer,
           bytes,
-          { ivorn: voevent.ivorn, code: "SIGNATURE", reason: `Event rejected: ${refusal}` },
+          { ivorn: head.ivorn, code: "SIGNATURE", reason: `Event rejected: ${refusal}` },
           false,
         );
     }
@@ -496,7 +491,7 @@ export class VTPReceiver extends EventEmitter {
   private handOver(ev: ReceivedEvent): Outcome | Promise<Outcome> {
     const handler = this.opts.handler;
     const accepted = (): Outcome => ({
-      reply: buildAck(ev.voevent.ivorn, this.opts.localIvo),
+      reply: buildAck(ev.head.ivorn, this.opts.localIvo),
       close: false,
       event: ev,
     });
@@ -518,7 +513,7 @@ export class VTPReceiver extends EventEmitter {
     return this.nak(
       ev.peer,
       ev.bytes,
-      { ivorn: ev.voevent.ivorn, code: "HANDLER", reason: "Event rejected: internal error", error },
+      { ivorn: ev.head.ivorn, code: "HANDLER", reason: "Event rejected: internal error", error },
       false,
     );
   }
@@ -677,6 +672,21 @@ class Session {
       this.idleTimer = null;
     }
   }
+}
+
+/** A ReceivedEvent whose model is read from its tree on first use, once. */
+export function receivedEvent(fields: Omit<ReceivedEvent, "voevent">): ReceivedEvent {
+  let model: VOEvent | null = null;
+  return {
+    ...fields,
+    get voevent(): VOEvent {
+      model ??= readVOEvent(fields.doc);
+      return model;
+    },
+    set voevent(value: VOEvent) {
+      model = value;
+    },
+  };
 }
 
 function rootIvorn(doc: XDocument): string | null {

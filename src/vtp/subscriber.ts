@@ -366,6 +366,7 @@ export class VTPSubscriber extends EventEmitter {
       bytes: frame.subarray(FRAME_HEADER_BYTES),
       frame,
       doc,
+      head: voevent,
       voevent,
       peer: conn.remote,
       receivedAt,

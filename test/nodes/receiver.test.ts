@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import net from "node:net";
+import { parseVOEvent } from "../../src/voevent/parse";
 import { SendError, sendEvent } from "../../src/vtp/sender";
 import { describeCorpus, isMarkedNotWellFormed, readIndex, readPacket } from "../helpers/corpus";
 import {
@@ -342,6 +343,51 @@ describeCorpus("voevent-receiver node with the corpus", () => {
       acked++;
       await waitUntil(() => out.length === acked, 2000, `message for ${row.file}`);
       assert.equal(out[acked - 1]!.payload, bytes.toString("utf8"), row.file);
+    }
+    assert.ok(acked > 10, `only ${acked} corpus packets acked`);
+  });
+
+  it("msg.voevent is the whole model on every wire, read when first used (issue 16)", async function () {
+    this.timeout(60000);
+    const port = await freePort();
+    const flow = receiverFlow(port, { requireLocalId: false });
+    const r = flow.find((n) => n.id === "r")!;
+    r.wires = [["out", "copy"]]; // Node-RED copies the message for the second wire
+    await loadFlow(TYPES, [...flow, { id: "copy", type: "helper" }]);
+    await listening();
+    const out = collect("out");
+    const copies = collect("copy");
+    let acked = 0;
+    for (const row of readIndex()) {
+      if (isMarkedNotWellFormed(row) || row.ivorn === "" || !row.ivorn.startsWith("ivo://")) continue;
+      const bytes = readPacket(row.file);
+      if ((await send(port, bytes)).reply !== "ack") continue;
+      acked++;
+      await waitUntil(
+        () => out.length === acked && copies.length === acked,
+        2000,
+        `messages for ${row.file}`,
+      );
+      const expected = parseVOEvent(bytes).voevent;
+      const msg = out[acked - 1]!;
+      const copy = copies[acked - 1]!;
+      // What a function node, a change node or the debug sidebar sees.
+      assert.deepEqual(copy.voevent, expected, `${row.file}: the copy's model`);
+      assert.deepEqual(
+        JSON.parse(JSON.stringify(msg)).voevent,
+        JSON.parse(JSON.stringify(expected)),
+        row.file,
+      );
+      assert.deepEqual(msg.voevent, expected, `${row.file}: the model`);
+      assert.equal(msg.voevent, msg.voevent, "read once, then the same object");
+      assert.ok(Object.keys(msg).includes("voevent"));
+      assert.notEqual(copy.voevent, msg.voevent, "each wire has its own model");
+      (msg.voevent as { params: Record<string, unknown> }).params.added = 1;
+      assert.equal((copy.voevent as { params: Record<string, unknown> }).params.added, undefined);
+      msg.voevent = { replaced: true };
+      assert.deepEqual(msg.voevent, { replaced: true }, "a node may replace it");
+      delete msg.voevent;
+      assert.equal("voevent" in msg, false, "or delete it");
     }
     assert.ok(acked > 10, `only ${acked} corpus packets acked`);
   });

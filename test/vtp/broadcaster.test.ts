@@ -6,8 +6,8 @@ import { dirname } from "node:path";
 import { sharedParseCache } from "../../src/voevent/cache";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { quickAckOrigin, type SubscriberInfo, VTPBroadcaster } from "../../src/vtp/broadcaster";
-import { AckReader } from "../../src/vtp/quick-ack";
 import { encodeFrame, FrameDecoder } from "../../src/vtp/framing";
+import { AckReader } from "../../src/vtp/quick-ack";
 import { VTPSubscriber } from "../../src/vtp/subscriber";
 import {
   buildAck,
