@@ -12,9 +12,10 @@
  * when the corpus is absent), cycled.
  */
 import { sha1Key } from "../src/dedupe/keys";
-import { checkLocalId, inputText, readVOEvent } from "../src/voevent/parse";
-import { quickAckOrigin } from "../src/vtp/broadcaster";
+import { checkLocalId, inputText, readVOEvent, readVOEventHead } from "../src/voevent/parse";
 import { ConnectionLimits } from "../src/vtp/connection-limits";
+import { copyFrame } from "../src/vtp/framing";
+import { AckReader, quickAckOrigin } from "../src/vtp/quick-ack";
 import { buildAck } from "../src/vtp/transport";
 import { Whitelist } from "../src/vtp/whitelist";
 import { parseXml } from "../src/xml/parse";
@@ -55,20 +56,29 @@ function main(): void {
   const docs = texts.map((t) => parseXml(t, { maxBytes: MAX_BYTES }));
   const models = docs.map((d) => readVOEvent(d));
   const acks = models.map((m) => Buffer.from(buildAck(m.ivorn, "ivo://bench.test/subscriber")));
+  const reader = new AckReader();
   const whitelist = new Whitelist("127.0.0.0/8, ::1");
   const limits = new ConnectionLimits({ maxConnections: 256, maxConnectionsPerAddress: 64 }, "bench");
   const mean = bytes.reduce((a, b) => a + b.length, 0) / bytes.length;
   let sink = 0;
 
   const steps: [string, (i: number) => void][] = [
-    ["own copy of the frame (byte-exact relay)", (i) => (sink += Buffer.from(bytes[i]).length)],
+    ["own copy of the frame (byte-exact relay)", (i) => (sink += copyFrame(bytes[i]).length)],
     ["strict decoding (encoding, UTF-8)", (i) => (sink += inputText(bytes[i], MAX_BYTES).length)],
     [
       "well-formedness (XML parse with limits)",
       (i) => (sink += parseXml(texts[i], { maxBytes: MAX_BYTES }).children.length),
     ],
     [
-      "VOEvent model, IVORN rules, local id",
+      "before the ack: the root (VOEvent, IVORN rules, role), local id",
+      (i) => {
+        const h = readVOEventHead(docs[i]);
+        checkLocalId(h);
+        sink += h.ivorn.length;
+      },
+    ],
+    [
+      "the whole model (now read only when msg.voevent is used)",
       (i) => {
         const v = readVOEvent(docs[i]);
         checkLocalId(v);
@@ -95,7 +105,11 @@ function main(): void {
         if (whitelist.allows("127.0.0.1") && limits.check("127.0.0.1") === null) sink++;
       },
     ],
-    ["per delivery: a subscriber's ack read", (i) => (sink += (quickAckOrigin(acks[i]) ?? "").length)],
+    ["per delivery: a subscriber's ack read whole", (i) => (sink += (quickAckOrigin(acks[i]) ?? "").length)],
+    [
+      "per delivery: a subscriber's ack, its head known (AckReader)",
+      (i) => (sink += (reader.read(acks[i]) ?? "").length),
+    ],
   ];
 
   console.log(`node ${process.version}; ${bytes.length} corpus packets, ${mean.toFixed(0)} bytes on average`);
