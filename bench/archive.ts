@@ -32,8 +32,8 @@
  *   (recordFromPacket 4,151 packets/s, the node's work 19,666 packets/s in the same run)
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -59,6 +59,8 @@ const { values } = parseArgs({
     "no-engines": { type: "boolean" },
     synchronous: { type: "string", default: "normal" },
     journal: { type: "string", default: "wal" },
+    rows: { type: "string", default: "100" },
+    "page-size": { type: "string", default: "4096" },
   },
 });
 const COUNT = Number(values.count);
@@ -125,8 +127,25 @@ function duSize(p: string): number {
   return Number(execFileSync("du", ["-sb", p]).toString().split("\t")[0]);
 }
 
+/** CPU time (user + system) of this process's main thread and of all its threads, ms (Linux /proc). */
+function cpuMs(): { main: number; all: number } {
+  const ticks = (file: string) => {
+    const stat = readFileSync(file, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  };
+  return { main: ticks(`/proc/self/task/${process.pid}/stat`), all: ticks("/proc/self/stat") };
+}
+
+function load(): string {
+  return `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`;
+}
+
 async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   const writer = new ArchiveWriter(store);
+  const cpu0 = cpuMs();
   const t0 = performance.now();
   let i = 0;
   while (i < COUNT) {
@@ -139,6 +158,13 @@ async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   }
   while (writer.counters.pending > 0) await new Promise((r) => setTimeout(r, 5));
   const ms = performance.now() - t0;
+  const cpu1 = cpuMs();
+  const main = ((cpu1.main - cpu0.main) * 1000) / COUNT;
+  const others = ((cpu1.all - cpu1.main - (cpu0.all - cpu0.main)) * 1000) / COUNT;
+  console.log(
+    `  CPU per packet: main thread ${main.toFixed(0)} µs (making the packets, the writer, the batches' packing), ` +
+      `other threads ${others.toFixed(0)} µs (the SQLite worker, GC); ${load()}`,
+  );
   await writer.close();
   if (writer.counters.stored !== COUNT) throw new Error(`stored ${writer.counters.stored} of ${COUNT}`);
   return (COUNT * 1000) / ms;
@@ -270,6 +296,8 @@ async function main(): Promise<void> {
           {
             synchronous: values.synchronous as "full" | "normal" | "off",
             journal: values.journal as "wal" | "delete",
+            rowsPerStatement: Number(values.rows),
+            pageSize: Number(values["page-size"]),
           },
         );
       else {
@@ -279,7 +307,7 @@ async function main(): Promise<void> {
       const rate = await ingest(store, tpl);
       const how =
         kind === "embedded" ? ` (journal ${values.journal}, synchronous ${values.synchronous})` : "";
-      console.log(`${kind}: ingest through the writer ${fmt(rate)} packets/s${how}`);
+      console.log(`${kind}: ingest through the writer ${fmt(rate)} packets/s${how}; ${load()}`);
       const q = await queries(store, tpl);
       for (const [name, v] of Object.entries(q)) {
         console.log(`${kind}: ${name.padEnd(24)} p50 ${v.p50.toFixed(1)} ms, p99 ${v.p99.toFixed(1)} ms`);
