@@ -32,7 +32,7 @@
  *   (recordFromPacket 4,151 packets/s, the node's work 19,666 packets/s in the same run)
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -57,9 +57,10 @@ const { values } = parseArgs({
     queries: { type: "string", default: "200" },
     "no-import": { type: "boolean" },
     "no-engines": { type: "boolean" },
-    synchronous: { type: "string", default: "normal" },
-    journal: { type: "string", default: "wal" },
+    synchronous: { type: "string", default: "full" },
+    journal: { type: "string", default: "delete" },
     rows: { type: "string", default: "100" },
+    batch: { type: "string", default: "" },
     "page-size": { type: "string", default: "4096" },
   },
 });
@@ -127,14 +128,41 @@ function duSize(p: string): number {
   return Number(execFileSync("du", ["-sb", p]).toString().split("\t")[0]);
 }
 
-/** CPU time (user + system) of this process's main thread and of all its threads, ms (Linux /proc). */
-function cpuMs(): { main: number; all: number } {
-  const ticks = (file: string) => {
-    const stat = readFileSync(file, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10;
-  };
-  return { main: ticks(`/proc/self/task/${process.pid}/stat`), all: ticks("/proc/self/stat") };
+/** CPU time (user + system) of each of this process's threads, ms, by thread id (Linux /proc). */
+function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU per packet between two readings, µs: the main thread, the busiest other thread (the SQLite
+ * worker) and the rest (V8's GC and compiler helpers, libuv's pool).
+ */
+function cpuPerPacket(
+  a: Map<string, number>,
+  b: Map<string, number>,
+): { main: number; worker: number; rest: number } {
+  const main = String(process.pid);
+  const deltas: number[] = [];
+  let mainMs = 0;
+  for (const [tid, ms] of b) {
+    const d = ms - (a.get(tid) ?? 0);
+    if (tid === main) mainMs = d;
+    else deltas.push(d);
+  }
+  deltas.sort((x, y) => y - x);
+  const worker = deltas[0] ?? 0;
+  const rest = deltas.slice(1).reduce((x, y) => x + y, 0);
+  return { main: (mainMs * 1000) / COUNT, worker: (worker * 1000) / COUNT, rest: (rest * 1000) / COUNT };
 }
 
 function load(): string {
@@ -144,8 +172,8 @@ function load(): string {
 }
 
 async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
-  const writer = new ArchiveWriter(store);
-  const cpu0 = cpuMs();
+  const writer = new ArchiveWriter(store, values.batch === "" ? {} : { maxBatchSize: Number(values.batch) });
+  const cpu0 = threadCpuMs();
   const t0 = performance.now();
   let i = 0;
   while (i < COUNT) {
@@ -158,12 +186,10 @@ async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   }
   while (writer.counters.pending > 0) await new Promise((r) => setTimeout(r, 5));
   const ms = performance.now() - t0;
-  const cpu1 = cpuMs();
-  const main = ((cpu1.main - cpu0.main) * 1000) / COUNT;
-  const others = ((cpu1.all - cpu1.main - (cpu0.all - cpu0.main)) * 1000) / COUNT;
+  const cpu = cpuPerPacket(cpu0, threadCpuMs());
   console.log(
-    `  CPU per packet: main thread ${main.toFixed(0)} µs (making the packets, the writer, the batches' packing), ` +
-      `other threads ${others.toFixed(0)} µs (the SQLite worker, GC); ${load()}`,
+    `  CPU per packet: main thread ${cpu.main.toFixed(0)} µs (making the packets, the writer, the batches' packing), ` +
+      `SQLite worker ${cpu.worker.toFixed(0)} µs, other threads ${cpu.rest.toFixed(0)} µs (GC, …); ${load()}`,
   );
   await writer.close();
   if (writer.counters.stored !== COUNT) throw new Error(`stored ${writer.counters.stored} of ${COUNT}`);

@@ -26,6 +26,9 @@
  *                      node (embedded store, a new file in the user directory each round) wired
  *                      beside the broadcaster; prints both rates, the ratio of the medians and
  *                      what the archive stored (no engine run)
+ *   --archive-wiring beside|after   --archive: the archive fed by what feeds the broadcaster
+ *                      (beside, the default: two wires, so Node-RED clones the msg for one) or
+ *                      by the broadcaster's output (after: one wire, no clone)
  *   --rounds R         --archive: rounds of each (default 3)
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
  *
@@ -75,6 +78,7 @@
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {
   type FlowNode,
@@ -108,6 +112,8 @@ interface Config {
   rate: number;
   /** Wire a voevent-archive (embedded store, this file in the user directory) beside the broadcaster. */
   archiveFile?: string;
+  /** Where: beside the broadcaster (default) or after it. */
+  archiveWiring?: ArchiveWiring;
 }
 
 interface Figures {
@@ -120,6 +126,8 @@ interface Figures {
   expected: number;
   /** With an archive: packets it held at the end (its API's count), and what it dropped. */
   archived?: number;
+  /** The Node-RED process's CPU time (user + system, all threads) per measured event, µs. */
+  cpuPerEvent: number;
 }
 
 const LOCAL_IVO = "ivo://bench.broker/node-red";
@@ -205,16 +213,25 @@ function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?:
 
 const ARCHIVE_PATH = "/bench/archive";
 
+/** Where the archive is wired: beside the broadcaster (fed by what feeds it) or after it (its output). */
+type ArchiveWiring = "beside" | "after";
+
 /**
  * The flow with a voevent-archive node (embedded store: `file` in the user directory) wired
- * beside every broadcaster: whatever feeds a broadcaster feeds the archive too.
+ * beside every broadcaster (whatever feeds a broadcaster feeds the archive too: a second wire,
+ * so Node-RED clones the msg for one of them) or after it (on the broadcaster's first output,
+ * which sends each msg on once broadcast: one wire, no clone).
  */
-function withArchive(nodes: FlowNode[], file: string): FlowNode[] {
+function withArchive(nodes: FlowNode[], file: string, wiring: ArchiveWiring): FlowNode[] {
   const broadcasters = new Set(nodes.filter((n) => n.type === "voevent-broadcaster").map((n) => n.id));
   const tab = nodes.find((n) => n.type === "voevent-broadcaster")?.z;
   const out = nodes.map((n) => {
     const wires = n.wires as string[][] | undefined;
     if (wires === undefined) return n;
+    if (wiring === "after") {
+      if (!broadcasters.has(n.id)) return n;
+      return { ...n, wires: wires.map((port, i) => (i === 0 ? [...port, "bench-archive"] : port)) };
+    }
     return {
       ...n,
       wires: wires.map((port) =>
@@ -266,7 +283,9 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const [rport, bport] = [await freePort(), await freePort()];
   const since = rt.logs().length;
   const flow = brokerFlow(rport, bport, exampleFile);
-  await rt.deploy(cfg.archiveFile === undefined ? flow : withArchive(flow, cfg.archiveFile));
+  await rt.deploy(
+    cfg.archiveFile === undefined ? flow : withArchive(flow, cfg.archiveFile, cfg.archiveWiring ?? "beside"),
+  );
   await Promise.all([waitForPort(rport, 20_000), waitForPort(bport, 20_000)]);
   const pid = rt.process.pid;
   if (pid === undefined) throw new Error("Node-RED has no pid");
@@ -351,6 +370,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
     complete,
     received,
     expected,
+    cpuPerEvent: (cpuMs * 1000) / cfg.events,
   };
 
   console.log(
@@ -438,6 +458,7 @@ function runEngine(cfg: Config): Promise<Figures | null> {
         deliveriesPerSec: Number(e2e[5]),
         p50: Number(lat[1]),
         p99: Number(lat[2]),
+        cpuPerEvent: Number.NaN,
       });
     });
   });
@@ -468,6 +489,8 @@ async function main(): Promise<void> {
   const archive = args.has("archive");
   const engine = !args.has("no-engine") && !archive;
   const rounds = intArg(args, "rounds", 3);
+  const wiring = (args.get("archive-wiring") ?? "beside") as ArchiveWiring;
+  if (wiring !== "beside" && wiring !== "after") throw new Error("--archive-wiring must be beside or after");
   let archives = 0;
 
   console.log(`node ${process.version}; event: ${new EventFactory().source}`);
@@ -509,15 +532,25 @@ async function main(): Promise<void> {
           for (let round = 0; round < rounds; round++) {
             without.push(await runOne(rt, cfg, exampleFile));
             archives++;
-            withA.push(await runOne(rt, { ...cfg, archiveFile: `bench-archive-${archives}` }, exampleFile));
+            withA.push(
+              await runOne(
+                rt,
+                { ...cfg, archiveFile: `bench-archive-${archives}`, archiveWiring: wiring },
+                exampleFile,
+              ),
+            );
           }
           const med = (xs: Figures[], f: (x: Figures) => number) =>
             xs.map(f).sort((a, b) => a - b)[Math.floor(xs.length / 2)];
           const line = (xs: Figures[]) =>
             `${xs.map((x) => x.eventsPerSec.toFixed(0)).join(", ")} events/s (median ${med(xs, (x) => x.eventsPerSec).toFixed(0)}; ` +
-            `p50 ${med(xs, (x) => x.p50).toFixed(2)} ms, p99 ${med(xs, (x) => x.p99).toFixed(2)} ms)`;
+            `p50 ${med(xs, (x) => x.p50).toFixed(2)} ms, p99 ${med(xs, (x) => x.p99).toFixed(2)} ms; ` +
+            `CPU ${xs.map((x) => x.cpuPerEvent.toFixed(0)).join(", ")} µs/event)`;
           rows.push(
-            title,
+            `${title}; archive ${wiring} the broadcaster; load average ${os
+              .loadavg()
+              .map((x) => x.toFixed(2))
+              .join(" ")}`,
             `  without an archive ${line(without)}`,
             `  with an archive    ${line(withA)}; stored ${withA.map((x) => x.archived ?? "?").join(", ")} of ${cfg.events + cfg.warmup} each`,
             `  ratio with/without (medians) ${(med(withA, (x) => x.eventsPerSec) / med(without, (x) => x.eventsPerSec)).toFixed(3)}`,

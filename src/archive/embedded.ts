@@ -14,17 +14,22 @@
  *   again in a new worker (a transaction cut short is not in the file: its log frames have no
  *   commit, or the rollback journal undoes it). Requests
  *   queued behind it are answered UNAVAILABLE (the writer retries them).
- * - Durability: WAL (`journal_mode=WAL` under `locking_mode=EXCLUSIVE`, so the log's index lives in
- *   the worker's memory and the WASM file layer needs no shared memory) with `synchronous=NORMAL`
- *   by default. A batch is acknowledged after COMMIT returned, when its pages are in the log (written
- *   to the OS): a process killed at any point (SIGKILL) leaves a file that opens with every
- *   acknowledged batch (the log is replayed on open). A power loss leaves a consistent file but may
- *   lose the batches since the last checkpoint; `synchronous: "full"` (an fsync of the log per
- *   batch) keeps those too, at a cost. Measured on the 2-vCPU machine, same minutes (bench/archive
- *   --count 200000): rollback journal + FULL (the old default) 6,819 packets/s, WAL + NORMAL 8,162;
- *   WAL + FULL was no faster than the rollback journal. The log is copied into the file every
- *   `checkpointPages` pages (10,000, 40 MB: fewer, larger checkpoints than SQLite's 1,000) and cut
- *   back to `journalLimit` after. `journal: "delete"` gives the rollback journal back.
+ * - Durability: SQLite's rollback journal with `synchronous=FULL` (under `locking_mode=EXCLUSIVE`:
+ *   one connection, the worker's). A batch is acknowledged after COMMIT returned, when the journal
+ *   and the file were synced: a process killed at any point (SIGKILL) or a power loss leaves a file
+ *   that opens with every acknowledged batch (a hot journal is rolled back on open). Under load a
+ *   batch is large (the writer's maxBatchSize, maxBatchBytes), so the syncs cost little per packet,
+ *   and the rollback journal writes a new page once where the write-ahead log writes it twice (log,
+ *   then checkpoint). Measured on the 2-vCPU machine, same minutes (bench/archive --count 200000,
+ *   batches up to 10,000): WAL + NORMAL 55–60 µs of worker CPU per packet, 9,758–12,297
+ *   packets/s; rollback + FULL 46–47 µs, 12,735–14,258 packets/s (with 1,000-record batches and a
+ *   statement per row it had been the slower one: 6,819 against WAL's 8,162). `journal: "wal"`
+ *   (with `synchronous: "normal"`) remains an option: the log is then copied into the file every
+ *   `checkpointBytes` (40 MB) and cut back to `journalLimit` after.
+ * - A batch reaches the worker as columns with every packet's bytes in one transferred buffer
+ *   (packed.ts), and is written with multi-row INSERTs of `rowsPerStatement` rows (one prepared
+ *   statement each for packets, positions and cites, and one for the remainder).
+ * - `pageSize` applies to a new file only; 4,096 (SQLite's) measured as fast as 16 or 64 KiB.
  * - Columns added since the first schema (sql.ts ADDED_COLUMNS) are added by the worker when the
  *   file lacks them (an archive made before them opens as before, its old rows with null).
  * - Errors: "database or disk is full" and I/O errors are UNAVAILABLE (retried by the writer);
@@ -49,9 +54,9 @@ export interface EmbeddedOptions {
   queryTimeoutMs?: number;
   /** Time budget of one batch write, ms. */
   writeTimeoutMs?: number;
-  /** SQLite `synchronous`: normal (default), full or off. */
+  /** SQLite `synchronous`: full (default), normal or off. */
   synchronous?: "full" | "normal" | "off";
-  /** SQLite journal: `wal` (default) or `delete` (the rollback journal). */
+  /** SQLite journal: `delete` (the rollback journal, default) or `wal` (the write-ahead log). */
   journal?: "wal" | "delete";
   /** SQLite page cache, KiB. Default 65,536 (64 MiB). */
   cacheKiB?: number;
@@ -63,8 +68,8 @@ export interface EmbeddedOptions {
 
 export const EMBEDDED_DEFAULTS = {
   writeTimeoutMs: 30_000,
-  synchronous: "normal",
-  journal: "wal",
+  synchronous: "full",
+  journal: "delete",
   cacheKiB: 65_536,
   /** WAL: bytes of pages written to the log before it is copied into the file (SQLite's default is 1,000 pages). */
   checkpointBytes: 40_960_000,

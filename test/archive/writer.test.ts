@@ -61,6 +61,49 @@ describeCorpus("archive/writer", function (this: Mocha.Suite) {
     }
   });
 
+  it("under load a batch takes what is pending, within maxBatchSize records and maxBatchBytes of packets", async () => {
+    const store = await openArchive({ store: "embedded", file: path.join(dir, "w-batches.sqlite") });
+    try {
+      const records = variantRecords(1000);
+      const bytesOf = new Map(records.map((r) => [r.ivorn, r.xml.byteLength]));
+      const largest = Math.max(...bytesOf.values());
+      const maxBatchBytes = largest * 40;
+      const writer = new ArchiveWriter(store, { batchSize: 10, maxBatchSize: 300, maxBatchBytes });
+      const batches: string[][] = [];
+      writer.on("written", (w: { ivorns: string[] }) => batches.push(w.ivorns));
+      for (const r of records) writer.enqueue(r);
+      await until("the queue to drain", () => writer.counters.pending === 0);
+      // Everything, once, in arrival order.
+      assert.deepEqual(
+        batches.flat(),
+        records.map((r) => r.ivorn),
+      );
+      for (const b of batches) {
+        assert.ok(b.length <= 300, `a batch of ${b.length} records (maxBatchSize 300)`);
+        const bytes = b.reduce((n, iv) => n + (bytesOf.get(iv) ?? 0), 0);
+        assert.ok(bytes <= maxBatchBytes, `a batch of ${bytes} bytes (maxBatchBytes ${maxBatchBytes})`);
+      }
+      // 1,000 were waiting: the batches were larger than batchSize (10), at least 40 records each
+      // but the last, so far fewer transactions than 100.
+      assert.ok(batches.length <= 25, `${batches.length} transactions for 1,000 records`);
+      for (const b of batches.slice(0, -1)) assert.ok(b.length >= 40, `a batch of ${b.length}`);
+      assert.equal(await store.count({}), 1000);
+      await writer.close();
+      // A packet larger than maxBatchBytes is still written, alone.
+      const one = new ArchiveWriter(store, { maxBatchBytes: 1 });
+      const sizes: number[] = [];
+      one.on("written", (w: { ivorns: string[] }) => sizes.push(w.ivorns.length));
+      const more = variantRecords(10, new Date(), 1000);
+      for (const r of more) one.enqueue(r);
+      await until("the ten written", () => one.counters.pending === 0);
+      assert.deepEqual(sizes, new Array(10).fill(1));
+      assert.equal(one.counters.stored, 10);
+      await one.close();
+    } finally {
+      await store.close();
+    }
+  });
+
   it("PostgreSQL stopped mid-run: holds what the bound allows, counts the rest dropped, writes it all when back", async () => {
     const store = await openArchive(pg.config(), { connectTimeoutMs: 1_000 });
     const writer = new ArchiveWriter(store, {
