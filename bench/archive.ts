@@ -45,7 +45,7 @@ import type { SqlStore } from "../src/archive/sql-store";
 import type { ArchiveRecord, ArchiveStore } from "../src/archive/types";
 import { ArchiveWriter } from "../src/archive/writer";
 import { importSources } from "../src/cli/archive-import";
-import { peekParsed, rememberParsed } from "../src/voevent/cache";
+import { peekDoc, rememberParsed } from "../src/voevent/cache";
 import { parseVOEvent } from "../src/voevent/parse";
 import { corpusDir, isMarkedNotWellFormed, readIndex, readPacket } from "../test/helpers/corpus";
 import { PostgresServer } from "../test/helpers/postgres";
@@ -307,7 +307,7 @@ async function main(): Promise<void> {
     const p = parseVOEvent(xml);
     rememberParsed(p.xml, p.doc);
     const t1 = performance.now();
-    for (let i = 0; i < 50; i++) recordFromParsed(peekParsed(xml), Buffer.from(xml, "utf8"), new Date());
+    for (let i = 0; i < 50; i++) recordFromParsed(peekDoc(xml), Buffer.from(xml, "utf8"), new Date());
     nodeMs += performance.now() - t1;
     n += 50;
   }

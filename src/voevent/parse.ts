@@ -126,6 +126,73 @@ function readRole(root: XElement): VOEventRole {
   );
 }
 
+/** What readVOEvent reads from the root and Who, and nothing else (the archive's record). */
+export interface VOEventHead {
+  ivorn: string;
+  role: VOEventRole;
+  version: string | null;
+  /** Who/Date, XML-trimmed; null when absent or empty. */
+  date: string | null;
+  /** Who/AuthorIVORN, XML-trimmed; null when absent or empty. */
+  authorIvorn: string | null;
+}
+
+/**
+ * The fields of the model that come from the root and Who, with readVOEvent's checks (WRONG_ROOT,
+ * NO_IVORN, BAD_IVORN, BAD_ROLE) and its values, without reading the rest of the packet: the same
+ * as the model's `ivorn`, `role`, `version`, `date` and `author.ivorn`.
+ */
+export function readVOEventHead(doc: XDocument): VOEventHead {
+  const root = doc.root;
+  if (root.local !== "VOEvent") wrongRoot(root);
+  const ivornAttr = attr(root, "ivorn");
+  if (ivornAttr === null) throw new VOEventError("NO_IVORN", "the VOEvent has no ivorn attribute");
+  const head: VOEventHead = {
+    ivorn: parseIvorn(xmlTrim(ivornAttr)).ivorn,
+    role: readRole(root),
+    version: attrOrNull(root, "version"),
+    date: null,
+    authorIvorn: null,
+  };
+  const who = childElement(root, "Who");
+  if (who !== null) {
+    for (const k of who.children) {
+      if (k.type !== XNodeType.Element) continue;
+      if (k.local === "AuthorIVORN") head.authorIvorn ??= trimmedText(k);
+      else if (k.local === "Date") head.date ??= trimmedText(k);
+    }
+  }
+  return head;
+}
+
+/**
+ * The text of the top-level Param `name` of the first What (the later one when the name repeats),
+ * as readVOEvent's params see it before converting it: its `value` attribute as written, else its
+ * Value element's trimmed text; null when there is none.
+ */
+export function topParamText(doc: XDocument, name: string): string | null {
+  const what = childElement(doc.root, "What");
+  if (what === null) return null;
+  let found: string | null = null;
+  for (const k of what.children) {
+    if (k.type !== XNodeType.Element || k.local !== "Param") continue;
+    let n: string | null = null;
+    let raw: string | null = null;
+    for (const a of k.attrs) {
+      if (a.ns !== "") continue;
+      if (a.local === "name") n = a.value;
+      else if (a.local === "value") raw = a.value;
+    }
+    if (n !== name) continue;
+    if (raw === null) {
+      const v = childElement(k, "Value");
+      raw = v === null ? null : xmlTrim(textOf(v));
+    }
+    found = raw;
+  }
+  return found;
+}
+
 /** Reads the model from a parsed document. Throws WRONG_ROOT, NO_IVORN, BAD_IVORN, BAD_ROLE. */
 export function readVOEvent(doc: XDocument): VOEvent {
   const root = doc.root;
