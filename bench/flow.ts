@@ -146,6 +146,38 @@ function cpuOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** CPU time (user + system) of each thread of a process, ms, by thread id (Linux /proc). */
+function threadCpuOf(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** CPU between two readings, ms: the main thread, the busiest other thread, and the rest. */
+function threadSplit(
+  pid: number,
+  a: Map<string, number>,
+  b: Map<string, number>,
+): { main: number; busiest: number; rest: number } {
+  let main = 0;
+  const others: number[] = [];
+  for (const [tid, ms] of b) {
+    const d = ms - (a.get(tid) ?? 0);
+    if (tid === String(pid)) main = d;
+    else others.push(d);
+  }
+  others.sort((x, y) => y - x);
+  return { main, busiest: others[0] ?? 0, rest: others.slice(1).reduce((x, y) => x + y, 0) };
+}
+
 /** The broker example: receiver → dedupe → broadcaster, on the given ports. */
 function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?: string): FlowNode[] {
   if (exampleFile !== undefined) {
@@ -327,6 +359,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   await sleep(500);
   const rssBefore = rssOf(pid);
   const cpuBefore = cpuOf(pid);
+  const threadsBefore = threadCpuOf(pid);
   const done = nextMessage<AuthorMessage>(author, (m) => m.type === "done", 3_600_000, "the author");
   author.send({ type: "go" } satisfies ParentMessage);
   const result = await done;
@@ -335,6 +368,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const deadline = sleep(Math.max(15_000, cfg.events * 2)).then(() => null);
   const settled = await Promise.race([Promise.all(reports), deadline]);
   const cpuMs = cpuOf(pid) - cpuBefore;
+  const threads = threadSplit(pid, threadsBefore, threadCpuOf(pid));
   let subReports: SubMessage[];
   if (settled === null) {
     for (const p of subProcs) p.send({ type: "report" } satisfies ParentMessage);
@@ -393,6 +427,11 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   console.log(
     `  Node-RED process: CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / cfg.events).toFixed(0)} µs/event;` +
       ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}`,
+  );
+  const perEvent = (ms: number) => ((ms * 1000) / cfg.events).toFixed(0);
+  console.log(
+    `  by thread: main ${perEvent(threads.main)} µs/event, the busiest other (the archive's SQLite worker ` +
+      `when there is one) ${perEvent(threads.busiest)}, the rest (GC helpers, libuv) ${perEvent(threads.rest)}`,
   );
   if (figures.archived !== undefined)
     console.log(`  archive: ${figures.archived} packets stored (${cfg.events + cfg.warmup} sent)`);

@@ -89,10 +89,10 @@ let db;
 const stmts = {};
 function open() {
   db = new Database(workerData.file);
-  // EXCLUSIVE before the first access: WAL then keeps its index in this worker's memory, so the
-  // WASM file layer needs no shared memory.
+  // EXCLUSIVE before the first access: one connection, this worker's (with journal "wal" the
+  // log's index then lives in its memory, so the WASM file layer needs no shared memory).
   db.exec("PRAGMA locking_mode=EXCLUSIVE");
-  // A new file only (an existing file keeps its page size: WAL cannot change it).
+  // Applies to a new file only (an existing file keeps its page size).
   db.exec("PRAGMA page_size=" + workerData.pageSize);
   db.exec("PRAGMA journal_mode=" + workerData.journal + "; PRAGMA synchronous=" + workerData.synchronous +
     "; PRAGMA wal_autocheckpoint=" + Math.max(1, Math.round(workerData.checkpointBytes / db.get("PRAGMA page_size").page_size)) + "; PRAGMA journal_size_limit=" +

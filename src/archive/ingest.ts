@@ -110,7 +110,7 @@ export function recordFromPacket(
  */
 export function recordFromParsed(
   parsed: Pick<ParsedVOEvent, "doc">,
-  bytes: Buffer,
+  bytes: Buffer | string,
   receivedAt: Date,
   options: Pick<RecordOptions, "signature"> = {},
 ): ArchiveRecord {

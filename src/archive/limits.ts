@@ -25,7 +25,7 @@ export const ARCHIVE_LIMITS = {
   /** Writer: most bytes of packets written in one transaction (at least one record). */
   maxBatchBytes: 16_777_216,
   /** Writer: how long a record may wait for more to fill its batch, ms. */
-  batchDelayMs: 50,
+  batchDelayMs: 500,
   /** Writer: first and largest wait before retrying a failed write, ms. */
   retryMinMs: 250,
   retryMaxMs: 10_000,

@@ -4,9 +4,9 @@
  *
  * Decisions:
  * - Every packet's bytes go into one ArrayBuffer (with their offsets) that is *transferred* to the
- *   worker, not structured-cloned: one copy of the XML on the main thread (into the buffer), none
- *   in the post. A record's Buffer is never transferred itself (it may share its memory with
- *   Node's buffer pool or with msg.payload).
+ *   worker, not structured-cloned: one copy of the XML on the main thread (into the buffer, a
+ *   string encoded straight into it), none in the post. A record's Buffer is never transferred
+ *   itself (it may share its memory with Node's buffer pool or with msg.payload).
  * - Numbers (times in ms since 1970, counts, positions) are Float64Arrays, also transferred; a
  *   null time or error radius is NaN (positions and error radii are finite by ingest.ts's rules,
  *   so NaN means only null).
@@ -45,6 +45,16 @@ export interface PackedBatch {
   citeText: Array<string | null>;
 }
 
+/** Bytes of a record's packet (a string counts as its UTF-8). */
+export function xmlByteLength(xml: Buffer | string): number {
+  return typeof xml === "string" ? Buffer.byteLength(xml, "utf8") : xml.byteLength;
+}
+
+/** A record's packet as bytes (a string as UTF-8). */
+export function xmlBytes(xml: Buffer | string): Buffer {
+  return typeof xml === "string" ? Buffer.from(xml, "utf8") : xml;
+}
+
 function ms(d: Date | null): number {
   return d === null ? Number.NaN : d.getTime();
 }
@@ -59,12 +69,12 @@ export function packBatch(records: readonly ArchiveRecord[]): {
   let coords = 0;
   let cites = 0;
   for (const r of records) {
-    bytes += r.xml.byteLength;
+    bytes += xmlByteLength(r.xml);
     coords += r.coords.length;
     cites += r.cites.length;
   }
   const xml = new ArrayBuffer(bytes);
-  const xmlView = new Uint8Array(xml);
+  const xmlView = Buffer.from(xml);
   const xmlOffsets = new Float64Array(n + 1);
   const nums = new Float64Array(n * PACKED_NUMS);
   const text: Array<string | null> = new Array(n * PACKED_TEXT);
@@ -77,8 +87,12 @@ export function packBatch(records: readonly ArchiveRecord[]): {
   for (let i = 0; i < n; i++) {
     const r = records[i];
     xmlOffsets[i] = at;
-    xmlView.set(r.xml, at);
-    at += r.xml.byteLength;
+    // A string is encoded straight into the buffer (no Buffer of its own).
+    if (typeof r.xml === "string") at += xmlView.write(r.xml, at, "utf8");
+    else {
+      xmlView.set(r.xml, at);
+      at += r.xml.byteLength;
+    }
     nums[i * PACKED_NUMS] = ms(r.authorDatetime);
     nums[i * PACKED_NUMS + 1] = r.receivedAt.getTime();
     nums[i * PACKED_NUMS + 2] = r.coords.length;

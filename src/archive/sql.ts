@@ -15,9 +15,13 @@
  *   escaped as one-character classes. Both keep a literal prefix index-friendly.
  * - Cone: each position is stored with its unit vector (x, y, z), its declination zone (ZONE_DEG
  *   high) and its RA in [0, 360); a cone reads the zones it crosses and, in each, the RA range it
- *   spans (the (zone, ran, x, y, z, voevent_id) index: the "zones" method), then applies the exact
- *   test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius), so neither store needs trigonometry in SQL or an
- *   extension (no q3c).
+ *   spans (the (zone, ran) index: the "zones" method), then applies the exact test
+ *   x·x₀ + y·y₀ + z·z₀ ≥ cos(radius) on the rows it found, so neither store needs trigonometry in
+ *   SQL or an extension (no q3c). `dec_gt`/`dec_lt` and cones too wide for an RA range read the
+ *   zones they allow on the same index. It is the only index on positions besides voevent_id:
+ *   the two covering indexes of the first schema, (zone, ran, x, y, z, voevent_id) and (dec, x,
+ *   y, z, voevent_id), made every stored position cost two large random index insertions
+ *   (an archive made with them has them dropped when it opens).
  * - Columns added after the first schema (`ADDED_COLUMNS`: the signature verdict, issue 17) are
  *   added to an archive made before them when it opens: PostgreSQL after a look at
  *   information_schema (under the schema lock), SQLite at `PRAGMA table_info`. Old rows have null.

@@ -24,6 +24,7 @@
  */
 import { EventEmitter } from "node:events";
 import { ARCHIVE_LIMITS } from "./limits";
+import { xmlByteLength } from "./packed";
 import { ArchiveError, type ArchiveRecord, type ArchiveStore, type RetentionPolicy } from "./types";
 
 export type WriterState = "idle" | "writing" | "retrying" | "closed";
@@ -179,9 +180,9 @@ export class ArchiveWriter extends EventEmitter {
   private batchEnd(): number {
     const last = Math.min(this.queue.length, this.head + this.opts.maxBatchSize);
     let end = this.head + 1;
-    let bytes = this.queue[this.head].xml.byteLength;
+    let bytes = xmlByteLength(this.queue[this.head].xml);
     while (end < last) {
-      bytes += this.queue[end].xml.byteLength;
+      bytes += xmlByteLength(this.queue[end].xml);
       if (bytes > this.opts.maxBatchBytes) break;
       end++;
     }
