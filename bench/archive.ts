@@ -6,8 +6,14 @@
  *
  * Run: npx tsx bench/archive.ts [--count N] [--stores embedded,postgres] [--queries N]
  *                               [--no-import] [--no-engines]
- *                               [--journal wal|delete] [--synchronous normal|full|off]
- * (the embedded store's settings: default wal + normal; delete + full was the default before)
+ *                               [--journal delete|wal] [--synchronous full|normal|off]
+ *                               [--batch N] [--rows N] [--page-size B]
+ * (the embedded store's settings: default delete + full; --batch is the writer's maxBatchSize,
+ * --rows the rows per INSERT statement, --page-size the page size of the new file)
+ * It prints the CPU per packet of the main thread (making the packets, the writer, packing the
+ * batches), of the busiest other thread (the SQLite worker) and of the rest (GC helpers), and the
+ * load average beside the rate: on the shared 2-vCPU machine the rate follows the load, the CPU
+ * per packet much less.
  * Default --count 1000000 (about 5 GB per store on disk, in a temporary folder removed after).
  * PostgreSQL is started by the bench itself (test/helpers/postgres.ts, fsync off as in the tests).
  *
@@ -30,6 +36,31 @@
  *   ingest 5,837 packets/s; count stream=… p50 2.5 / p99 50.4 ms; cone 0.7 / 5.5 ms;
  *   list/ivorn 0.4 / 2.1 ms; packet/xml 0.1 / 1.0 ms; 5,627 B/packet; month file 1,742 packets/s
  *   (recordFromPacket 4,151 packets/s, the node's work 19,666 packets/s in the same run)
+ *
+ * The write path reworked (2026-12-07, 00:55–01:35 UTC, load average 2–5 from other work), one
+ * change at a time, --count 100000–200000 unless said:
+ *   before (WAL + NORMAL, 1,000-record batches, a statement per row): 8,154–9,008 packets/s,
+ *     87–93 µs of CPU per packet outside the main thread, 16–17 µs on it
+ *   multi-row INSERTs (100 rows) and the batch posted as columns, its XML in one transferred
+ *     buffer: worker CPU unchanged (93 µs): the per-row statements were not the cost
+ *   page size 16 or 64 KiB instead of 4: 73–78 µs against 80 (noise: system time down, user up)
+ *   one (zone, ran) index instead of the covering (zone, ran, x, y, z, voevent_id) and (dec, x,
+ *     y, z, voevent_id): 59–79 µs against 80–93
+ *   batches up to 10,000 records at 1M packets: 98 µs against 104 µs per packet outside the
+ *     main thread with 1,000-record batches (WAL), 7,125 against 6,447 packets/s
+ *   rollback journal + FULL instead of WAL + NORMAL, batches up to 10,000, same minutes:
+ *     SQLite worker 46–47 µs against 55–60, 12,735–14,258 against 9,758–12,297 packets/s
+ *   SQLite alone in one thread (the same rows, no worker, no packing): ~50–60 µs per packet, of
+ *     which ~30 µs the XML (an empty blob: 25 µs in all) and ~20 µs the indexes (none: 35 µs)
+ * Where the worker's time goes (--cpu-prof of the worker): SQLite's b-tree and page work in WASM
+ * about half, writing pages (writeBuffer) and syncing (fsync, wall time, not CPU) most of the
+ * rest, node-sqlite3-wasm's binding a few per cent. A transaction costs ~2 ms of worker CPU of
+ * its own (100 µs more per packet at 50-record batches than at 500), hence large batches.
+ * 2026-12-07 ~01:16–01:20 UTC, --count 1000000 --stores embedded (rollback + FULL, batches up to
+ * 10,000 and 32 MiB, then 16 MiB), load average 2.4–3.0:
+ *   ingest 9,313 and 9,439 packets/s; CPU per packet: main 13–16 µs, SQLite worker 65–69 µs,
+ *   other threads 15–19 µs; count stream=… p50 2.0–2.1 / p99 23.6–25.0 ms; cone 1.4 / 3.0–4.2 ms;
+ *   list/ivorn 0.5 / 1.6–4.7 ms; packet/xml 0.2 / 0.5–1.3 ms; 5,562 bytes per packet
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";

@@ -29,6 +29,8 @@
  *   --archive-wiring beside|after   --archive: the archive fed by what feeds the broadcaster
  *                      (beside, the default: two wires, so Node-RED clones the msg for one) or
  *                      by the broadcaster's output (after: one wire, no clone)
+ *   --archive-noop     --archive: a switched-off debug node in the archive's place, same wire:
+ *                      Node-RED's own cost of one more node (delivery, clone for a second wire)
  *   --rounds R         --archive: rounds of each (default 3)
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
  *
@@ -114,6 +116,8 @@ interface Config {
   archiveFile?: string;
   /** Where: beside the broadcaster (default) or after it. */
   archiveWiring?: ArchiveWiring;
+  /** A switched-off debug node in the archive's place (Node-RED's cost of one more node). */
+  archiveNoop?: boolean;
 }
 
 interface Figures {
@@ -254,7 +258,7 @@ type ArchiveWiring = "beside" | "after";
  * so Node-RED clones the msg for one of them) or after it (on the broadcaster's first output,
  * which sends each msg on once broadcast: one wire, no clone).
  */
-function withArchive(nodes: FlowNode[], file: string, wiring: ArchiveWiring): FlowNode[] {
+function withArchive(nodes: FlowNode[], file: string, wiring: ArchiveWiring, noop = false): FlowNode[] {
   const broadcasters = new Set(nodes.filter((n) => n.type === "voevent-broadcaster").map((n) => n.id));
   const tab = nodes.find((n) => n.type === "voevent-broadcaster")?.z;
   const out = nodes.map((n) => {
@@ -271,6 +275,24 @@ function withArchive(nodes: FlowNode[], file: string, wiring: ArchiveWiring): Fl
       ),
     };
   });
+  if (noop) {
+    // Node-RED's own cost of one more node on the same wire (its delivery, and the clone for a
+    // second wire): a debug node that is switched off, in the archive's place.
+    out.push({
+      id: "bench-archive",
+      type: "debug",
+      z: tab,
+      name: "no-op",
+      active: false,
+      tosidebar: true,
+      console: false,
+      tostatus: false,
+      complete: "payload",
+      targetType: "msg",
+      wires: [],
+    });
+    return out;
+  }
   out.push(
     {
       id: "bench-archive-db",
@@ -316,7 +338,9 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const since = rt.logs().length;
   const flow = brokerFlow(rport, bport, exampleFile);
   await rt.deploy(
-    cfg.archiveFile === undefined ? flow : withArchive(flow, cfg.archiveFile, cfg.archiveWiring ?? "beside"),
+    cfg.archiveFile === undefined
+      ? flow
+      : withArchive(flow, cfg.archiveFile, cfg.archiveWiring ?? "beside", cfg.archiveNoop === true),
   );
   await Promise.all([waitForPort(rport, 20_000), waitForPort(bport, 20_000)]);
   const pid = rt.process.pid;
@@ -396,7 +420,9 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const authorSecs = (result.lastAck - result.firstSend) / 1000;
   const e2eSecs = (Math.max(lastReceive, result.lastAck) - result.firstSend) / 1000;
   const figures: Figures = {
-    ...(cfg.archiveFile === undefined ? {} : { archived: await archivedCount(rt, cfg.events + cfg.warmup) }),
+    ...(cfg.archiveFile === undefined || cfg.archiveNoop === true
+      ? {}
+      : { archived: await archivedCount(rt, cfg.events + cfg.warmup) }),
     eventsPerSec: cfg.events / e2eSecs,
     deliveriesPerSec: received / e2eSecs,
     p50: hist.quantile(0.5),
@@ -574,7 +600,12 @@ async function main(): Promise<void> {
             withA.push(
               await runOne(
                 rt,
-                { ...cfg, archiveFile: `bench-archive-${archives}`, archiveWiring: wiring },
+                {
+                  ...cfg,
+                  archiveFile: `bench-archive-${archives}`,
+                  archiveWiring: wiring,
+                  archiveNoop: args.has("archive-noop"),
+                },
                 exampleFile,
               ),
             );
