@@ -77,6 +77,28 @@
  * the worker, and the garbage they make. With the author, the subscriber and Node-RED on the
  * same two cores, a saturated flow is bound by CPU, so that CPU comes off its rate one for one;
  * below saturation the archive costs nothing visible.
+ *
+ * 2026-12-07, after the write path's rework (bench/archive.ts's header) and the node's record
+ * made from the receiver's tree without building the model (a `--profile` had shown
+ * `peek` → `readVOEvent` at ~150 µs per event, more than the record): `--archive --events 4000
+ * --rounds 2`, 01:42–01:46 UTC, load average 1.8–2.7 (without; with: events/s, CPU µs/event):
+ *   persistent, 1 subscriber, beside:   2,376, 2,858 (455–535); 2,138, 1,618 (660–855): 0.748
+ *   persistent, 50 subscribers, beside: 1,849, 1,885 (525–535); 1,218, 1,112 (923–1,063): 0.646
+ *   oneshot, 1 subscriber, beside:        975, 1,113 (748–905);   862, 904 (1,075–1,173): 0.812
+ *   oneshot, 50 subscribers, beside:      489, 464 (1,805–1,915); 468, 401 (2,043–2,438): 0.956
+ *   persistent, 1, --archive-wiring after:  1,741, 2,215 (553–748); 1,337, 1,522 (898–1,063): 0.687
+ *   persistent, 50, --archive-wiring after: 1,374, 1,272 (775–788); 1,141, 935 (993–1,260): 0.831
+ *   persistent, 1, --archive-noop:        2,108, 2,229 (558–618); 1,962, 1,909 (653): 0.880
+ *   rated 500/s, 1 subscriber, beside:      500, 500 (783–978);     500, 500 (1,175–1,298): 1.000
+ * Single rounds in the same hour: persistent 1 beside 0.57–0.92, after 0.61–0.64, noop
+ * 0.87–0.99. By thread (persistent, 1 subscriber, a round each): main +150–250 µs/event, the
+ * busiest other thread +40–75 (the SQLite worker), the rest +100–170 (V8's GC helpers). The
+ * profile (`--profile`): the main thread's added time is mostly garbage collection (19–26% of its
+ * busy time in both kinds of round) and Node-RED's delivery to one more node; the node's own
+ * handler (record, enqueue) ~40 µs; packing and posting a batch ~3 µs per event; lodash's clone
+ * of the message for the second wire ~2% of the main thread. The worker spends most of its busy
+ * time in fsync (wall time, not CPU) and the rest in SQLite. batchDelayMs 50 against 500 ms
+ * could not be told apart here (single rounds: +380–395 against +95–455 µs/event).
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
