@@ -7,9 +7,10 @@
  * Run: npx tsx bench/archive.ts [--count N] [--stores embedded,postgres] [--queries N]
  *                               [--no-import] [--no-engines]
  *                               [--journal delete|wal] [--synchronous full|normal|off]
- *                               [--batch N] [--rows N] [--page-size B]
+ *                               [--batch N] [--rows N] [--page-size B] [--cache KiB]
  * (the embedded store's settings: default delete + full; --batch is the writer's maxBatchSize,
- * --rows the rows per INSERT statement, --page-size the page size of the new file)
+ * --rows the rows per INSERT statement, --page-size the page size of the new file, --cache the
+ * page cache in KiB)
  * It prints the CPU per packet of the main thread (making the packets, the writer, packing the
  * batches), of the busiest other thread (the SQLite worker) and of the rest (GC helpers), and the
  * load average beside the rate: on the shared 2-vCPU machine the rate follows the load, the CPU
@@ -97,6 +98,7 @@ const { values } = parseArgs({
     rows: { type: "string", default: "100" },
     batch: { type: "string", default: "" },
     "page-size": { type: "string", default: "4096" },
+    cache: { type: "string", default: "65536" },
   },
 });
 const COUNT = Number(values.count);
@@ -224,7 +226,7 @@ async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   const cpu = cpuPerPacket(cpu0, threadCpuMs());
   console.log(
     `  CPU per packet: main thread ${cpu.main.toFixed(0)} µs (making the packets, the writer, the batches' packing), ` +
-      `SQLite worker ${cpu.worker.toFixed(0)} µs, other threads ${cpu.rest.toFixed(0)} µs (GC, …); ${load()}`,
+      `busiest other thread (the SQLite worker, for embedded) ${cpu.worker.toFixed(0)} µs, other threads ${cpu.rest.toFixed(0)} µs (GC, …); ${load()}`,
   );
   await writer.close();
   if (writer.counters.stored !== COUNT) throw new Error(`stored ${writer.counters.stored} of ${COUNT}`);
@@ -359,6 +361,7 @@ async function main(): Promise<void> {
             journal: values.journal as "wal" | "delete",
             rowsPerStatement: Number(values.rows),
             pageSize: Number(values["page-size"]),
+            cacheKiB: Number(values.cache),
           },
         );
       else {
