@@ -63,9 +63,11 @@
  *   other threads 15–19 µs; count stream=… p50 2.0–2.1 / p99 23.6–25.0 ms; cone 1.4 / 3.0–4.2 ms;
  *   list/ivorn 0.5 / 1.6–4.7 ms; packet/xml 0.2 / 0.5–1.3 ms; 5,562 bytes per packet
  * At 1M the worker needs 65–69 µs per packet against 46–47 at 200k: the random index pages (author
- * time, zone) no longer all stay in the 64 MiB page cache beside a batch's new pages. Not tried
- * yet: a larger cache (cacheKiB) at 1M; the XML in a table of its own (smaller voevent rows);
- * an index on a hash of the IVORN (prefix search needs the text index).
+ * time, zone) may no longer all stay in the 64 MiB page cache beside a batch's new pages, but a
+ * 128 MiB cache (`--cache 131072`, 01:54 UTC, load 1.3) was no better: worker 82 µs, 8,442
+ * packets/s; the third 64 MiB run (01:46 UTC, load 1.2) gave 76 µs, 8,741 packets/s. Not tried
+ * yet: the XML in a table of its own (smaller voevent rows); an index on a hash of the IVORN
+ * (prefix search needs the text index).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
