@@ -6,8 +6,15 @@
  *
  * Run: npx tsx bench/archive.ts [--count N] [--stores embedded,postgres] [--queries N]
  *                               [--no-import] [--no-engines]
- *                               [--journal wal|delete] [--synchronous normal|full|off]
- * (the embedded store's settings: default wal + normal; delete + full was the default before)
+ *                               [--journal delete|wal] [--synchronous full|normal|off]
+ *                               [--batch N] [--rows N] [--page-size B] [--cache KiB]
+ * (the embedded store's settings: default delete + full; --batch is the writer's maxBatchSize,
+ * --rows the rows per INSERT statement, --page-size the page size of the new file, --cache the
+ * page cache in KiB)
+ * It prints the CPU per packet of the main thread (making the packets, the writer, packing the
+ * batches), of the busiest other thread (the SQLite worker) and of the rest (GC helpers), and the
+ * load average beside the rate: on the shared 2-vCPU machine the rate follows the load, the CPU
+ * per packet much less.
  * Default --count 1000000 (about 5 GB per store on disk, in a temporary folder removed after).
  * PostgreSQL is started by the bench itself (test/helpers/postgres.ts, fsync off as in the tests).
  *
@@ -30,10 +37,41 @@
  *   ingest 5,837 packets/s; count stream=… p50 2.5 / p99 50.4 ms; cone 0.7 / 5.5 ms;
  *   list/ivorn 0.4 / 2.1 ms; packet/xml 0.1 / 1.0 ms; 5,627 B/packet; month file 1,742 packets/s
  *   (recordFromPacket 4,151 packets/s, the node's work 19,666 packets/s in the same run)
+ *
+ * The write path reworked (2026-12-07, 00:55–01:35 UTC, load average 2–5 from other work), one
+ * change at a time, --count 100000–200000 unless said:
+ *   before (WAL + NORMAL, 1,000-record batches, a statement per row): 8,154–9,008 packets/s,
+ *     87–93 µs of CPU per packet outside the main thread, 16–17 µs on it
+ *   multi-row INSERTs (100 rows) and the batch posted as columns, its XML in one transferred
+ *     buffer: worker CPU unchanged (93 µs): the per-row statements were not the cost
+ *   page size 16 or 64 KiB instead of 4: 73–78 µs against 80 (noise: system time down, user up)
+ *   one (zone, ran) index instead of the covering (zone, ran, x, y, z, voevent_id) and (dec, x,
+ *     y, z, voevent_id): 59–79 µs against 80–93
+ *   batches up to 10,000 records at 1M packets: 98 µs against 104 µs per packet outside the
+ *     main thread with 1,000-record batches (WAL), 7,125 against 6,447 packets/s
+ *   rollback journal + FULL instead of WAL + NORMAL, batches up to 10,000, same minutes:
+ *     SQLite worker 46–47 µs against 55–60, 12,735–14,258 against 9,758–12,297 packets/s
+ *   SQLite alone in one thread (the same rows, no worker, no packing): ~50–60 µs per packet, of
+ *     which ~30 µs the XML (an empty blob: 25 µs in all) and ~20 µs the indexes (none: 35 µs)
+ * Where the worker's time goes (--cpu-prof of the worker): SQLite's b-tree and page work in WASM
+ * about half, writing pages (writeBuffer) and syncing (fsync, wall time, not CPU) most of the
+ * rest, node-sqlite3-wasm's binding a few per cent. A transaction costs ~2 ms of worker CPU of
+ * its own (100 µs more per packet at 50-record batches than at 500), hence large batches.
+ * 2026-12-07 ~01:16–01:20 UTC, --count 1000000 --stores embedded (rollback + FULL, batches up to
+ * 10,000 and 32 MiB, then 16 MiB), load average 2.4–3.0:
+ *   ingest 9,313 and 9,439 packets/s; CPU per packet: main 13–16 µs, SQLite worker 65–69 µs,
+ *   other threads 15–19 µs; count stream=… p50 2.0–2.1 / p99 23.6–25.0 ms; cone 1.4 / 3.0–4.2 ms;
+ *   list/ivorn 0.5 / 1.6–4.7 ms; packet/xml 0.2 / 0.5–1.3 ms; 5,562 bytes per packet
+ * At 1M the worker needs 65–69 µs per packet against 46–47 at 200k: the random index pages (author
+ * time, zone) may no longer all stay in the 64 MiB page cache beside a batch's new pages, but a
+ * 128 MiB cache (`--cache 131072`, 01:54 UTC, load 1.3) was no better: worker 82 µs, 8,442
+ * packets/s; the third 64 MiB run (01:46 UTC, load 1.2) gave 76 µs, 8,741 packets/s. Not tried
+ * yet: the XML in a table of its own (smaller voevent rows); an index on a hash of the IVORN
+ * (prefix search needs the text index).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -45,7 +83,7 @@ import type { SqlStore } from "../src/archive/sql-store";
 import type { ArchiveRecord, ArchiveStore } from "../src/archive/types";
 import { ArchiveWriter } from "../src/archive/writer";
 import { importSources } from "../src/cli/archive-import";
-import { peekParsed, rememberParsed } from "../src/voevent/cache";
+import { peekDoc, rememberParsed } from "../src/voevent/cache";
 import { parseVOEvent } from "../src/voevent/parse";
 import { corpusDir, isMarkedNotWellFormed, readIndex, readPacket } from "../test/helpers/corpus";
 import { PostgresServer } from "../test/helpers/postgres";
@@ -57,8 +95,12 @@ const { values } = parseArgs({
     queries: { type: "string", default: "200" },
     "no-import": { type: "boolean" },
     "no-engines": { type: "boolean" },
-    synchronous: { type: "string", default: "normal" },
-    journal: { type: "string", default: "wal" },
+    synchronous: { type: "string", default: "full" },
+    journal: { type: "string", default: "delete" },
+    rows: { type: "string", default: "100" },
+    batch: { type: "string", default: "" },
+    "page-size": { type: "string", default: "4096" },
+    cache: { type: "string", default: "65536" },
   },
 });
 const COUNT = Number(values.count);
@@ -125,8 +167,52 @@ function duSize(p: string): number {
   return Number(execFileSync("du", ["-sb", p]).toString().split("\t")[0]);
 }
 
+/** CPU time (user + system) of each of this process's threads, ms, by thread id (Linux /proc). */
+function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU per packet between two readings, µs: the main thread, the busiest other thread (the SQLite
+ * worker) and the rest (V8's GC and compiler helpers, libuv's pool).
+ */
+function cpuPerPacket(
+  a: Map<string, number>,
+  b: Map<string, number>,
+): { main: number; worker: number; rest: number } {
+  const main = String(process.pid);
+  const deltas: number[] = [];
+  let mainMs = 0;
+  for (const [tid, ms] of b) {
+    const d = ms - (a.get(tid) ?? 0);
+    if (tid === main) mainMs = d;
+    else deltas.push(d);
+  }
+  deltas.sort((x, y) => y - x);
+  const worker = deltas[0] ?? 0;
+  const rest = deltas.slice(1).reduce((x, y) => x + y, 0);
+  return { main: (mainMs * 1000) / COUNT, worker: (worker * 1000) / COUNT, rest: (rest * 1000) / COUNT };
+}
+
+function load(): string {
+  return `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`;
+}
+
 async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
-  const writer = new ArchiveWriter(store);
+  const writer = new ArchiveWriter(store, values.batch === "" ? {} : { maxBatchSize: Number(values.batch) });
+  const cpu0 = threadCpuMs();
   const t0 = performance.now();
   let i = 0;
   while (i < COUNT) {
@@ -139,6 +225,11 @@ async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   }
   while (writer.counters.pending > 0) await new Promise((r) => setTimeout(r, 5));
   const ms = performance.now() - t0;
+  const cpu = cpuPerPacket(cpu0, threadCpuMs());
+  console.log(
+    `  CPU per packet: main thread ${cpu.main.toFixed(0)} µs (making the packets, the writer, the batches' packing), ` +
+      `busiest other thread (the SQLite worker, for embedded) ${cpu.worker.toFixed(0)} µs, other threads ${cpu.rest.toFixed(0)} µs (GC, …); ${load()}`,
+  );
   await writer.close();
   if (writer.counters.stored !== COUNT) throw new Error(`stored ${writer.counters.stored} of ${COUNT}`);
   return (COUNT * 1000) / ms;
@@ -255,7 +346,7 @@ async function main(): Promise<void> {
     const p = parseVOEvent(xml);
     rememberParsed(p.xml, p.doc);
     const t1 = performance.now();
-    for (let i = 0; i < 50; i++) recordFromParsed(peekParsed(xml), Buffer.from(xml, "utf8"), new Date());
+    for (let i = 0; i < 50; i++) recordFromParsed(peekDoc(xml), Buffer.from(xml, "utf8"), new Date());
     nodeMs += performance.now() - t1;
     n += 50;
   }
@@ -270,6 +361,9 @@ async function main(): Promise<void> {
           {
             synchronous: values.synchronous as "full" | "normal" | "off",
             journal: values.journal as "wal" | "delete",
+            rowsPerStatement: Number(values.rows),
+            pageSize: Number(values["page-size"]),
+            cacheKiB: Number(values.cache),
           },
         );
       else {
@@ -279,7 +373,7 @@ async function main(): Promise<void> {
       const rate = await ingest(store, tpl);
       const how =
         kind === "embedded" ? ` (journal ${values.journal}, synchronous ${values.synchronous})` : "";
-      console.log(`${kind}: ingest through the writer ${fmt(rate)} packets/s${how}`);
+      console.log(`${kind}: ingest through the writer ${fmt(rate)} packets/s${how}; ${load()}`);
       const q = await queries(store, tpl);
       for (const [name, v] of Object.entries(q)) {
         console.log(`${kind}: ${name.padEnd(24)} p50 ${v.p50.toFixed(1)} ms, p99 ${v.p99.toFixed(1)} ms`);

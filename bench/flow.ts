@@ -26,6 +26,11 @@
  *                      node (embedded store, a new file in the user directory each round) wired
  *                      beside the broadcaster; prints both rates, the ratio of the medians and
  *                      what the archive stored (no engine run)
+ *   --archive-wiring beside|after   --archive: the archive fed by what feeds the broadcaster
+ *                      (beside, the default: two wires, so Node-RED clones the msg for one) or
+ *                      by the broadcaster's output (after: one wire, no clone)
+ *   --archive-noop     --archive: a switched-off debug node in the archive's place, same wire:
+ *                      Node-RED's own cost of one more node (delivery, clone for a second wire)
  *   --rounds R         --archive: rounds of each (default 3)
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
  *
@@ -72,9 +77,47 @@
  * the worker, and the garbage they make. With the author, the subscriber and Node-RED on the
  * same two cores, a saturated flow is bound by CPU, so that CPU comes off its rate one for one;
  * below saturation the archive costs nothing visible.
+ *
+ * 2026-12-07, after the write path's rework (bench/archive.ts's header) and the node's record
+ * made from the receiver's tree without building the model (a `--profile` had shown
+ * `peek` → `readVOEvent` at ~150 µs per event, more than the record): `--archive --events 4000
+ * --rounds 2`, 01:42–01:46 UTC, load average 1.8–2.7 (without; with: events/s, CPU µs/event):
+ *   persistent, 1 subscriber, beside:   2,376, 2,858 (455–535); 2,138, 1,618 (660–855): 0.748
+ *   persistent, 50 subscribers, beside: 1,849, 1,885 (525–535); 1,218, 1,112 (923–1,063): 0.646
+ *   oneshot, 1 subscriber, beside:        975, 1,113 (748–905);   862, 904 (1,075–1,173): 0.812
+ *   oneshot, 50 subscribers, beside:      489, 464 (1,805–1,915); 468, 401 (2,043–2,438): 0.956
+ *   persistent, 1, --archive-wiring after:  1,741, 2,215 (553–748); 1,337, 1,522 (898–1,063): 0.687
+ *   persistent, 50, --archive-wiring after: 1,374, 1,272 (775–788); 1,141, 935 (993–1,260): 0.831
+ *   persistent, 1, --archive-noop:        2,108, 2,229 (558–618); 1,962, 1,909 (653): 0.880
+ *   rated 500/s, 1 subscriber, beside:      500, 500 (783–978);     500, 500 (1,175–1,298): 1.000
+ * Single rounds in the same hour: persistent 1 beside 0.57–0.92, after 0.61–0.64, noop
+ * 0.87–0.99. By thread (persistent, 1 subscriber, a round each): main +150–250 µs/event, the
+ * busiest other thread +40–75 (the SQLite worker), the rest +100–170 (V8's GC helpers). The
+ * profile (`--profile`): the main thread's added time is mostly garbage collection (19–26% of its
+ * busy time in both kinds of round) and Node-RED's delivery to one more node; the node's own
+ * handler (record, enqueue) ~40 µs; packing and posting a batch ~3 µs per event; lodash's clone
+ * of the message for the second wire ~2% of the main thread. The worker spends most of its busy
+ * time in fsync (wall time, not CPU) and the rest in SQLite. batchDelayMs 50 against 500 ms
+ * could not be told apart here (single rounds: +380–395 against +95–455 µs/event).
+ * A profile of the round with the archive alone (`--mode rated --profile`, then
+ * `profile-summary --from recordFromParsed`, 500 events/s, 02:00 UTC; +320 µs/event in that
+ * round: main +200, the SQLite worker +40, GC helpers +145): of the main thread's busy time,
+ * Node-RED's cloneMessage (lodash cloneDeep of the msg for the dedupe's second wire) 10%
+ * (~75 µs per event), the archive node's handler 3.8% (~30 µs: peekDoc, the record, enqueue),
+ * posting batches 1.6%, packing them 0.5%, garbage collection 16.9% (all of the process's, with
+ * and without the archive's share). So wiring the archive after the broadcaster (on its output:
+ * one wire, no clone) saves Node-RED's clone; in the saturated rounds above the saving is within
+ * the runs' spread.
+ * By thread, the threads the deploy started (the archive's SQLite worker) apart, single rounds
+ * 02:02–02:05 UTC (with minus without, µs per event): rated 500/s beside: main +108, worker 80,
+ * GC helpers +52; after: +47, 115, +90. Persistent (saturated) beside: +140, 38, +152; after:
+ * +180, 43, +210. Saturated, the flow queues (p50 0.1 → 0.5–1 s) and GC grows with what waits.
+ * Tried in the same minutes, no better: a Buffer copy of msg.payload per event instead of the
+ * string (main +250–300, GC +163–270), batchDelayMs 50 (main +150–218, GC +127–170).
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {
   type FlowNode,
@@ -108,6 +151,10 @@ interface Config {
   rate: number;
   /** Wire a voevent-archive (embedded store, this file in the user directory) beside the broadcaster. */
   archiveFile?: string;
+  /** Where: beside the broadcaster (default) or after it. */
+  archiveWiring?: ArchiveWiring;
+  /** A switched-off debug node in the archive's place (Node-RED's cost of one more node). */
+  archiveNoop?: boolean;
 }
 
 interface Figures {
@@ -120,6 +167,8 @@ interface Figures {
   expected: number;
   /** With an archive: packets it held at the end (its API's count), and what it dropped. */
   archived?: number;
+  /** The Node-RED process's CPU time (user + system, all threads) per measured event, µs. */
+  cpuPerEvent: number;
 }
 
 const LOCAL_IVO = "ivo://bench.broker/node-red";
@@ -136,6 +185,44 @@ function cpuOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // After "pid (comm) ", field 3 (state) is index 0: utime is field 14, stime field 15.
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU time (user + system) of each thread of a process, ms, by thread id (Linux /proc). */
+function threadCpuOf(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU between two readings, ms: the main thread, the threads started since `started` was read
+ * (before the flow's deploy: the archive's SQLite worker, when the flow has one), and the rest
+ * (V8's GC helpers, libuv's pool).
+ */
+function threadSplit(
+  pid: number,
+  started: Set<string>,
+  a: Map<string, number>,
+  b: Map<string, number>,
+): { main: number; fresh: number; rest: number } {
+  let main = 0;
+  let fresh = 0;
+  let rest = 0;
+  for (const [tid, ms] of b) {
+    const d = ms - (a.get(tid) ?? 0);
+    if (tid === String(pid)) main += d;
+    else if (!started.has(tid)) fresh += d;
+    else rest += d;
+  }
+  return { main, fresh, rest };
 }
 
 /** The broker example: receiver → dedupe → broadcaster, on the given ports. */
@@ -205,16 +292,25 @@ function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?:
 
 const ARCHIVE_PATH = "/bench/archive";
 
+/** Where the archive is wired: beside the broadcaster (fed by what feeds it) or after it (its output). */
+type ArchiveWiring = "beside" | "after";
+
 /**
  * The flow with a voevent-archive node (embedded store: `file` in the user directory) wired
- * beside every broadcaster: whatever feeds a broadcaster feeds the archive too.
+ * beside every broadcaster (whatever feeds a broadcaster feeds the archive too: a second wire,
+ * so Node-RED clones the msg for one of them) or after it (on the broadcaster's first output,
+ * which sends each msg on once broadcast: one wire, no clone).
  */
-function withArchive(nodes: FlowNode[], file: string): FlowNode[] {
+function withArchive(nodes: FlowNode[], file: string, wiring: ArchiveWiring, noop = false): FlowNode[] {
   const broadcasters = new Set(nodes.filter((n) => n.type === "voevent-broadcaster").map((n) => n.id));
   const tab = nodes.find((n) => n.type === "voevent-broadcaster")?.z;
   const out = nodes.map((n) => {
     const wires = n.wires as string[][] | undefined;
     if (wires === undefined) return n;
+    if (wiring === "after") {
+      if (!broadcasters.has(n.id)) return n;
+      return { ...n, wires: wires.map((port, i) => (i === 0 ? [...port, "bench-archive"] : port)) };
+    }
     return {
       ...n,
       wires: wires.map((port) =>
@@ -222,6 +318,24 @@ function withArchive(nodes: FlowNode[], file: string): FlowNode[] {
       ),
     };
   });
+  if (noop) {
+    // Node-RED's own cost of one more node on the same wire (its delivery, and the clone for a
+    // second wire): a debug node that is switched off, in the archive's place.
+    out.push({
+      id: "bench-archive",
+      type: "debug",
+      z: tab,
+      name: "no-op",
+      active: false,
+      tosidebar: true,
+      console: false,
+      tostatus: false,
+      complete: "payload",
+      targetType: "msg",
+      wires: [],
+    });
+    return out;
+  }
   out.push(
     {
       id: "bench-archive-db",
@@ -265,8 +379,15 @@ async function archivedCount(rt: Runtime, expected: number): Promise<number> {
 async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined): Promise<Figures> {
   const [rport, bport] = [await freePort(), await freePort()];
   const since = rt.logs().length;
+  const pid0 = rt.process.pid;
+  // Threads before this deploy: any started by it (the archive's worker) are counted apart.
+  const threadsBeforeDeploy = new Set(pid0 === undefined ? [] : fs.readdirSync(`/proc/${pid0}/task`));
   const flow = brokerFlow(rport, bport, exampleFile);
-  await rt.deploy(cfg.archiveFile === undefined ? flow : withArchive(flow, cfg.archiveFile));
+  await rt.deploy(
+    cfg.archiveFile === undefined
+      ? flow
+      : withArchive(flow, cfg.archiveFile, cfg.archiveWiring ?? "beside", cfg.archiveNoop === true),
+  );
   await Promise.all([waitForPort(rport, 20_000), waitForPort(bport, 20_000)]);
   const pid = rt.process.pid;
   if (pid === undefined) throw new Error("Node-RED has no pid");
@@ -308,6 +429,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   await sleep(500);
   const rssBefore = rssOf(pid);
   const cpuBefore = cpuOf(pid);
+  const threadsBefore = threadCpuOf(pid);
   const done = nextMessage<AuthorMessage>(author, (m) => m.type === "done", 3_600_000, "the author");
   author.send({ type: "go" } satisfies ParentMessage);
   const result = await done;
@@ -316,6 +438,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const deadline = sleep(Math.max(15_000, cfg.events * 2)).then(() => null);
   const settled = await Promise.race([Promise.all(reports), deadline]);
   const cpuMs = cpuOf(pid) - cpuBefore;
+  const threads = threadSplit(pid, threadsBeforeDeploy, threadsBefore, threadCpuOf(pid));
   let subReports: SubMessage[];
   if (settled === null) {
     for (const p of subProcs) p.send({ type: "report" } satisfies ParentMessage);
@@ -343,7 +466,9 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const authorSecs = (result.lastAck - result.firstSend) / 1000;
   const e2eSecs = (Math.max(lastReceive, result.lastAck) - result.firstSend) / 1000;
   const figures: Figures = {
-    ...(cfg.archiveFile === undefined ? {} : { archived: await archivedCount(rt, cfg.events + cfg.warmup) }),
+    ...(cfg.archiveFile === undefined || cfg.archiveNoop === true
+      ? {}
+      : { archived: await archivedCount(rt, cfg.events + cfg.warmup) }),
     eventsPerSec: cfg.events / e2eSecs,
     deliveriesPerSec: received / e2eSecs,
     p50: hist.quantile(0.5),
@@ -351,6 +476,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
     complete,
     received,
     expected,
+    cpuPerEvent: (cpuMs * 1000) / cfg.events,
   };
 
   console.log(
@@ -373,6 +499,11 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   console.log(
     `  Node-RED process: CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / cfg.events).toFixed(0)} µs/event;` +
       ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}`,
+  );
+  const perEvent = (ms: number) => ((ms * 1000) / cfg.events).toFixed(0);
+  console.log(
+    `  by thread: main ${perEvent(threads.main)} µs/event, threads started by this deploy (the ` +
+      `archive's SQLite worker) ${perEvent(threads.fresh)}, the rest (GC helpers, libuv) ${perEvent(threads.rest)}`,
   );
   if (figures.archived !== undefined)
     console.log(`  archive: ${figures.archived} packets stored (${cfg.events + cfg.warmup} sent)`);
@@ -438,6 +569,7 @@ function runEngine(cfg: Config): Promise<Figures | null> {
         deliveriesPerSec: Number(e2e[5]),
         p50: Number(lat[1]),
         p99: Number(lat[2]),
+        cpuPerEvent: Number.NaN,
       });
     });
   });
@@ -468,6 +600,8 @@ async function main(): Promise<void> {
   const archive = args.has("archive");
   const engine = !args.has("no-engine") && !archive;
   const rounds = intArg(args, "rounds", 3);
+  const wiring = (args.get("archive-wiring") ?? "beside") as ArchiveWiring;
+  if (wiring !== "beside" && wiring !== "after") throw new Error("--archive-wiring must be beside or after");
   let archives = 0;
 
   console.log(`node ${process.version}; event: ${new EventFactory().source}`);
@@ -509,15 +643,30 @@ async function main(): Promise<void> {
           for (let round = 0; round < rounds; round++) {
             without.push(await runOne(rt, cfg, exampleFile));
             archives++;
-            withA.push(await runOne(rt, { ...cfg, archiveFile: `bench-archive-${archives}` }, exampleFile));
+            withA.push(
+              await runOne(
+                rt,
+                {
+                  ...cfg,
+                  archiveFile: `bench-archive-${archives}`,
+                  archiveWiring: wiring,
+                  archiveNoop: args.has("archive-noop"),
+                },
+                exampleFile,
+              ),
+            );
           }
           const med = (xs: Figures[], f: (x: Figures) => number) =>
             xs.map(f).sort((a, b) => a - b)[Math.floor(xs.length / 2)];
           const line = (xs: Figures[]) =>
             `${xs.map((x) => x.eventsPerSec.toFixed(0)).join(", ")} events/s (median ${med(xs, (x) => x.eventsPerSec).toFixed(0)}; ` +
-            `p50 ${med(xs, (x) => x.p50).toFixed(2)} ms, p99 ${med(xs, (x) => x.p99).toFixed(2)} ms)`;
+            `p50 ${med(xs, (x) => x.p50).toFixed(2)} ms, p99 ${med(xs, (x) => x.p99).toFixed(2)} ms; ` +
+            `CPU ${xs.map((x) => x.cpuPerEvent.toFixed(0)).join(", ")} µs/event)`;
           rows.push(
-            title,
+            `${title}; archive ${wiring} the broadcaster; load average ${os
+              .loadavg()
+              .map((x) => x.toFixed(2))
+              .join(" ")}`,
             `  without an archive ${line(without)}`,
             `  with an archive    ${line(withA)}; stored ${withA.map((x) => x.archived ?? "?").join(", ")} of ${cfg.events + cfg.warmup} each`,
             `  ratio with/without (medians) ${(med(withA, (x) => x.eventsPerSec) / med(without, (x) => x.eventsPerSec)).toFixed(3)}`,

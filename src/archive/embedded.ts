@@ -14,17 +14,22 @@
  *   again in a new worker (a transaction cut short is not in the file: its log frames have no
  *   commit, or the rollback journal undoes it). Requests
  *   queued behind it are answered UNAVAILABLE (the writer retries them).
- * - Durability: WAL (`journal_mode=WAL` under `locking_mode=EXCLUSIVE`, so the log's index lives in
- *   the worker's memory and the WASM file layer needs no shared memory) with `synchronous=NORMAL`
- *   by default. A batch is acknowledged after COMMIT returned, when its pages are in the log (written
- *   to the OS): a process killed at any point (SIGKILL) leaves a file that opens with every
- *   acknowledged batch (the log is replayed on open). A power loss leaves a consistent file but may
- *   lose the batches since the last checkpoint; `synchronous: "full"` (an fsync of the log per
- *   batch) keeps those too, at a cost. Measured on the 2-vCPU machine, same minutes (bench/archive
- *   --count 200000): rollback journal + FULL (the old default) 6,819 packets/s, WAL + NORMAL 8,162;
- *   WAL + FULL was no faster than the rollback journal. The log is copied into the file every
- *   `checkpointPages` pages (10,000, 40 MB: fewer, larger checkpoints than SQLite's 1,000) and cut
- *   back to `journalLimit` after. `journal: "delete"` gives the rollback journal back.
+ * - Durability: SQLite's rollback journal with `synchronous=FULL` (under `locking_mode=EXCLUSIVE`:
+ *   one connection, the worker's). A batch is acknowledged after COMMIT returned, when the journal
+ *   and the file were synced: a process killed at any point (SIGKILL) or a power loss leaves a file
+ *   that opens with every acknowledged batch (a hot journal is rolled back on open). Under load a
+ *   batch is large (the writer's maxBatchSize, maxBatchBytes), so the syncs cost little per packet,
+ *   and the rollback journal writes a new page once where the write-ahead log writes it twice (log,
+ *   then checkpoint). Measured on the 2-vCPU machine, same minutes (bench/archive --count 200000,
+ *   batches up to 10,000): WAL + NORMAL 55–60 µs of worker CPU per packet, 9,758–12,297
+ *   packets/s; rollback + FULL 46–47 µs, 12,735–14,258 packets/s (with 1,000-record batches and a
+ *   statement per row it had been the slower one: 6,819 against WAL's 8,162). `journal: "wal"`
+ *   (with `synchronous: "normal"`) remains an option: the log is then copied into the file every
+ *   `checkpointBytes` (40 MB) and cut back to `journalLimit` after.
+ * - A batch reaches the worker as columns with every packet's bytes in one transferred buffer
+ *   (packed.ts), and is written with multi-row INSERTs of `rowsPerStatement` rows (one prepared
+ *   statement each for packets, positions and cites, and one for the remainder).
+ * - `pageSize` applies to a new file only; 4,096 (SQLite's) measured as fast as 16 or 64 KiB.
  * - Columns added since the first schema (sql.ts ADDED_COLUMNS) are added by the worker when the
  *   file lacks them (an archive made before them opens as before, its old rows with null).
  * - Errors: "database or disk is full" and I/O errors are UNAVAILABLE (retried by the writer);
@@ -39,7 +44,8 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { ARCHIVE_LIMITS } from "./limits";
-import { ADDED_COLUMNS, schema, signatureText, ZONE_DEG } from "./sql";
+import { packBatch } from "./packed";
+import { ADDED_COLUMNS, schema, ZONE_DEG } from "./sql";
 import { type Row, type SqlExecutor, SqlStore } from "./sql-store";
 import { ArchiveError, type ArchiveErrorCode, type ArchiveRecord, type InsertResult } from "./types";
 
@@ -48,23 +54,31 @@ export interface EmbeddedOptions {
   queryTimeoutMs?: number;
   /** Time budget of one batch write, ms. */
   writeTimeoutMs?: number;
-  /** SQLite `synchronous`: normal (default), full or off. */
+  /** SQLite `synchronous`: full (default), normal or off. */
   synchronous?: "full" | "normal" | "off";
-  /** SQLite journal: `wal` (default) or `delete` (the rollback journal). */
+  /** SQLite journal: `delete` (the rollback journal, default) or `wal` (the write-ahead log). */
   journal?: "wal" | "delete";
   /** SQLite page cache, KiB. Default 65,536 (64 MiB). */
   cacheKiB?: number;
+  /** Rows per INSERT statement of a batch. Default 100. */
+  rowsPerStatement?: number;
+  /** SQLite page size of a new file, bytes (a power of two, 512 to 65,536). Default 4,096 (SQLite's). */
+  pageSize?: number;
 }
 
 export const EMBEDDED_DEFAULTS = {
   writeTimeoutMs: 30_000,
-  synchronous: "normal",
-  journal: "wal",
+  synchronous: "full",
+  journal: "delete",
   cacheKiB: 65_536,
-  /** WAL: pages written to the log before it is copied into the file (SQLite's default is 1,000). */
-  checkpointPages: 10_000,
+  /** WAL: bytes of pages written to the log before it is copied into the file (SQLite's default is 1,000 pages). */
+  checkpointBytes: 40_960_000,
+  /** Page size of a new file, bytes. */
+  pageSize: 4_096,
   /** Bytes the journal file is cut back to after a checkpoint. */
   journalLimit: 67_108_864,
+  /** Rows per multi-row INSERT statement (9 to 11 parameters a row: far below SQLite's 32,766). */
+  rowsPerStatement: 100,
 } as const;
 
 // The worker: opens the file, creates the schema, answers {id, op, …} with {id, ok, result|error}.
@@ -75,54 +89,110 @@ let db;
 const stmts = {};
 function open() {
   db = new Database(workerData.file);
-  // EXCLUSIVE before the first access: WAL then keeps its index in this worker's memory, so the
-  // WASM file layer needs no shared memory.
+  // EXCLUSIVE before the first access: one connection, this worker's (with journal "wal" the
+  // log's index then lives in its memory, so the WASM file layer needs no shared memory).
   db.exec("PRAGMA locking_mode=EXCLUSIVE");
+  // Applies to a new file only (an existing file keeps its page size).
+  db.exec("PRAGMA page_size=" + workerData.pageSize);
   db.exec("PRAGMA journal_mode=" + workerData.journal + "; PRAGMA synchronous=" + workerData.synchronous +
-    "; PRAGMA wal_autocheckpoint=" + workerData.checkpointPages + "; PRAGMA journal_size_limit=" +
+    "; PRAGMA wal_autocheckpoint=" + Math.max(1, Math.round(workerData.checkpointBytes / db.get("PRAGMA page_size").page_size)) + "; PRAGMA journal_size_limit=" +
     workerData.journalLimit + "; PRAGMA foreign_keys=ON; PRAGMA cache_size=-" + workerData.cacheKiB + ";");
   for (const s of workerData.schema) db.exec(s);
   for (const c of workerData.added) {
     const cols = db.all("SELECT name FROM pragma_table_info(?)", [c.table]).map((r) => r.name);
     if (!cols.includes(c.column)) db.exec("ALTER TABLE " + c.table + " ADD COLUMN " + c.column + " " + c.sqlite);
   }
-  stmts.v = db.prepare("INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ivorn) DO NOTHING RETURNING id");
-  stmts.c = db.prepare("INSERT INTO coord (voevent_id, ra, dec, error, time, system, zone, ran, x, y, z) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  stmts.r = db.prepare("INSERT INTO cite (voevent_id, ref_ivorn, cite_type, description) VALUES (?, ?, ?, ?)");
+  const rows = workerData.rowsPerStatement;
+  stmts.v = db.prepare(sqlV(rows));
+  stmts.c = db.prepare(sqlC(rows));
+  stmts.r = db.prepare(sqlR(rows));
 }
-function ms(d) { return d === null || d === undefined ? null : d.getTime(); }
 function unit(ra, dec) {
   const a = ra * Math.PI / 180, d = dec * Math.PI / 180, cd = Math.cos(d);
   return [cd * Math.cos(a), cd * Math.sin(a), Math.sin(d)];
 }
-function insert(records) {
-  let stored = 0, duplicates = 0;
+function values(cols, rows) {
+  const one = "(" + new Array(cols).fill("?").join(", ") + ")";
+  return new Array(rows).fill(one).join(", ");
+}
+function sqlV(rows) {
+  return "INSERT INTO voevent (ivorn, stream, role, version, author_ivorn, author_datetime, received, xml, signature) VALUES " +
+    values(9, rows) + " ON CONFLICT (ivorn) DO NOTHING RETURNING id, ivorn";
+}
+function sqlC(rows) {
+  return "INSERT INTO coord (voevent_id, ra, dec, error, time, system, zone, ran, x, y, z) VALUES " + values(11, rows);
+}
+function sqlR(rows) {
+  return "INSERT INTO cite (voevent_id, ref_ivorn, cite_type, description) VALUES " + values(4, rows);
+}
+function orNull(v) { return v !== v ? null : v; }
+// Runs the rows of params (cols values each) in statements of rowsPerStatement rows (prepared at
+// open) and one for the rest (prepared for this batch); each row a statement returns goes to onRow.
+function chunked(full, make, cols, params, onRow) {
+  const per = workerData.rowsPerStatement, count = params.length / cols;
+  for (let s = 0; s < count; s += per) {
+    const m = Math.min(per, count - s);
+    const p = s === 0 && m === count ? params : params.slice(s * cols, (s + m) * cols);
+    const st = m === per ? full : db.prepare(make(m));
+    try {
+      if (onRow === undefined) st.run(p);
+      else for (const row of st.iterate(p)) onRow(row);
+    } finally {
+      if (st !== full) st.finalize();
+    }
+  }
+}
+// One batch (packed.ts: columns, the packets' bytes in one transferred buffer), one transaction.
+function insert(b) {
+  const n = b.count, xml = new Uint8Array(b.xml), nums = b.nums, text = b.text, off = b.xmlOffsets;
+  const vp = new Array(n * 9);
+  for (let i = 0, p = 0; i < n; i++) {
+    const t = i * 6, u = i * 4;
+    vp[p++] = text[t]; vp[p++] = text[t + 1]; vp[p++] = text[t + 2]; vp[p++] = text[t + 3]; vp[p++] = text[t + 4];
+    vp[p++] = orNull(nums[u]); vp[p++] = nums[u + 1];
+    vp[p++] = xml.subarray(off[i], off[i + 1]);
+    vp[p++] = text[t + 5];
+  }
+  // The new packets' ids by IVORN (a duplicate, stored or earlier in the batch, returns no row).
+  const idOf = new Map();
   db.exec("BEGIN IMMEDIATE");
   try {
-    for (const r of records) {
-      const row = stmts.v.all([r.ivorn, r.stream, r.role, r.version, r.authorIvorn, ms(r.authorDatetime), ms(r.receivedAt), r.xml, r.signatureText])[0];
-      if (row === null || row === undefined) { duplicates++; continue; }
-      stored++;
-      for (const c of r.coords) {
-        const [x, y, z] = unit(c.ra, c.dec);
-        const zone = Math.floor((c.dec + 90) / workerData.zoneDeg), ran = ((c.ra % 360) + 360) % 360;
-        stmts.c.run([row.id, c.ra, c.dec, c.error, ms(c.time), c.system, zone, ran, x, y, z]);
+    chunked(stmts.v, sqlV, 9, vp, (row) => idOf.set(row.ivorn, row.id));
+    const stored = idOf.size;
+    const cp = [], rp = [];
+    const cn = b.coordNums, sys = b.coordSystems, ct = b.citeText;
+    for (let i = 0, c = 0, k = 0; i < n; i++) {
+      const nc = nums[i * 4 + 2], nr = nums[i * 4 + 3];
+      const id = idOf.get(text[i * 6]);
+      if (id !== undefined) {
+        // The first record with an IVORN is the one stored; a later one in the batch is a duplicate.
+        idOf.delete(text[i * 6]);
+        for (let j = c; j < c + nc; j++) {
+          const ra = cn[j * 4], dec = cn[j * 4 + 1];
+          const [x, y, z] = unit(ra, dec);
+          cp.push(id, ra, dec, orNull(cn[j * 4 + 2]), orNull(cn[j * 4 + 3]), sys[j],
+            Math.floor((dec + 90) / workerData.zoneDeg), ((ra % 360) + 360) % 360, x, y, z);
+        }
+        for (let j = k; j < k + nr; j++) rp.push(id, ct[j * 3], ct[j * 3 + 1], ct[j * 3 + 2]);
       }
-      for (const c of r.cites) stmts.r.run([row.id, c.refIvorn, c.citeType, c.description]);
+      c += nc;
+      k += nr;
     }
+    chunked(stmts.c, sqlC, 11, cp);
+    chunked(stmts.r, sqlR, 4, rp);
     db.exec("COMMIT");
+    return { stored, duplicates: n - stored };
   } catch (e) {
     try { db.exec("ROLLBACK"); } catch {}
     throw e;
   }
-  return { stored, duplicates };
 }
 parentPort.on("message", (m) => {
   try {
     let result;
     if (m.op === "all") result = db.all(m.sql, m.params);
     else if (m.op === "run") result = db.run(m.sql, m.params).changes;
-    else if (m.op === "insert") result = insert(m.records);
+    else if (m.op === "insert") result = insert(m.batch);
     else if (m.op === "close") {
       for (const k of Object.keys(stmts)) stmts[k].finalize();
       db.close();
@@ -176,6 +246,8 @@ class EmbeddedExecutor implements SqlExecutor {
     private readonly synchronous: string,
     private readonly journal: string,
     private readonly cacheKiB: number,
+    private readonly rowsPerStatement: number,
+    private readonly pageSize: number,
   ) {}
 
   /** The worker, started (and the file opened) when needed. */
@@ -198,8 +270,10 @@ class EmbeddedExecutor implements SqlExecutor {
         synchronous: this.synchronous,
         journal: this.journal,
         cacheKiB: this.cacheKiB,
-        checkpointPages: EMBEDDED_DEFAULTS.checkpointPages,
+        checkpointBytes: EMBEDDED_DEFAULTS.checkpointBytes,
+        pageSize: this.pageSize,
         journalLimit: EMBEDDED_DEFAULTS.journalLimit,
+        rowsPerStatement: this.rowsPerStatement,
       },
     });
     this.starting = new Promise<Worker>((resolve, reject) => {
@@ -255,7 +329,12 @@ class EmbeddedExecutor implements SqlExecutor {
     }
   }
 
-  private async request<T>(msg: Record<string, unknown>, budget: number, what: string): Promise<T> {
+  private async request<T>(
+    msg: Record<string, unknown>,
+    budget: number,
+    what: string,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<T> {
     if (this.closed) throw new ArchiveError("UNAVAILABLE", "archive (embedded): the store is closed");
     const worker = await this.start();
     const id = this.nextId++;
@@ -274,7 +353,7 @@ class EmbeddedExecutor implements SqlExecutor {
         void worker.terminate();
       }, budget);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      worker.postMessage({ id, ...msg });
+      worker.postMessage({ id, ...msg }, transfer);
     });
   }
 
@@ -287,9 +366,9 @@ class EmbeddedExecutor implements SqlExecutor {
   }
 
   insert(records: ArchiveRecord[]): Promise<InsertResult> {
-    // The worker writes the signature verdict as its stored text (sql.ts signatureText).
-    const rows = records.map((r) => ({ ...r, signatureText: signatureText(r.signature) }));
-    return this.request<InsertResult>({ op: "insert", records: rows }, this.writeBudget, "write");
+    // Columns, the packets' bytes in one buffer that is transferred, not copied (packed.ts).
+    const { batch, transfer } = packBatch(records);
+    return this.request<InsertResult>({ op: "insert", batch }, this.writeBudget, "write", transfer);
   }
 
   async close(): Promise<void> {
@@ -370,6 +449,8 @@ export async function openEmbeddedStore(file: string, options: EmbeddedOptions =
     (options.synchronous ?? EMBEDDED_DEFAULTS.synchronous).toUpperCase(),
     (options.journal ?? EMBEDDED_DEFAULTS.journal).toUpperCase(),
     options.cacheKiB ?? EMBEDDED_DEFAULTS.cacheKiB,
+    options.rowsPerStatement ?? EMBEDDED_DEFAULTS.rowsPerStatement,
+    options.pageSize ?? EMBEDDED_DEFAULTS.pageSize,
   );
   OPEN_FILES.add(full);
   exec.onClose = () => OPEN_FILES.delete(full);

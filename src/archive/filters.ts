@@ -22,7 +22,7 @@
  *   for descending; ties broken by id). An empty value means the default.
  */
 import { ARCHIVE_LIMITS } from "./limits";
-import { coneClause, type Dialect, SqlBuilder } from "./sql";
+import { coneClause, type Dialect, decClause, SqlBuilder } from "./sql";
 import { parseIsoTime } from "./time";
 import { ArchiveError, type ArchiveFilters, type ArchiveOrder, type ArchiveQuery } from "./types";
 
@@ -179,7 +179,7 @@ export const FILTERS: readonly FilterDefinition[] = [
       into.dec_gt = first(values, (v) => parseDec("dec_gt", v));
     },
     clause(f, q) {
-      return f.dec_gt === undefined ? null : `c.dec > ${q.param(f.dec_gt)}`;
+      return f.dec_gt === undefined ? null : decClause(q, ">", f.dec_gt);
     },
   },
   {
@@ -191,7 +191,7 @@ export const FILTERS: readonly FilterDefinition[] = [
       into.dec_lt = first(values, (v) => parseDec("dec_lt", v));
     },
     clause(f, q) {
-      return f.dec_lt === undefined ? null : `c.dec < ${q.param(f.dec_lt)}`;
+      return f.dec_lt === undefined ? null : decClause(q, "<", f.dec_lt);
     },
   },
   {

@@ -30,10 +30,10 @@
  */
 import { VOEventError } from "../errors";
 import type { VerdictName } from "../signature/verify";
-import { type ParsedVOEvent, parseVOEvent } from "../voevent/parse";
+import { type ParsedVOEvent, parseVOEvent, readVOEventHeadWho, topParamText } from "../voevent/parse";
 import { xmlTrim } from "../voevent/values";
 import { attr, childElement, childElements, textOf } from "../xml/parse";
-import type { XElement } from "../xml/types";
+import type { XDocument, XElement } from "../xml/types";
 import { ARCHIVE_LIMITS } from "./limits";
 import { parseIsoTime } from "./time";
 import type { ArchiveCite, ArchiveCoord, ArchiveRecord, ArchiveSignature } from "./types";
@@ -102,16 +102,19 @@ export function recordFromPacket(
 }
 
 /**
- * The record for a packet already parsed (the archive node takes the parse the flow made, from
- * src/voevent/cache.ts): `parsed` must be the parse of `bytes`.
+ * The record for a packet already parsed (the archive node takes the tree the flow made, from
+ * src/voevent/cache.ts `peekDoc`): `parsed.doc` must be the tree of `bytes`. Only the tree is
+ * read (readVOEventHeadWho for the model's root and Who fields, with its checks), so a tree that
+ * the receiver remembered is never made into a model here. Throws VOEventError (WRONG_ROOT,
+ * NO_IVORN, BAD_IVORN, BAD_ROLE) when the tree is not a VOEvent.
  */
 export function recordFromParsed(
-  parsed: Pick<ParsedVOEvent, "voevent" | "doc">,
-  bytes: Buffer,
+  parsed: Pick<ParsedVOEvent, "doc">,
+  bytes: Buffer | string,
   receivedAt: Date,
   options: Pick<RecordOptions, "signature"> = {},
 ): ArchiveRecord {
-  const v = parsed.voevent;
+  const v = readVOEventHeadWho(parsed.doc);
   const root = parsed.doc.root;
   const stream = streamOfIvorn(v.ivorn);
   return {
@@ -119,11 +122,11 @@ export function recordFromParsed(
     stream,
     role: v.role,
     version: v.version,
-    authorIvorn: v.author.ivorn,
+    authorIvorn: v.authorIvorn,
     authorDatetime: v.date === null ? null : parseIsoTime(v.date),
     receivedAt,
     xml: bytes,
-    coords: hasDummyCoords(stream, v.params) ? [] : readCoords(root),
+    coords: hasDummyCoords(stream, parsed.doc) ? [] : readCoords(root),
     cites: readCites(root),
     signature: archiveSignature(options.signature),
   };
@@ -136,10 +139,11 @@ export function streamOfIvorn(ivorn: string): string {
   return head.startsWith("ivo://") ? head.slice(6) : head;
 }
 
-function hasDummyCoords(stream: string, params: Record<string, unknown>): boolean {
+function hasDummyCoords(stream: string, doc: XDocument): boolean {
   if (stream === "com.dc3/dc3.broker") return true;
   if (stream.split("/")[0] !== "nasa.gsfc.gcn") return false;
-  return Object.hasOwn(params, "Coords_String") && params.Coords_String === "unavailable/inappropriate";
+  // The model's params.Coords_String: this text is no number, so the model keeps it as written.
+  return topParamText(doc, "Coords_String") === "unavailable/inappropriate";
 }
 
 function text(el: XElement | null): string | null {

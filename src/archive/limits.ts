@@ -18,10 +18,14 @@ export const ARCHIVE_LIMITS = {
   queryTimeoutMs: 5_000,
   /** Writer: most records waiting to be written; beyond it new records are dropped and counted. */
   maxPending: 100_000,
-  /** Writer: most records written in one transaction. */
+  /** Writer: records waiting that start a write at once (rather than after batchDelayMs). */
   batchSize: 1_000,
+  /** Writer: most records written in one transaction (under load the queue has more). */
+  maxBatchSize: 10_000,
+  /** Writer: most bytes of packets written in one transaction (at least one record). */
+  maxBatchBytes: 16_777_216,
   /** Writer: how long a record may wait for more to fill its batch, ms. */
-  batchDelayMs: 50,
+  batchDelayMs: 500,
   /** Writer: first and largest wait before retrying a failed write, ms. */
   retryMinMs: 250,
   retryMaxMs: 10_000,

@@ -9,8 +9,8 @@
  * - A batch is one transaction of three statements over arrays (`unnest`): packets with
  *   `ON CONFLICT (ivorn) DO NOTHING RETURNING id, ivorn`, then the new packets' positions and cites.
  * - Indexes for the 1M-packet queries without q3c: stream, role, author time, received time, the
- *   unique binary-ordered IVORN (prefix search), cite.ref_ivorn, (zone, ran, x, y, z, voevent_id)
- *   for cones and (dec, …) for declination bounds (sql.ts).
+ *   unique binary-ordered IVORN (prefix search), cite.ref_ivorn, and (zone, ran) for cones and
+ *   declination bounds (sql.ts).
  * - Columns added since the first schema (sql.ts ADDED_COLUMNS) are added with it when missing
  *   (an ALTER only when information_schema lacks them), so a database made before them keeps working.
  * - Schema creation takes a transaction-level advisory lock, so several flows opening one
@@ -30,6 +30,7 @@
 import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import { ARCHIVE_LIMITS } from "./limits";
+import { xmlBytes } from "./packed";
 import { schema, signatureText, uniqueByIvorn, unitVector, zoneKeys } from "./sql";
 import { type Row, type SqlExecutor, SqlStore } from "./sql-store";
 import { ArchiveError, type ArchiveRecord, type InsertResult } from "./types";
@@ -177,7 +178,7 @@ class PostgresExecutor implements SqlExecutor {
           unique.map((r) => r.authorIvorn),
           unique.map((r) => r.authorDatetime),
           unique.map((r) => r.receivedAt),
-          unique.map((r) => r.xml),
+          unique.map((r) => xmlBytes(r.xml)),
           unique.map((r) => signatureText(r.signature)),
         ],
       );

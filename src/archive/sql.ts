@@ -15,9 +15,13 @@
  *   escaped as one-character classes. Both keep a literal prefix index-friendly.
  * - Cone: each position is stored with its unit vector (x, y, z), its declination zone (ZONE_DEG
  *   high) and its RA in [0, 360); a cone reads the zones it crosses and, in each, the RA range it
- *   spans (the (zone, ran, x, y, z, voevent_id) index: the "zones" method), then applies the exact
- *   test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius), so neither store needs trigonometry in SQL or an
- *   extension (no q3c).
+ *   spans (the (zone, ran) index: the "zones" method), then applies the exact test
+ *   x·x₀ + y·y₀ + z·z₀ ≥ cos(radius) on the rows it found, so neither store needs trigonometry in
+ *   SQL or an extension (no q3c). `dec_gt`/`dec_lt` and cones too wide for an RA range read the
+ *   zones they allow on the same index. It is the only index on positions besides voevent_id:
+ *   the two covering indexes of the first schema, (zone, ran, x, y, z, voevent_id) and (dec, x,
+ *   y, z, voevent_id), made every stored position cost two large random index insertions
+ *   (an archive made with them has them dropped when it opens).
  * - Columns added after the first schema (`ADDED_COLUMNS`: the signature verdict, issue 17) are
  *   added to an archive made before them when it opens: PostgreSQL after a look at
  *   information_schema (under the schema lock), SQLite at `PRAGMA table_info`. Old rows have null.
@@ -109,7 +113,7 @@ export function coneClause(q: SqlBuilder, ra: number, dec: number, radius: numbe
   const exact = () => `c.x * ${q.param(x)} + c.y * ${q.param(y)} + c.z * ${q.param(z)} >= ${q.param(cosR)}`;
   const z0 = zoneKeys(0, lo - 1e-9).zone;
   const z1 = zoneKeys(0, hi + 1e-9).zone;
-  if (z1 - z0 + 1 > MAX_CONE_ZONES) return `c.dec BETWEEN ${q.param(lo)} AND ${q.param(hi)} AND ${exact()}`;
+  if (z1 - z0 + 1 > MAX_CONE_ZONES) return `c.zone BETWEEN ${q.param(z0)} AND ${q.param(z1)} AND ${exact()}`;
   const zones: number[] = [];
   for (let k = z0; k <= z1; k++) zones.push(k);
   const zoneSql = q.inList("c.zone", zones);
@@ -127,6 +131,16 @@ export function coneClause(q: SqlBuilder, ra: number, dec: number, radius: numbe
   else if (b >= 360) raSql = `(c.ran >= ${q.param(a)} OR c.ran <= ${q.param(b - 360)})`;
   else raSql = `c.ran BETWEEN ${q.param(a)} AND ${q.param(b)}`;
   return `${zoneSql} AND ${raSql} AND ${exact()}`;
+}
+
+/**
+ * `c.dec > value` (or `<`), with the zones it allows, so that the (zone, ran) index finds the
+ * positions (there is no index on dec alone): dec > d implies zone(dec) ≥ zone(d), as zoneKeys
+ * rounds down a non-decreasing function of dec.
+ */
+export function decClause(q: SqlBuilder, op: ">" | "<", value: number): string {
+  const zone = zoneKeys(0, value).zone;
+  return `c.zone ${op}= ${q.param(zone)} AND c.dec ${op} ${q.param(value)}`;
 }
 
 /** ORDER BY for voeventdb's order values (NULL author times last ascending, first descending). */
@@ -288,8 +302,12 @@ const INDEXES = [
   "CREATE INDEX IF NOT EXISTS voevent_author_datetime_idx ON voevent (author_datetime)",
   "CREATE INDEX IF NOT EXISTS voevent_received_idx ON voevent (received)",
   "CREATE INDEX IF NOT EXISTS coord_voevent_idx ON coord (voevent_id)",
-  "CREATE INDEX IF NOT EXISTS coord_dec_idx ON coord (dec, x, y, z, voevent_id)",
-  "CREATE INDEX IF NOT EXISTS coord_zone_idx ON coord (zone, ran, x, y, z, voevent_id)",
+  // Two covering indexes of the first schema, (dec, x, y, z, voevent_id) and (zone, ran, x, y, z,
+  // voevent_id), cost more to keep than they saved (README "Stores and import"): one small index
+  // on (zone, ran) serves cones and declination bounds.
+  "DROP INDEX IF EXISTS coord_dec_idx",
+  "DROP INDEX IF EXISTS coord_zone_idx",
+  "CREATE INDEX IF NOT EXISTS coord_zone_ran_idx ON coord (zone, ran)",
   "CREATE INDEX IF NOT EXISTS cite_voevent_idx ON cite (voevent_id)",
   "CREATE INDEX IF NOT EXISTS cite_ref_idx ON cite (ref_ivorn)",
 ];

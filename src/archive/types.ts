@@ -61,8 +61,11 @@ export interface ArchiveRecord {
   /** Who/Date; null when absent or not a time. */
   authorDatetime: Date | null;
   receivedAt: Date;
-  /** The packet exactly as received. */
-  xml: Buffer;
+  /**
+   * The packet exactly as received: its bytes, or the text it arrived as (msg.payload), stored as
+   * UTF-8 (the archive node keeps the flow's string rather than copying it into a Buffer).
+   */
+  xml: Buffer | string;
   coords: ArchiveCoord[];
   cites: ArchiveCite[];
   /** The signature verdict it arrived with; absent or null when none was checked. */

@@ -5,7 +5,10 @@
  *
  * Decisions:
  * - A batch starts when `batchSize` records wait or `batchDelayMs` after the first; one batch is
- *   written at a time, so batches (and ids) keep arrival order.
+ *   written at a time, so batches (and ids) keep arrival order. A batch takes everything pending
+ *   up to `maxBatchSize` records and `maxBatchBytes` of packets (at least one record): under load
+ *   the queue grows while a batch is written and the next transaction is larger, which costs the
+ *   store less per record (a random index page changed by many records is written once).
  * - Pending is bounded (`maxPending`): a record that finds it full is dropped and counted
  *   (`dropped`), never blocking the flow. The node shows it; the log says it once per outage.
  * - A batch that fails with UNAVAILABLE or TIMEOUT (server down, disk full, time budget) stays at
@@ -21,6 +24,7 @@
  */
 import { EventEmitter } from "node:events";
 import { ARCHIVE_LIMITS } from "./limits";
+import { xmlByteLength } from "./packed";
 import { ArchiveError, type ArchiveRecord, type ArchiveStore, type RetentionPolicy } from "./types";
 
 export type WriterState = "idle" | "writing" | "retrying" | "closed";
@@ -36,6 +40,8 @@ export interface WriterCounters {
 export interface WriterOptions {
   maxPending?: number;
   batchSize?: number;
+  maxBatchSize?: number;
+  maxBatchBytes?: number;
   batchDelayMs?: number;
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -74,6 +80,11 @@ export class ArchiveWriter extends EventEmitter {
     this.opts = {
       maxPending: options.maxPending ?? ARCHIVE_LIMITS.maxPending,
       batchSize: options.batchSize ?? ARCHIVE_LIMITS.batchSize,
+      maxBatchSize: Math.max(
+        options.batchSize ?? ARCHIVE_LIMITS.batchSize,
+        options.maxBatchSize ?? ARCHIVE_LIMITS.maxBatchSize,
+      ),
+      maxBatchBytes: options.maxBatchBytes ?? ARCHIVE_LIMITS.maxBatchBytes,
       batchDelayMs: options.batchDelayMs ?? ARCHIVE_LIMITS.batchDelayMs,
       retryMinMs: options.retryMinMs ?? ARCHIVE_LIMITS.retryMinMs,
       retryMaxMs: options.retryMaxMs ?? ARCHIVE_LIMITS.retryMaxMs,
@@ -128,7 +139,7 @@ export class ArchiveWriter extends EventEmitter {
   private async writeBatch(): Promise<void> {
     if (this.running || this.counters.pending === 0) return;
     this.running = true;
-    const batch = this.queue.slice(this.head, this.head + this.opts.batchSize);
+    const batch = this.queue.slice(this.head, this.batchEnd());
     this.inFlight = batch.length;
     if (this._state !== "retrying") this.setState("writing");
     let retryIn: number | undefined;
@@ -163,6 +174,19 @@ export class ArchiveWriter extends EventEmitter {
       return;
     }
     if (!this.closeExpired) this.schedule(retryIn ?? 0);
+  }
+
+  /** Where the next batch ends: maxBatchSize records, maxBatchBytes of packets, at least one. */
+  private batchEnd(): number {
+    const last = Math.min(this.queue.length, this.head + this.opts.maxBatchSize);
+    let end = this.head + 1;
+    let bytes = xmlByteLength(this.queue[this.head].xml);
+    while (end < last) {
+      bytes += xmlByteLength(this.queue[end].xml);
+      if (bytes > this.opts.maxBatchBytes) break;
+      end++;
+    }
+    return end;
   }
 
   /** Removes n records from the head of the queue. */

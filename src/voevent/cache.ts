@@ -12,8 +12,8 @@
  *   a fresh parse would.
  * - Each call returns its own copy of the model (`voevent`), so a consumer that
  *   changes it cannot change what the next one gets (`peek` skips the copy for a
- *   reader that only reads: the archive node). `xml` and `doc` are shared:
- *   treat the tree as read-only.
+ *   reader that only reads; `peekDoc` gives the tree alone, without building the model of a
+ *   remembered entry: the archive node). `xml` and `doc` are shared: treat the tree as read-only.
  * - Bounded by entries (default 256) and by the total length of the cached
  *   payloads (default 8 Mi characters); a payload longer than a sixteenth of that
  *   budget is parsed but not cached.
@@ -39,6 +39,12 @@ export interface ParseCacheOptions {
   maxChars?: number;
 }
 
+/** A payload as text and its tree. */
+export interface ParsedDoc {
+  xml: string;
+  doc: XDocument;
+}
+
 interface Entry {
   xml: string;
   doc: XDocument;
@@ -55,6 +61,7 @@ export class ParseCache {
   private chars = 0;
   private hitCount = 0;
   private missCount = 0;
+  private modelCount = 0;
 
   constructor(options: ParseCacheOptions = {}) {
     this.capacity = Math.max(1, Math.floor(options.capacity ?? 256));
@@ -76,7 +83,32 @@ export class ParseCache {
     return { xml: entry.xml, doc: entry.doc, voevent };
   }
 
+  /**
+   * The tree only, never the model: for a reader that walks the tree itself (the archive node,
+   * whose record needs a few fields of the model, read by readVOEventHead). A payload the
+   * receiver remembered is answered without building its model (which costs more than the
+   * record). Read the tree, never change it. A miss parses (and checks) as parseVOEvent does.
+   */
+  peekDoc(
+    payload: string | Buffer,
+    options: Pick<ParseVOEventOptions, "maxBytes"> = {},
+  ): Readonly<ParsedDoc> {
+    const entry = this.entryOf(payload, options);
+    return { xml: entry.xml, doc: entry.doc };
+  }
+
   private lookup(payload: string | Buffer, options: ParseVOEventOptions): { entry: Entry; voevent: VOEvent } {
+    const entry = this.entryOf(payload, options);
+    // A remembered entry's model is read from its tree when first asked for.
+    if (entry.voevent === null) {
+      entry.voevent = readVOEvent(entry.doc);
+      this.modelCount++;
+    }
+    if (options.requireLocalId === true) checkLocalId(entry.voevent);
+    return { entry, voevent: entry.voevent };
+  }
+
+  private entryOf(payload: string | Buffer, options: ParseVOEventOptions): Entry {
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     const xml = inputText(payload, maxBytes);
     const hit = this.entries.get(xml);
@@ -99,10 +131,7 @@ export class ParseCache {
       entry = { xml, doc: parsed.doc, voevent: parsed.voevent, bytes: Buffer.byteLength(xml) };
       this.store(entry);
     }
-    // A remembered entry's model is read from its tree when first asked for.
-    entry.voevent ??= readVOEvent(entry.doc);
-    if (options.requireLocalId === true) checkLocalId(entry.voevent);
-    return { entry, voevent: entry.voevent };
+    return entry;
   }
 
   /**
@@ -138,7 +167,13 @@ export class ParseCache {
     return { hits: this.hitCount, misses: this.missCount, size: this.entries.size, chars: this.chars };
   }
 
+  /** Models read from remembered trees (when get or peek first asked for one) since creation or clear(). */
+  get modelsRead(): number {
+    return this.modelCount;
+  }
+
   clear(): void {
+    this.modelCount = 0;
     this.entries.clear();
     this.chars = 0;
     this.hitCount = 0;
@@ -156,6 +191,14 @@ export function getParsed(payload: string | Buffer, options?: ParseVOEventOption
 /** Puts a parse made elsewhere into the process-wide cache (ParseCache.remember). */
 export function rememberParsed(xml: string, doc: XDocument): void {
   shared.remember(xml, doc);
+}
+
+/** The payload's tree, without the model (ParseCache.peekDoc): read it, never change it. */
+export function peekDoc(
+  payload: string | Buffer,
+  options?: Pick<ParseVOEventOptions, "maxBytes">,
+): Readonly<ParsedDoc> {
+  return shared.peekDoc(payload, options);
 }
 
 /** getParsed without the copy of the model: read it, never change it (ParseCache.peek). */

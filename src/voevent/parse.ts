@@ -150,6 +150,60 @@ export function readVOEventHead(doc: XDocument): VOEventHead {
   };
 }
 
+/** readVOEventHead's fields and the two of Who the archive's record needs. */
+export interface VOEventHeadWho extends VOEventHead {
+  /** Who/Date, XML-trimmed; null when absent or empty. */
+  date: string | null;
+  /** Who/AuthorIVORN, XML-trimmed; null when absent or empty. */
+  authorIvorn: string | null;
+}
+
+/**
+ * The fields of the model that come from the root and Who, with readVOEvent's checks (WRONG_ROOT,
+ * NO_IVORN, BAD_IVORN, BAD_ROLE) and its values, without reading the rest of the packet: the same
+ * as the model's `ivorn`, `role`, `version`, `stream`, `date` and `author.ivorn`.
+ */
+export function readVOEventHeadWho(doc: XDocument): VOEventHeadWho {
+  const head: VOEventHeadWho = { ...readVOEventHead(doc), date: null, authorIvorn: null };
+  const who = childElement(doc.root, "Who");
+  if (who !== null) {
+    for (const k of who.children) {
+      if (k.type !== XNodeType.Element) continue;
+      if (k.local === "AuthorIVORN") head.authorIvorn ??= trimmedText(k);
+      else if (k.local === "Date") head.date ??= trimmedText(k);
+    }
+  }
+  return head;
+}
+
+/**
+ * The text of the top-level Param `name` of the first What (the later one when the name repeats),
+ * as readVOEvent's params see it before converting it: its `value` attribute as written, else its
+ * Value element's trimmed text; null when there is none.
+ */
+export function topParamText(doc: XDocument, name: string): string | null {
+  const what = childElement(doc.root, "What");
+  if (what === null) return null;
+  let found: string | null = null;
+  for (const k of what.children) {
+    if (k.type !== XNodeType.Element || k.local !== "Param") continue;
+    let n: string | null = null;
+    let raw: string | null = null;
+    for (const a of k.attrs) {
+      if (a.ns !== "") continue;
+      if (a.local === "name") n = a.value;
+      else if (a.local === "value") raw = a.value;
+    }
+    if (n !== name) continue;
+    if (raw === null) {
+      const v = childElement(k, "Value");
+      raw = v === null ? null : xmlTrim(textOf(v));
+    }
+    found = raw;
+  }
+  return found;
+}
+
 /** Reads the model from a parsed document. Throws WRONG_ROOT, NO_IVORN, BAD_IVORN, BAD_ROLE. */
 export function readVOEvent(doc: XDocument): VOEvent {
   const root = doc.root;

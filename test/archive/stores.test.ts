@@ -365,7 +365,7 @@ describeCorpus(
       for (const r of model.stored) {
         for (const { name, store } of stores) {
           const xml = await store.packetXml(r.ivorn);
-          assert.ok(xml?.equals(r.xml), `${name} xml ${r.ivorn}`);
+          assert.ok(xml?.equals(Buffer.from(r.xml)), `${name} xml ${r.ivorn}`);
           const s = await store.synopsis(r.ivorn);
           assert.ok(s !== null);
           assert.equal(s.voevent.ivorn, r.ivorn);

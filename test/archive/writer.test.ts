@@ -8,9 +8,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { recordFromParsed } from "../../src/archive/ingest";
 import { openArchive } from "../../src/archive/open";
+import type { SqlStore } from "../../src/archive/sql-store";
 import { ArchiveError, type ArchiveStore } from "../../src/archive/types";
 import { ArchiveWriter } from "../../src/archive/writer";
+import { parseVOEvent } from "../../src/voevent/parse";
 import { describeCorpus } from "../helpers/corpus";
 import { PostgresServer } from "../helpers/postgres";
 import { variantRecords } from "./records";
@@ -60,6 +63,83 @@ describeCorpus("archive/writer", function (this: Mocha.Suite) {
       await store.close();
     }
   });
+
+  it("under load a batch takes what is pending, within maxBatchSize records and maxBatchBytes of packets", async () => {
+    const store = await openArchive({ store: "embedded", file: path.join(dir, "w-batches.sqlite") });
+    try {
+      const records = variantRecords(1000);
+      const bytesOf = new Map(records.map((r) => [r.ivorn, Buffer.byteLength(r.xml)]));
+      const largest = Math.max(...bytesOf.values());
+      const maxBatchBytes = largest * 40;
+      const writer = new ArchiveWriter(store, { batchSize: 10, maxBatchSize: 300, maxBatchBytes });
+      const batches: string[][] = [];
+      writer.on("written", (w: { ivorns: string[] }) => batches.push(w.ivorns));
+      for (const r of records) writer.enqueue(r);
+      await until("the queue to drain", () => writer.counters.pending === 0);
+      // Everything, once, in arrival order.
+      assert.deepEqual(
+        batches.flat(),
+        records.map((r) => r.ivorn),
+      );
+      for (const b of batches) {
+        assert.ok(b.length <= 300, `a batch of ${b.length} records (maxBatchSize 300)`);
+        const bytes = b.reduce((n, iv) => n + (bytesOf.get(iv) ?? 0), 0);
+        assert.ok(bytes <= maxBatchBytes, `a batch of ${bytes} bytes (maxBatchBytes ${maxBatchBytes})`);
+      }
+      // 1,000 were waiting: the batches were larger than batchSize (10), at least 40 records each
+      // but the last, so far fewer transactions than 100.
+      assert.ok(batches.length <= 25, `${batches.length} transactions for 1,000 records`);
+      for (const b of batches.slice(0, -1)) assert.ok(b.length >= 40, `a batch of ${b.length}`);
+      assert.equal(await store.count({}), 1000);
+      await writer.close();
+      // A packet larger than maxBatchBytes is still written, alone.
+      const one = new ArchiveWriter(store, { maxBatchBytes: 1 });
+      const sizes: number[] = [];
+      one.on("written", (w: { ivorns: string[] }) => sizes.push(w.ivorns.length));
+      const more = variantRecords(10, new Date(), 1000);
+      for (const r of more) one.enqueue(r);
+      await until("the ten written", () => one.counters.pending === 0);
+      assert.deepEqual(sizes, new Array(10).fill(1));
+      assert.equal(one.counters.stored, 10);
+      await one.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  for (const kind of ["embedded", "postgres"] as const) {
+    it(`${kind}: a packet given as text (msg.payload, as the node passes it) is stored as its UTF-8 bytes, beside packets given as bytes`, async () => {
+      const store: ArchiveStore =
+        kind === "embedded"
+          ? await openArchive({ store: "embedded", file: path.join(dir, "w-text.sqlite") })
+          : await openArchive(pg.config());
+      try {
+        const writer = new ArchiveWriter(store);
+        const base = variantRecords(30, new Date(), 2000);
+        // Every other packet as text, with characters of two, three and four UTF-8 bytes.
+        const records = base.map((r, i) => {
+          if (i % 2 === 1) return r;
+          const text = `${Buffer.from(r.xml).toString("utf8")}\n<!-- é ≥ 𝛼 ${i} -->\n`;
+          return recordFromParsed(parseVOEvent(text), text, r.receivedAt);
+        });
+        assert.ok(records.some((r) => typeof r.xml === "string"));
+        for (const r of records) writer.enqueue(r);
+        await until("the queue to drain", () => writer.counters.pending === 0);
+        assert.equal(writer.counters.stored, 30);
+        for (const r of records) {
+          const stored = await store.packetXml(r.ivorn);
+          assert.ok(stored !== null, r.ivorn);
+          assert.ok(stored.equals(Buffer.from(r.xml)), `${kind}: the bytes of ${r.ivorn}`);
+          if (typeof r.xml === "string") assert.match(stored.toString("utf8"), /é ≥ 𝛼/);
+        }
+        await writer.close();
+      } finally {
+        // The PostgreSQL database is shared with the next tests, which count what they store.
+        if (kind === "postgres") await (store as SqlStore).db.run("DELETE FROM voevent", []);
+        await store.close();
+      }
+    });
+  }
 
   it("PostgreSQL stopped mid-run: holds what the bound allows, counts the rest dropped, writes it all when back", async () => {
     const store = await openArchive(pg.config(), { connectTimeoutMs: 1_000 });
