@@ -34,7 +34,7 @@ import {
 } from "../helpers/nodered";
 import { PostgresServer } from "../helpers/postgres";
 import { readTarballPackets } from "../helpers/tarball";
-import { freePorts, tlsConfigInit } from "./network-helpers";
+import { freePorts, tlsConfigInit, tlsConfigNode } from "./network-helpers";
 
 type HttpApp = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -111,17 +111,8 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
     await pgTls?.close();
   });
 
-  /** A core tls-config node trusting `ca` (pasted in, as its editor's upload keeps it), verifying the server. */
-  const tlsConfig = (id: string): FlowNode => ({
-    id,
-    type: "tls-config",
-    name: "",
-    cert: "",
-    key: "",
-    ca: "",
-    verifyservercert: true,
-    servername: "",
-  });
+  /** A core tls-config node verifying the server (its CA given as credentials). */
+  const tlsConfig = tlsConfigNode;
 
   before(async function () {
     this.timeout(60_000);

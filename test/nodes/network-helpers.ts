@@ -44,6 +44,20 @@ export function probe(port: number, host = "127.0.0.1"): Promise<string> {
 /** The core tls-config node's module, to load beside ours. */
 export const tlsConfigInit = require("@node-red/nodes/core/network/05-tls.js") as (RED: NodeAPI) => void;
 
+/** A core tls-config node that verifies the peer, its certificates given as credentials (as its editor's upload keeps them). */
+export function tlsConfigNode(id: string): FlowNode {
+  return {
+    id,
+    type: "tls-config",
+    name: "",
+    cert: "",
+    key: "",
+    ca: "",
+    verifyservercert: true,
+    servername: "",
+  };
+}
+
 export const LOCAL_IVO = "ivo://test.example/node-red";
 
 export function identityNode(id = "ident", localIvo = LOCAL_IVO): FlowNode {

@@ -18,7 +18,16 @@ import {
   waitUntil,
 } from "../helpers/nodered";
 import { testCertificate } from "../helpers/tls";
-import { fixture, freePort, identityNode, LOCAL_IVO, packet, probe, tlsConfigInit } from "./network-helpers";
+import {
+  fixture,
+  freePort,
+  identityNode,
+  LOCAL_IVO,
+  packet,
+  probe,
+  tlsConfigInit,
+  tlsConfigNode,
+} from "./network-helpers";
 
 const TYPES = ["voevent-receiver", "voevent-identity"];
 
@@ -279,19 +288,7 @@ describe("voevent-receiver node", () => {
   it("serves TLS with a tls-config node's certificate", async () => {
     const cert = testCertificate();
     const port = await freePort();
-    const flow = [
-      ...receiverFlow(port, { tls: "tls1" }),
-      {
-        id: "tls1",
-        type: "tls-config",
-        name: "",
-        cert: "",
-        key: "",
-        ca: "",
-        verifyservercert: true,
-        servername: "",
-      },
-    ];
+    const flow = [...receiverFlow(port, { tls: "tls1" }), tlsConfigNode("tls1")];
     await helper.load([...TYPES.map(nodeInit), tlsConfigInit], flow, {
       tls1: { certdata: cert.cert, keydata: cert.key },
     });
@@ -306,19 +303,7 @@ describe("voevent-receiver node", () => {
 
   it("a tls-config without a certificate cannot serve: invalid settings", async () => {
     const port = await freePort();
-    const flow = [
-      ...receiverFlow(port, { tls: "tls1" }),
-      {
-        id: "tls1",
-        type: "tls-config",
-        name: "",
-        cert: "",
-        key: "",
-        ca: "",
-        verifyservercert: true,
-        servername: "",
-      },
-    ];
+    const flow = [...receiverFlow(port, { tls: "tls1" }), tlsConfigNode("tls1")];
     await helper.load([...TYPES.map(nodeInit), tlsConfigInit], flow, {});
     await waitUntil(() => texts("r").includes("invalid settings"), 2000, "invalid settings status");
     assert.match(String(callsOf("r", "error")[0]![0]), /needs a certificate and a private key/);

@@ -18,7 +18,7 @@ import {
   waitUntil,
 } from "../helpers/nodered";
 import { testCertificate } from "../helpers/tls";
-import { fixture, freePort, packet, tlsConfigInit } from "./network-helpers";
+import { fixture, freePort, packet, tlsConfigInit, tlsConfigNode } from "./network-helpers";
 
 const TYPES = ["voevent-sender"];
 
@@ -250,19 +250,7 @@ describe("voevent-sender node", () => {
     const cert = testCertificate();
     const port = await freePort();
     const events = await receiver(port, { tls: { cert: cert.cert, key: cert.key } });
-    const flow = [
-      ...senderFlow(port, { host: "localhost", tls: "tls1" }),
-      {
-        id: "tls1",
-        type: "tls-config",
-        name: "",
-        cert: "",
-        key: "",
-        ca: "",
-        verifyservercert: true,
-        servername: "",
-      },
-    ];
+    const flow = [...senderFlow(port, { host: "localhost", tls: "tls1" }), tlsConfigNode("tls1")];
     await helper.load([...TYPES.map(nodeInit), tlsConfigInit], flow, { tls1: { cadata: cert.cert } });
     const got = nextMessage("out");
     getNode("snd").receive({ payload: packet() });

@@ -15,7 +15,7 @@ import {
   waitUntil,
 } from "../helpers/nodered";
 import { testCertificate } from "../helpers/tls";
-import { freePort, identityNode, LOCAL_IVO, packet, tlsConfigInit } from "./network-helpers";
+import { freePort, identityNode, LOCAL_IVO, packet, tlsConfigInit, tlsConfigNode } from "./network-helpers";
 
 const TYPES = ["voevent-subscriber", "voevent-identity"];
 
@@ -246,19 +246,7 @@ describe("voevent-subscriber node", () => {
     const cert = testCertificate();
     const port = await freePort();
     const b = await broker(port, { tls: { cert: cert.cert, key: cert.key } });
-    const flow = [
-      ...subscriberFlow(port, { host: "localhost", tls: "tls1" }),
-      {
-        id: "tls1",
-        type: "tls-config",
-        name: "",
-        cert: "",
-        key: "",
-        ca: "",
-        verifyservercert: true,
-        servername: "",
-      },
-    ];
+    const flow = [...subscriberFlow(port, { host: "localhost", tls: "tls1" }), tlsConfigNode("tls1")];
     await helper.load([...TYPES.map(nodeInit), tlsConfigInit], flow, { tls1: { cadata: cert.cert } });
     await waitUntil(() => b.count === 1, 10000, "subscribed over TLS");
     const got = nextMessage("out");
@@ -270,19 +258,7 @@ describe("voevent-subscriber node", () => {
     const cert = testCertificate();
     const port = await freePort();
     const b = await broker(port, { tls: { cert: cert.cert, key: cert.key } });
-    const flow = [
-      ...subscriberFlow(port, { host: "localhost", tls: "tls1" }),
-      {
-        id: "tls1",
-        type: "tls-config",
-        name: "",
-        cert: "",
-        key: "",
-        ca: "",
-        verifyservercert: true,
-        servername: "",
-      },
-    ];
+    const flow = [...subscriberFlow(port, { host: "localhost", tls: "tls1" }), tlsConfigNode("tls1")];
     await helper.load([...TYPES.map(nodeInit), tlsConfigInit], flow, {});
     await waitUntil(() => texts("s").some((t) => t.startsWith("reconnecting")), 10000, "reconnecting");
     assert.equal(b.count, 0);
