@@ -29,7 +29,7 @@ import {
   waitUntil,
 } from "../helpers/nodered";
 import { testCertificate } from "../helpers/tls";
-import { freePorts, identityNode, probe, tlsConfigInit } from "./network-helpers";
+import { freePorts, identityNode, probe, tlsConfigInit, tlsConfigNode } from "./network-helpers";
 
 const OUR_TYPES = [
   "voevent-identity",
@@ -55,16 +55,7 @@ function flow(generation: number, rPort: number, bPort: number, deadPort: number
   return [
     { id: TAB_ID, type: "tab", label: `deploy ${generation}` },
     { ...identityNode(), z: undefined },
-    {
-      id: "tls1",
-      type: "tls-config",
-      name: "",
-      cert: "",
-      key: "",
-      ca: "",
-      verifyservercert: true,
-      servername: "localhost",
-    },
+    { ...tlsConfigNode("tls1"), servername: "localhost" },
     {
       id: "bld",
       type: "voevent-build",
