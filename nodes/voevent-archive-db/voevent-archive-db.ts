@@ -238,6 +238,7 @@ function init(RED: NodeAPI): void {
         packetXml: async (iv) => (await ready()).packetXml(iv),
         prune: async (policy) => (await ready()).prune(policy),
         lastChange: async () => (await ready()).lastChange(),
+        settle: async () => (await ready()).settle(),
         close: async () => undefined,
       };
     };

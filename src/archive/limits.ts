@@ -39,6 +39,14 @@ export const ARCHIVE_LIMITS = {
   poolSize: 4,
   /** PostgreSQL: connect deadline, ms. */
   connectTimeoutMs: 5_000,
+  /** settle() after a bulk load (PostgreSQL's VACUUM (ANALYZE) of the archive's tables): its deadline, ms. */
+  settleTimeoutMs: 1_800_000,
+  /**
+   * PostgreSQL: autovacuum's insert scale factor on the archive's tables (PostgreSQL 13 and later;
+   * the server's default is 0.2): an insert-only table is vacuumed after this fraction of new rows,
+   * so that counts stay index-only scans (the visibility map up to date) as the archive grows.
+   */
+  autovacuumInsertScaleFactor: 0.02,
 } as const;
 
 export type ArchiveLimits = { -readonly [K in keyof typeof ARCHIVE_LIMITS]: number };

@@ -38,6 +38,8 @@ export interface SqlExecutor {
   run(sql: string, params: unknown[]): Promise<number>;
   /** One transaction; duplicates (stored, or earlier in the batch) counted. */
   insert(records: ArchiveRecord[]): Promise<InsertResult>;
+  /** After a bulk load: statistics and visibility up to date (PostgreSQL's VACUUM); absent: nothing to do. */
+  settle?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -315,6 +317,10 @@ export class SqlStore implements ArchiveStore {
       prunes: r.prunes === null || r.prunes === undefined ? 0 : num(r.prunes),
       prunedAt: date(r.pruned_at),
     };
+  }
+
+  async settle(): Promise<void> {
+    await this.db.settle?.();
   }
 
   close(): Promise<void> {

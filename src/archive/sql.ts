@@ -33,6 +33,7 @@
  * - Coordinate filters (cone, dec_gt, dec_lt) apply to the same position, as voeventdb joins one
  *   Coord row for all of them; a packet matches once however many of its positions match.
  */
+import { ARCHIVE_LIMITS } from "./limits";
 import type { ArchiveOrder, ArchiveRecord, ArchiveSignature } from "./types";
 
 export type Dialect = "postgres" | "sqlite";
@@ -202,6 +203,7 @@ export function schema(dialect: Dialect): string[] {
         description text)`,
       ...addColumnsPostgres(),
       ...INDEXES,
+      ...autovacuumPostgres(),
       `CREATE TABLE IF NOT EXISTS archive_state (
         k integer PRIMARY KEY CHECK (k = 1),
         prunes bigint NOT NULL DEFAULT 0,
@@ -270,6 +272,23 @@ function addColumnsPostgres(): string[] {
       `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() ` +
       `AND table_name = '${c.table}' AND column_name = '${c.column}') THEN ` +
       `ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.postgres}; END IF; END $$`,
+  );
+}
+
+/**
+ * PostgreSQL 13+: autovacuum's insert scale factor on the archive's tables (postgres.ts says why),
+ * set only when it is not set already (an ALTER TABLE takes a lock each time a store opens), and
+ * skipped on an older server or when this user may not alter the tables (someone else's schema).
+ */
+function autovacuumPostgres(): string[] {
+  const factor = ARCHIVE_LIMITS.autovacuumInsertScaleFactor;
+  const option = `autovacuum_vacuum_insert_scale_factor=${factor}`;
+  return ["voevent", "coord", "cite"].map(
+    (table) =>
+      `DO $$ BEGIN IF current_setting('server_version_num')::int >= 130000 AND NOT EXISTS ` +
+      `(SELECT 1 FROM pg_class WHERE oid = '${table}'::regclass AND reloptions @> ARRAY['${option}']) THEN ` +
+      `ALTER TABLE ${table} SET (autovacuum_vacuum_insert_scale_factor = ${factor}); END IF; ` +
+      `EXCEPTION WHEN insufficient_privilege THEN NULL; END $$`,
   );
 }
 

@@ -221,6 +221,8 @@ export async function importSources(
     }
   }
   await flush();
+  // A bulk load leaves PostgreSQL's visibility map and statistics behind (counts read the table).
+  if (report.imported > 0) await store.settle();
   report.seconds = (Date.now() - started) / 1000;
   return report;
 }

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { openArchive } from "../../src/archive/open";
+import type { SqlStore } from "../../src/archive/sql-store";
 import { corpusDir, describeCorpus, isMarkedNotWellFormed, readIndex } from "../helpers/corpus";
 import { PostgresServer } from "../helpers/postgres";
 
@@ -111,6 +112,19 @@ describeCorpus("voevent-archive-import", function (this: Mocha.Suite) {
         assert.equal(
           figure(again.stdout, "already stored"),
           figure(first.stdout, "imported") + figure(first.stdout, "repeated"),
+        );
+        // The import ends with VACUUM (ANALYZE): counts are index-only scans at once.
+        const vacuumed = await (store as SqlStore).db.all(
+          "SELECT relname, last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname IN ('voevent', 'coord', 'cite') ORDER BY relname",
+          [],
+        );
+        assert.deepEqual(
+          vacuumed.map((r) => [r.relname, r.last_vacuum !== null, r.last_analyze !== null]),
+          [
+            ["cite", true, true],
+            ["coord", true, true],
+            ["voevent", true, true],
+          ],
         );
       } finally {
         await store.close();

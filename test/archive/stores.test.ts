@@ -560,6 +560,49 @@ describeCorpus(
       );
     });
 
+    it("PostgreSQL: autovacuum keeps up with inserts, and settle() vacuums at once without lifting the query budget", async () => {
+      const pgs = (await openArchive(pg.config(), { queryTimeoutMs: 300 })) as SqlStore;
+      try {
+        await pgs.count({}); // the schema is made (and checked) by the first request
+        const options = await pgs.db.all(
+          "SELECT relname, reloptions FROM pg_class WHERE relname IN ('voevent', 'coord', 'cite') ORDER BY relname",
+          [],
+        );
+        for (const r of options)
+          assert.ok(
+            (r.reloptions as string[] | null)?.includes("autovacuum_vacuum_insert_scale_factor=0.02"),
+            `${r.relname}: ${JSON.stringify(r.reloptions)}`,
+          );
+        await pgs.settle();
+        // VACUUM marked every page of the packets all-visible: a count reads the index alone.
+        const [v] = await pgs.db.all(
+          "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'voevent'",
+          [],
+        );
+        assert.ok(Number(v.relpages) > 0);
+        assert.equal(Number(v.relallvisible), Number(v.relpages));
+        const plan = await pgs.db.all(
+          "EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM voevent v WHERE v.stream = $1",
+          [model.stored[0].stream],
+        );
+        const text = plan.map((r) => String(Object.values(r)[0])).join("\n");
+        if (text.includes("Index Only Scan")) assert.match(text, /Heap Fetches: 0/);
+        // Every pooled connection still has the budget (settle's own was reset).
+        const endless =
+          "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) AS n FROM r";
+        const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => pgs.db.all(endless, [])));
+        for (const r of results)
+          assert.ok(
+            r.status === "rejected" && r.reason instanceof ArchiveError && r.reason.code === "TIMEOUT",
+          );
+        // The embedded store has nothing to settle.
+        await stores[0].store.settle();
+        assert.equal(await stores[0].store.count({}), model.stored.length);
+      } finally {
+        await pgs.close();
+      }
+    });
+
     it("a query over its time budget is TIMEOUT, and the store answers the next one", async () => {
       const emb = await openArchive(
         { store: "embedded", file: path.join(dir, "a.sqlite.budget") },
