@@ -36,7 +36,8 @@ const USAGE = `Usage: voevent-archive-import [archive options] SOURCE...
 Loads VOEvent packets into an archive: each SOURCE is a folder (its .xml files, recursively)
 or a tarball of packets (.tar.bz2 as the 4PiSky archive publishes them, .tar.gz, .tar).
 Packets whose IVORN is already stored are skipped, so an interrupted import is resumed by
-running it again. Packets that are not VOEvents are reported and skipped.
+running it again. Packets that are not VOEvents are reported and skipped. A PostgreSQL
+archive is vacuumed (VACUUM (ANALYZE)) at the end, so that counts are fast at once.
 
 Archive (one of):
   --file FILE          embedded archive file (created when missing)
