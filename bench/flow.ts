@@ -33,13 +33,15 @@
  *                      Node-RED's own cost of one more node (delivery, clone for a second wire)
  *   --rounds R         --archive: rounds of each (default 3)
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
+ *   --probe FILE       load FILE in the Node-RED process (node --require): e.g. bench/backlog-probe.cjs,
+ *                      which logs where messages wait (immediates, socket buffers, heap)
  *
  * Latency is author send → subscriber receive (the author writes its send time into each
  * event). The receiver acks once the event is handed to the flow, so a persistent author is
  * held back by the receiver only, not by the flow: when the flow is the slower part, messages
  * queue inside Node-RED and the latency is queueing (use --rate to measure below saturation).
- * RSS is the Node-RED process's (from /proc), before the measured events and after they are
- * all delivered; CPU is the Node-RED process's user+system time over the measured events.
+ * RSS is the Node-RED process's (from /proc), before the measured events, its peak while they go
+ * through (sampled every 50 ms) and after they are all delivered; CPU is the Node-RED process's user+system time over the measured events.
  *
  * Figures from `--subscribers 1,50 --events 5000` on the 2-vCPU development VM (Node 20,
  * Node-RED 4.1.15; Node-RED, the author and the subscribers share the two vCPUs; end to end =
@@ -431,6 +433,11 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const cpuBefore = cpuOf(pid);
   const threadsBefore = threadCpuOf(pid);
   const done = nextMessage<AuthorMessage>(author, (m) => m.type === "done", 3_600_000, "the author");
+  // The highest RSS seen while the events go through (sampled every 50 ms).
+  let rssPeak = rssBefore;
+  const rssSampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssOf(pid));
+  }, 50);
   author.send({ type: "go" } satisfies ParentMessage);
   const result = await done;
   if (result.type !== "done") throw new Error("unexpected author message");
@@ -448,6 +455,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   } else {
     subReports = settled;
   }
+  clearInterval(rssSampler);
   await sleep(500);
   const rssAfter = rssOf(pid);
 
@@ -498,7 +506,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   );
   console.log(
     `  Node-RED process: CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / cfg.events).toFixed(0)} µs/event;` +
-      ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}`,
+      ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}, peak ${mb(rssPeak)}`,
   );
   const perEvent = (ms: number) => ((ms * 1000) / cfg.events).toFixed(0);
   console.log(
@@ -608,11 +616,12 @@ async function main(): Promise<void> {
   console.log("starting Node-RED with the packed package (npm pack + install on first use) …");
   const profileDir = args.get("profile");
   if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true });
-  const rt = await startRuntime(
-    profileDir === undefined
-      ? {}
-      : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] },
-  );
+  const probe = args.get("probe");
+  const nodeArgs = [
+    ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`]),
+    ...(probe === undefined ? [] : ["--require", path.resolve(probe)]),
+  ];
+  const rt = await startRuntime(nodeArgs.length === 0 ? {} : { nodeArgs });
   const nodeRedVersion = (await rt.settings()).version ?? "?";
   console.log(
     `Node-RED ${nodeRedVersion}, pid ${rt.process.pid}, RSS at start ${mb(rssOf(rt.process.pid ?? 0))}`,

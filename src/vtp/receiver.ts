@@ -41,6 +41,16 @@
  *   xmllint run that takes longer is stopped and the event is naked.
  * - Connections: at most `maxConnections` (256) in all and
  *   `maxConnectionsPerAddress` (64) from one address (connection-limits.ts).
+ * - The backlog behind the receiver (backlog.ts): with `awaitFinish`, an event
+ *   counts as unfinished from its hand-over until the handler's `finish` is
+ *   called (a voevent-receiver node calls it once the flow is done with the
+ *   message). While `maxBacklog` (1000) events are unfinished the receiver
+ *   stops reading from every author, and while one author address holds half
+ *   of them it stops reading from that address: a frame already read waits
+ *   before its hand-over, the socket is paused, and TCP slows the author down.
+ *   Nothing is dropped or naked; acks come later. Reading starts again at
+ *   half the bound (a quarter for one address). An event unfinished after
+ *   `backlogTimeoutMs` (60 s) stops counting.
  * - Signatures (`signatures`, src/signature): absent or mode "ignore", the
  *   packet's bytes are not looked at for one. "check": the verdict is put on
  *   the event (`signature`) and the event goes on. "require": an event not
@@ -60,6 +70,9 @@
  *   error, junk); `limit` names the option whose deadline was missed
  *   (`idleTimeoutMs`, `frameTimeoutMs`, `replyTimeoutMs`)
  * - `disconnect` {peer, reason}: a connection ended, for whatever reason
+ * - `backlog` (BacklogChange): every author paused (`paused` true) or reading
+ *   again (false), one author address paused or resumed alone (`author`,
+ *   `authorPaused`), or events expired (`expired`); `pending` is the count
  * - `error` (Error): a server error after listen (only if someone listens)
  * - `close`: close() finished
  */
@@ -80,6 +93,7 @@ import {
   normaliseAddress,
   safeEmit,
 } from "./connection";
+import { BACKLOG_DEFAULTS, Backlog, type BacklogChange, type Finish } from "./backlog";
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits } from "./connection-limits";
 import { copyFrame, encodeFrame, FRAME_HEADER_BYTES } from "./framing";
 import { validateVOEventSchema } from "./schema";
@@ -156,8 +170,21 @@ export interface VTPReceiverOptions {
   requireLocalId?: boolean;
   /** Serve TLS with this certificate and key. */
   tls?: TlsOptions;
-  /** Called for each valid event before it is acked; a throw or rejection naks it. */
-  handler?: (ev: ReceivedEvent) => void | Promise<void>;
+  /**
+   * Called for each valid event before it is acked; a throw or rejection naks it. With
+   * `awaitFinish`, `finish` must be called once the event is done with (see maxBacklog).
+   */
+  handler?: (ev: ReceivedEvent, finish: Finish) => void | Promise<void>;
+  /**
+   * Count each event handed to the handler as unfinished until the handler's `finish` is
+   * called, and stop reading from authors while `maxBacklog` are. Default false: an event is
+   * finished once the handler returns (or its promise settles).
+   */
+  awaitFinish?: boolean;
+  /** With awaitFinish: unfinished events above which authors are paused (one address: half). Default 1000; 0 = no bound. */
+  maxBacklog?: number;
+  /** With awaitFinish: an event unfinished this long stops counting. Default 60000 ms. */
+  backlogTimeoutMs?: number;
   /** Connections served at once; more are refused. Default 256. */
   maxConnections?: number;
   /** Check (or require) OpenPGP signatures against a keyring; `keyring` is awaited per event (load it once). */
@@ -192,7 +219,14 @@ export class VTPReceiver extends EventEmitter {
   private readonly opts: Required<
     Omit<
       VTPReceiverOptions,
-      "tls" | "handler" | "whitelist" | "maxConnections" | "maxConnectionsPerAddress" | "signatures"
+      | "tls"
+      | "handler"
+      | "whitelist"
+      | "maxConnections"
+      | "maxConnectionsPerAddress"
+      | "signatures"
+      | "maxBacklog"
+      | "backlogTimeoutMs"
     >
   > & {
     tls: TlsOptions | undefined;
@@ -205,6 +239,8 @@ export class VTPReceiver extends EventEmitter {
   /** TCP connections accepted and not yet closed (TLS sockets are counted once, by their raw socket). */
   private readonly limits: ConnectionLimits;
   private readonly sessions = new Set<Session>();
+  /** Events handed over and not finished (with awaitFinish). */
+  private readonly backlogCount: Backlog;
   private closing = false;
   private bound: { host: string; port: number } | null = null;
 
@@ -251,6 +287,7 @@ export class VTPReceiver extends EventEmitter {
       ),
       tls: options.tls,
       handler: options.handler,
+      awaitFinish: options.awaitFinish ?? false,
       signatures: options.signatures?.mode === "ignore" ? undefined : options.signatures,
     };
     this.whitelist = new Whitelist(options.whitelist ?? DEFAULT_RECEIVER_WHITELIST);
@@ -262,6 +299,29 @@ export class VTPReceiver extends EventEmitter {
       },
       "VTPReceiver",
     );
+    this.backlogCount = new Backlog(
+      {
+        maxBacklog: options.maxBacklog ?? BACKLOG_DEFAULTS.maxBacklog,
+        backlogTimeoutMs: options.backlogTimeoutMs ?? BACKLOG_DEFAULTS.backlogTimeoutMs,
+      },
+      (change) => this.backlogChanged(change),
+    );
+  }
+
+  /** Events handed over and not yet finished (with awaitFinish), and whether authors are paused. */
+  get backlog(): { pending: number; paused: boolean; maxBacklog: number } {
+    const b = this.backlogCount;
+    return { pending: b.pending, paused: b.paused, maxBacklog: b.maxBacklog };
+  }
+
+  private backlogChanged(change: BacklogChange): void {
+    for (const session of this.sessions) session.backlogChanged();
+    safeEmit(this, "backlog", change);
+  }
+
+  /** @internal Whether a session from this address must wait before handing over its next event. */
+  held(author: string): boolean {
+    return this.opts.awaitFinish && this.backlogCount.holds(author);
   }
 
   /** Open connections (whitelisted, past any TLS handshake). */
@@ -314,6 +374,7 @@ export class VTPReceiver extends EventEmitter {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.backlogCount.close();
     const server = this.server;
     const waits: Promise<void>[] = [];
     if (server?.listening) {
@@ -397,7 +458,13 @@ export class VTPReceiver extends EventEmitter {
    * (schema validation, a signature check, a handler that returns a promise): the usual frame
    * costs no promise and no turn of the microtask queue before its ack.
    */
-  answer(bytes: Buffer, peer: string, receivedAt: Date, frame?: Buffer): Outcome | Promise<Outcome> {
+  answer(
+    bytes: Buffer,
+    peer: string,
+    receivedAt: Date,
+    frame?: Buffer,
+    author = peer,
+  ): Outcome | Promise<Outcome> {
     const maxBytes = this.opts.maxBytes;
     let xml: string;
     let doc: XDocument;
@@ -437,12 +504,13 @@ export class VTPReceiver extends EventEmitter {
       );
     }
     const ev = receivedEvent({ xml, bytes, frame: frame ?? encodeFrame(bytes), doc, head, peer, receivedAt });
-    if (this.opts.validate === "schema" || this.opts.signatures !== undefined) return this.answerChecked(ev);
-    return this.handOver(ev);
+    if (this.opts.validate === "schema" || this.opts.signatures !== undefined)
+      return this.answerChecked(ev, author);
+    return this.handOver(ev, author);
   }
 
   /** The checks that wait (schema validation in a worker, a signature), then the handler. */
-  private async answerChecked(ev: ReceivedEvent): Promise<Outcome> {
+  private async answerChecked(ev: ReceivedEvent, author: string): Promise<Outcome> {
     const { peer, bytes, head } = ev;
     if (this.opts.validate === "schema") {
       const r = await validateVOEventSchema(bytes, ev.doc, { timeoutMs: this.opts.schemaTimeoutMs });
@@ -484,11 +552,11 @@ export class VTPReceiver extends EventEmitter {
           false,
         );
     }
-    return this.handOver(ev);
+    return this.handOver(ev, author);
   }
 
   /** Gives an accepted event to the handler; the ack, or a nak if the handler fails. */
-  private handOver(ev: ReceivedEvent): Outcome | Promise<Outcome> {
+  private handOver(ev: ReceivedEvent, author: string): Outcome | Promise<Outcome> {
     const handler = this.opts.handler;
     const accepted = (): Outcome => ({
       reply: buildAck(ev.head.ivorn, this.opts.localIvo),
@@ -496,15 +564,20 @@ export class VTPReceiver extends EventEmitter {
       event: ev,
     });
     if (handler === undefined) return accepted();
+    const finish = this.opts.awaitFinish ? this.backlogCount.add(author) : noFinish;
     let result: void | Promise<void>;
     try {
-      result = handler(ev);
+      result = handler(ev, finish);
     } catch (err) {
+      finish();
       return this.handlerFailed(ev, err);
     }
     // `event` is emitted by the Session once the ack is written: ack first, then the event.
     if (result instanceof Promise)
-      return result.then(accepted, (err: unknown) => this.handlerFailed(ev, err));
+      return result.then(accepted, (err: unknown) => {
+        finish();
+        return this.handlerFailed(ev, err);
+      });
     return accepted();
   }
 
@@ -543,7 +616,13 @@ export class VTPReceiver extends EventEmitter {
 class Session {
   private readonly queue: { frame: Buffer; at: Date }[] = [];
   private busy = false;
+  /** Reading stopped: too many frames read ahead (`queueFull`), or the backlog holds this author. */
   private paused = false;
+  private queueFull = false;
+  /** Resolves the wait of a drain held by the backlog. */
+  private unheld: (() => void) | null = null;
+  /** The author's address, as the backlog counts it. */
+  private readonly author: string;
   private peerEnded = false;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -551,7 +630,36 @@ class Session {
   constructor(
     private readonly receiver: VTPReceiver,
     private readonly conn: FramedConnection,
-  ) {}
+  ) {
+    this.author = normaliseAddress(conn.socket.remoteAddress);
+  }
+
+  /** The backlog changed: pause or resume reading, and wake a drain that waits on it. */
+  backlogChanged(): void {
+    this.updateReading();
+    if (this.unheld !== null && !this.receiver.held(this.author)) {
+      const wake = this.unheld;
+      this.unheld = null;
+      wake();
+    }
+  }
+
+  /** Reads while neither the frames read ahead nor the backlog say to wait. */
+  private updateReading(): void {
+    if (this.stopped || this.conn.closed) return;
+    const pause = this.queueFull || this.receiver.held(this.author);
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) this.conn.pause();
+    else this.conn.resume();
+  }
+
+  /** Waits until the backlog no longer holds this author (or the session stops). */
+  private whileHeld(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.unheld = resolve;
+    });
+  }
 
   start(): void {
     const conn = this.conn;
@@ -559,9 +667,9 @@ class Session {
       // Our own copy (the payload may be a view of a larger socket chunk, and the handler may keep
       // it), kept framed: a relay forwards it as it came.
       this.queue.push({ frame: copyFrame(payload), at: new Date() });
-      if (this.queue.length >= MAX_QUEUED_FRAMES && !this.paused) {
-        this.paused = true;
-        conn.pause();
+      if (this.queue.length >= MAX_QUEUED_FRAMES && !this.queueFull) {
+        this.queueFull = true;
+        this.updateReading();
       }
       this.clearIdle();
       if (!this.busy) void this.drain();
@@ -591,6 +699,11 @@ class Session {
     this.stopped = true;
     this.queue.length = 0;
     this.clearIdle();
+    if (this.unheld !== null) {
+      const wake = this.unheld;
+      this.unheld = null;
+      wake();
+    }
     this.conn.destroy("receiver closed");
   }
 
@@ -598,11 +711,18 @@ class Session {
     this.busy = true;
     try {
       for (;;) {
+        if (this.queue.length === 0 || this.stopped || this.conn.closed) break;
+        // The flow behind is too far behind: the frame waits (and reading stops) until it catches up.
+        if (this.receiver.held(this.author)) {
+          this.updateReading();
+          await this.whileHeld();
+          continue;
+        }
         const next = this.queue.shift();
-        if (next === undefined || this.stopped || this.conn.closed) break;
-        if (this.paused && this.queue.length < MAX_QUEUED_FRAMES / 2) {
-          this.paused = false;
-          this.conn.resume();
+        if (next === undefined) break;
+        if (this.queueFull && this.queue.length < MAX_QUEUED_FRAMES / 2) {
+          this.queueFull = false;
+          this.updateReading();
         }
         const frame = next.frame;
         const answered = this.receiver.answer(
@@ -610,6 +730,7 @@ class Session {
           this.conn.remote,
           next.at,
           frame,
+          this.author,
         );
         const outcome = answered instanceof Promise ? await answered : answered;
         if (this.stopped || this.conn.closed) break;
@@ -633,10 +754,8 @@ class Session {
       this.busy = false;
     }
     if (this.stopped || this.conn.closed) return;
-    if (this.paused) {
-      this.paused = false;
-      this.conn.resume();
-    }
+    this.queueFull = false;
+    this.updateReading();
     if (this.peerEnded) this.conn.close("peer closed the connection");
     else this.armIdle();
   }
@@ -659,6 +778,11 @@ class Session {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       if (this.busy || this.stopped) return;
+      // We stopped reading (the backlog): its silence is ours, not the author's.
+      if (this.paused) {
+        this.armIdle();
+        return;
+      }
       const reason = `idle for ${this.receiver.idleTimeoutMs} ms (limit idleTimeoutMs = ${this.receiver.idleTimeoutMs})`;
       const dropped: DroppedInfo = { peer: this.conn.remote, reason, limit: "idleTimeoutMs" };
       this.receiver.emitSafely("dropped", dropped);
@@ -693,6 +817,9 @@ function rootIvorn(doc: XDocument): string | null {
   const a = doc.root.attrs.find((x) => x.local === "ivorn" && x.ns === "");
   return a === undefined ? null : a.value.trim();
 }
+
+/** The finish of an event the backlog does not count. */
+function noFinish(): void {}
 
 /** The longest delay a Node.js timer keeps (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,0 +1,130 @@
+/**
+ * When the flows are done with a message a node sent: the runtime's message hooks (Node-RED
+ * ≥ 2.0) count, per message id, the deliveries of that message not yet completed by the node
+ * that got them. Clones (a second wire) keep the id, and so do the messages a node sends on
+ * while handling it (Node-RED's send gives a message without an id the id of the one being
+ * handled; the function node does the same), so the count follows the message down the flow.
+ * The message is finished when the count falls back to zero. The receiver uses it to know how
+ * many of the events it acked the flow is still working on (src/vtp/backlog.ts).
+ *
+ * Decisions:
+ * - Two hooks: `preDeliver` (+1: a node is about to get the message) and `onComplete` (−1: a
+ *   node called done(), or returned from a handler that takes no done). Once registered they
+ *   run for every message of the runtime, ours or not: one Map lookup each. They are registered
+ *   while at least one tracker is open, and removed with the last one.
+ * - Undercounting is allowed, overcounting is not: a node that calls done() before it sends the
+ *   message on, or a node reached by a link or a complete/catch node (which get the message
+ *   without a delivery), may end the count early. A node that never calls done() keeps the
+ *   message unfinished: the engine's backlogTimeoutMs stops counting it after a while.
+ * - A message no node got (an unwired output) is finished at once.
+ * - The hooks never throw and never return false (false would stop the message).
+ */
+import type { NodeAPI, NodeMessage } from "node-red";
+
+/** The part of the runtime's hooks used here (labelled hook names are not in @types/node-red). */
+interface Hooks {
+  add(name: string, hook: (event: HookEvent) => void): void;
+  remove(name: string): void;
+  has(name: string): boolean;
+}
+interface HookEvent {
+  msg?: { _msgid?: unknown } | null;
+}
+
+interface Lineage {
+  count: number;
+  owner: FlowCompletion;
+  finish: () => void;
+}
+
+const LABEL = "voeventFlowCompletion";
+const PRE_DELIVER = `preDeliver.${LABEL}`;
+const ON_COMPLETE = `onComplete.${LABEL}`;
+
+/** Tracked messages by _msgid, for every tracker of the process (the hooks are the runtime's). */
+const lineages = new Map<string, Lineage>();
+let open = 0;
+
+function lineageOf(event: HookEvent): [string, Lineage] | null {
+  const id = event.msg?._msgid;
+  if (typeof id !== "string") return null;
+  const lineage = lineages.get(id);
+  return lineage === undefined ? null : [id, lineage];
+}
+
+function preDeliver(event: HookEvent): void {
+  const found = lineages.size === 0 ? null : lineageOf(event);
+  if (found !== null) found[1].count++;
+}
+
+function onComplete(event: HookEvent): void {
+  const found = lineages.size === 0 ? null : lineageOf(event);
+  if (found === null) return;
+  const [id, lineage] = found;
+  lineage.count--;
+  if (lineage.count <= 0) {
+    lineages.delete(id);
+    try {
+      lineage.finish();
+    } catch {
+      // A finish is the engine's Finish, which does not throw; nothing may escape a hook.
+    }
+  }
+}
+
+export class FlowCompletion {
+  private readonly hooks: Hooks;
+  private closed = false;
+
+  constructor(private readonly RED: NodeAPI) {
+    this.hooks = RED.hooks as unknown as Hooks;
+    open++;
+    // has(): the runtime may have cleared its hooks (a test helper's unload) since the last add.
+    if (!this.hooks.has(PRE_DELIVER)) this.hooks.add(PRE_DELIVER, preDeliver);
+    if (!this.hooks.has(ON_COMPLETE)) this.hooks.add(ON_COMPLETE, onComplete);
+  }
+
+  /** Messages sent by this tracker that the flow has not finished yet. */
+  get pending(): number {
+    let n = 0;
+    for (const lineage of lineages.values()) if (lineage.owner === this) n++;
+    return n;
+  }
+
+  /**
+   * Sends `msg` with `send` (the node's send) under a new _msgid; `finish` is called once every
+   * node that got it, and what they sent on under its id, is done with it.
+   */
+  send(msg: NodeMessage, send: (msg: NodeMessage) => void, finish: () => void): void {
+    if (this.closed) {
+      send(msg);
+      finish();
+      return;
+    }
+    const id = this.RED.util.generateId();
+    msg._msgid = id;
+    const lineage: Lineage = { count: 0, owner: this, finish };
+    lineages.set(id, lineage);
+    try {
+      send(msg);
+    } finally {
+      // Nobody got it (no wires), or every node that did is already done.
+      if (lineage.count <= 0 && lineages.get(id) === lineage) {
+        lineages.delete(id);
+        finish();
+      }
+    }
+  }
+
+  /** Forgets this tracker's messages; the last tracker closed removes the hooks. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [id, lineage] of lineages) if (lineage.owner === this) lineages.delete(id);
+    open--;
+    if (open === 0) {
+      this.hooks.remove(PRE_DELIVER);
+      this.hooks.remove(ON_COMPLETE);
+    }
+  }
+}
