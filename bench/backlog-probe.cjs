@@ -51,7 +51,7 @@ const timer = setInterval(() => {
   }
   const m = process.memoryUsage();
   const sample = { immediates, timers, written, unread, heap: m.heapUsed, rss: m.rss };
-  for (const k of Object.keys(max)) max[k] = Math.max(max[k], sample[k]);
+  for (const k of Object.keys(sample)) max[k] = Math.max(max[k], sample[k]);
   if (immediates > 2 || written > 65536) {
     lines.push(
       `${new Date().toISOString()} immediates ${immediates} timers ${timers} written ${written} unread ${unread} heap ${(m.heapUsed / 1e6).toFixed(0)} MB rss ${(m.rss / 1e6).toFixed(0)} MB`,
@@ -62,10 +62,7 @@ const timer = setInterval(() => {
 timer.unref();
 
 function finish() {
-  fs.appendFileSync(
-    out,
-    `${lines.splice(0).join("\n")}\nmax ${JSON.stringify(max)}\n`,
-  );
+  fs.appendFileSync(out, `${lines.splice(0).join("\n")}\nmax ${JSON.stringify(max)}\n`);
 }
 process.on("exit", finish);
 process.on("SIGTERM", () => {

@@ -8,16 +8,21 @@
  * many of the events it acked the flow is still working on (src/vtp/backlog.ts).
  *
  * Decisions:
- * - Two hooks: `preDeliver` (+1: a node is about to get the message) and `onComplete` (−1: a
- *   node called done(), or returned from a handler that takes no done). Once registered they
- *   run for every message of the runtime, ours or not: one Map lookup each. They are registered
- *   while at least one tracker is open, and removed with the last one.
+ * - Three hooks: `preDeliver` (+1: a node is about to get the message); `onComplete` (−1: a
+ *   node called done()); `postReceive` (−1 when the node that got it has no input handler that
+ *   takes `done`: the runtime never completes a message for such a node, so it is finished once
+ *   its handler returns; the runtime's own count of those handlers, `_expectedDoneCount`, tells,
+ *   and when it is missing the node is taken as one without done). Once registered they run for
+ *   every message of the runtime, ours or not: one Map lookup each (none while nothing is
+ *   tracked). They are registered while at least one tracker is open, removed with the last.
  * - Undercounting is allowed, overcounting is not: a node that calls done() before it sends the
  *   message on, or a node reached by a link or a complete/catch node (which get the message
  *   without a delivery), may end the count early. A node that never calls done() keeps the
  *   message unfinished: the engine's backlogTimeoutMs stops counting it after a while.
  * - A message no node got (an unwired output) is finished at once.
  * - The hooks never throw and never return false (false would stop the message).
+ * - A runtime without `RED.hooks` (node-red-node-test-helper gives none) gets no tracker:
+ *   `FlowCompletion.open` returns null and the receiver counts nothing (no bound).
  */
 import type { NodeAPI, NodeMessage } from "node-red";
 
@@ -29,6 +34,8 @@ interface Hooks {
 }
 interface HookEvent {
   msg?: { _msgid?: unknown } | null;
+  /** postReceive: the node that got the message. */
+  destination?: { node?: { _expectedDoneCount?: unknown } | null } | null;
 }
 
 interface Lineage {
@@ -40,6 +47,7 @@ interface Lineage {
 const LABEL = "voeventFlowCompletion";
 const PRE_DELIVER = `preDeliver.${LABEL}`;
 const ON_COMPLETE = `onComplete.${LABEL}`;
+const POST_RECEIVE = `postReceive.${LABEL}`;
 
 /** Tracked messages by _msgid, for every tracker of the process (the hooks are the runtime's). */
 const lineages = new Map<string, Lineage>();
@@ -55,6 +63,13 @@ function lineageOf(event: HookEvent): [string, Lineage] | null {
 function preDeliver(event: HookEvent): void {
   const found = lineages.size === 0 ? null : lineageOf(event);
   if (found !== null) found[1].count++;
+}
+
+function postReceive(event: HookEvent): void {
+  if (lineages.size === 0) return;
+  const expected = event.destination?.node?._expectedDoneCount;
+  if (typeof expected === "number" && expected > 0) return; // it will call done(): onComplete
+  onComplete(event);
 }
 
 function onComplete(event: HookEvent): void {
@@ -76,12 +91,22 @@ export class FlowCompletion {
   private readonly hooks: Hooks;
   private closed = false;
 
-  constructor(private readonly RED: NodeAPI) {
-    this.hooks = RED.hooks as unknown as Hooks;
+  /** A tracker, or null when the runtime has no message hooks. */
+  static open(RED: NodeAPI): FlowCompletion | null {
+    const hooks = (RED as { hooks?: unknown }).hooks as Hooks | undefined;
+    return hooks === undefined ? null : new FlowCompletion(RED, hooks);
+  }
+
+  private constructor(
+    private readonly RED: NodeAPI,
+    hooks: Hooks,
+  ) {
+    this.hooks = hooks;
     open++;
     // has(): the runtime may have cleared its hooks (a test helper's unload) since the last add.
     if (!this.hooks.has(PRE_DELIVER)) this.hooks.add(PRE_DELIVER, preDeliver);
     if (!this.hooks.has(ON_COMPLETE)) this.hooks.add(ON_COMPLETE, onComplete);
+    if (!this.hooks.has(POST_RECEIVE)) this.hooks.add(POST_RECEIVE, postReceive);
   }
 
   /** Messages sent by this tracker that the flow has not finished yet. */
@@ -125,6 +150,7 @@ export class FlowCompletion {
     if (open === 0) {
       this.hooks.remove(PRE_DELIVER);
       this.hooks.remove(ON_COMPLETE);
+      this.hooks.remove(POST_RECEIVE);
     }
   }
 }

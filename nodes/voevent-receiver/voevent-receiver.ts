@@ -179,7 +179,7 @@ function init(RED: NodeAPI): void {
           showListening();
         },
       });
-      completion = new FlowCompletion(RED);
+      completion = FlowCompletion.open(RED);
     } catch (err) {
       const message = settingMessage(RED, TYPE, err);
       this.error(t("errors.settings", { error: message }));
@@ -227,33 +227,50 @@ function init(RED: NodeAPI): void {
       if (info.reason !== "not a VOEvent")
         this.log(t("log.dropped", { peer: info.peer, reason: info.reason }) + settingOf(info.limit));
     });
-    // Pauses and resumes can come many times a second while the flow is behind: logged at most
-    // once per BACKLOG_LOG_MS (the status always shows the state).
-    let lastBacklogLog = 0;
-    const logBacklog = (text: string): void => {
+    // Pauses and resumes can come many times a second while the flow is behind: each kind of
+    // line is logged at most once per BACKLOG_LOG_MS (the status always shows the state).
+    const lastBacklogLog = new Map<string, number>();
+    const logBacklog = (kind: string, text: string): void => {
       const now = Date.now();
-      if (now - lastBacklogLog < BACKLOG_LOG_MS) return;
-      lastBacklogLog = now;
+      if (now - (lastBacklogLog.get(kind) ?? 0) < BACKLOG_LOG_MS) return;
+      lastBacklogLog.set(kind, now);
       this.log(text);
     };
+    let allPaused = false;
+    const pausedAuthors = new Set<string>();
     receiver.on("backlog", (change: BacklogChange) => {
       const max = receiver.backlog.maxBacklog;
       if (change.paused === true) {
+        allPaused = true;
+        logBacklog("paused", t("log.paused", { pending: change.pending, max }) + settingOf("maxBacklog"));
+      } else if (change.paused === false) {
+        allPaused = false;
+        logBacklog("resumed", t("log.resumed", { pending: change.pending }));
+      }
+      if (change.author !== undefined) {
+        if (change.authorPaused === true) {
+          pausedAuthors.add(change.author);
+          logBacklog(
+            "author",
+            t("log.authorPaused", {
+              author: change.author,
+              pending: change.pending,
+              share: Math.max(1, Math.floor(max / 2)),
+            }) + settingOf("maxBacklog"),
+          );
+        } else pausedAuthors.delete(change.author);
+      }
+      if (allPaused || pausedAuthors.size > 0) {
         flowBehind = true;
         flasher.set(statusWarn(t("status.paused", { pending: change.pending })));
-        logBacklog(t("log.paused", { pending: change.pending, max }) + settingOf("maxBacklog"));
-      } else if (change.paused === false) {
+      } else if (flowBehind) {
         flowBehind = false;
-        logBacklog(t("log.resumed", { pending: change.pending }));
         showListening();
-      } else if (change.authorPaused === true) {
-        logBacklog(
-          t("log.authorPaused", { author: change.author ?? "", pending: change.pending, share: Math.floor(max / 2) }) +
-            settingOf("maxBacklog"),
-        );
       }
       if (change.expired !== undefined)
-        this.warn(t("warn.expired", { count: change.expired, seconds: BACKLOG_DEFAULTS.backlogTimeoutMs / 1000 }));
+        this.warn(
+          t("warn.expired", { count: change.expired, seconds: BACKLOG_DEFAULTS.backlogTimeoutMs / 1000 }),
+        );
     });
     receiver.on("error", (err: Error) => {
       this.error(t("errors.server", { error: err.message }));

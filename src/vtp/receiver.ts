@@ -86,6 +86,7 @@ import type { VOEvent } from "../voevent/model";
 import { checkLocalId, inputText, readVOEvent, readVOEventHead, type VOEventHead } from "../voevent/parse";
 import { parseXml } from "../xml/parse";
 import type { XDocument } from "../xml/types";
+import { BACKLOG_DEFAULTS, Backlog, type BacklogChange, type Finish } from "./backlog";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FramedConnection,
@@ -93,7 +94,6 @@ import {
   normaliseAddress,
   safeEmit,
 } from "./connection";
-import { BACKLOG_DEFAULTS, Backlog, type BacklogChange, type Finish } from "./backlog";
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits } from "./connection-limits";
 import { copyFrame, encodeFrame, FRAME_HEADER_BYTES } from "./framing";
 import { validateVOEventSchema } from "./schema";
