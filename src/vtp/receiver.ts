@@ -49,8 +49,11 @@
  *   of them it stops reading from that address: a frame already read waits
  *   before its hand-over, the socket is paused, and TCP slows the author down.
  *   Nothing is dropped or naked; acks come later. Reading starts again at
- *   half the bound (a quarter for one address). An event unfinished after
- *   `backlogTimeoutMs` (60 s) stops counting.
+ *   half the bound (a quarter for one address), the authors with the fewest
+ *   unfinished events first; while the backlog is half full or more, the
+ *   authors with frames waiting hand them over in turn, one each, so that the
+ *   room freed is shared rather than taken by the first author woken. An event unfinished after `backlogTimeoutMs`
+ *   (60 s) stops counting.
  * - Signatures (`signatures`, src/signature): absent or mode "ignore", the
  *   packet's bytes are not looked at for one. "check": the verdict is put on
  *   the event (`signature`) and the event goes on. "require": an event not
@@ -315,8 +318,18 @@ export class VTPReceiver extends EventEmitter {
   }
 
   private backlogChanged(change: BacklogChange): void {
-    for (const session of this.sessions) session.backlogChanged();
+    // Authors with the fewest unfinished events go on first: their waits are woken first, so
+    // they hand over their next event before a flooding author takes the room back.
+    const b = this.backlogCount;
+    const order = [...this.sessions].sort((x, y) => b.pendingFrom(x.author) - b.pendingFrom(y.author));
+    for (const session of order) session.backlogChanged();
     safeEmit(this, "backlog", change);
+  }
+
+  /** @internal Whether the backlog is at least half full: authors then take turns, one event each. */
+  get contended(): boolean {
+    const b = this.backlogCount;
+    return this.opts.awaitFinish && b.maxBacklog > 0 && b.pending * 2 >= b.maxBacklog;
   }
 
   /** @internal Whether a session from this address must wait before handing over its next event. */
@@ -622,7 +635,7 @@ class Session {
   /** Resolves the wait of a drain held by the backlog. */
   private unheld: (() => void) | null = null;
   /** The author's address, as the backlog counts it. */
-  private readonly author: string;
+  readonly author: string;
   private peerEnded = false;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -745,6 +758,8 @@ class Session {
         // An author that sends and never reads our replies: stop answering (and soon reading)
         // until it takes them, rather than buffering replies without bound.
         if (this.conn.bufferedBytes > MAX_UNREAD_REPLY_BYTES) await this.writable();
+        // Room in the backlog is short: let the other authors' waiting frames go in turn.
+        else if (this.receiver.contended) await Promise.resolve();
       }
     } catch (err) {
       // answer() never throws; this is a last guard so nothing escapes.
