@@ -145,10 +145,6 @@ export class Backlog {
     const n = (this.perAuthor.get(author) ?? 1) - 1;
     if (n <= 0) this.perAuthor.delete(author);
     else this.perAuthor.set(author, n);
-    if (this.entries.size === 0 && this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
     if (this.full && this.entries.size <= Math.floor(this.maxBacklog / 2)) {
       this.full = false;
       this.onChange({ paused: false, pending: this.entries.size });
@@ -159,6 +155,7 @@ export class Backlog {
     }
   }
 
+  /** The expiry timer is left to run out when the backlog empties (no timer per event). */
   private arm(ms: number): void {
     this.timer = setTimeout(() => this.expire(), Math.max(1, ms));
     this.timer.unref();
