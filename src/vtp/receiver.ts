@@ -52,8 +52,8 @@
  *   half the bound (a quarter for one address), the authors with the fewest
  *   unfinished events first; while the backlog is half full or more, the
  *   authors with frames waiting hand them over in turn, one each, so that the
- *   room freed is shared rather than taken by the first author woken. An event unfinished after `backlogTimeoutMs`
- *   (60 s) stops counting.
+ *   room freed is shared rather than taken by the first author woken. An
+ *   event unfinished after `backlogTimeoutMs` (60 s) stops counting.
  * - Signatures (`signatures`, src/signature): absent or mode "ignore", the
  *   packet's bytes are not looked at for one. "check": the verdict is put on
  *   the event (`signature`) and the event goes on. "require": an event not
