@@ -34,7 +34,7 @@
  *   --rounds R         --archive: rounds of each (default 3)
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
  *   --probe FILE       load FILE in the Node-RED process (node --require): e.g. bench/backlog-probe.cjs,
- *                      which logs where messages wait (immediates, socket buffers, heap)
+ *                      which logs where messages wait (immediates, timers, socket buffers, heap)
  *
  * Latency is author send → subscriber receive (the author writes its send time into each
  * event). The receiver acks once the event is handed to the flow, so a persistent author is
@@ -116,6 +116,31 @@
  * +180, 43, +210. Saturated, the flow queues (p50 0.1 → 0.5–1 s) and GC grows with what waits.
  * Tried in the same minutes, no better: a Buffer copy of msg.payload per event instead of the
  * string (main +250–300, GC +163–270), batchDelayMs 50 (main +150–218, GC +127–170).
+ *
+ * Where the backlog waits (issue 16, the receiver's maxBacklog), 2026-12-07 02:52–03:19 UTC, load
+ * average 6–12 from other work, `--probe bench/backlog-probe.cjs` (samples every 100 ms inside the
+ * Node-RED process; VOEVENT_PROBE_GC=1 also collects garbage each second to see the live heap):
+ * - The built-in flow (receiver → dedupe → broadcaster), `--mode persistent --window 64
+ *   --subscribers 1 --events 5000`: Node-RED's delivery queue between nodes (immediates) held at
+ *   most 50–345 messages, the broadcaster's socket to the subscriber 0.25–2.1 MB written and not
+ *   yet taken by the kernel, the live heap 40–134 MB. Every node of that flow finishes a message
+ *   as soon as it gets it, so the receiver's backlog stays under its bound (1000) and the bound
+ *   does not engage: the latency (p50 0.1–1 s) is the subscriber's side (the broadcaster's queue
+ *   to it, bounded by its maxQueueBytes, the kernel's buffers, the subscriber child sharing the
+ *   CPU), which the receiver's bound does not cover. Alternated rounds (main, then this branch;
+ *   events/s, p50, p99, CPU µs/event, peak RSS): main 804/s 369 ms 1,858 ms 546 402 MB; 885/s
+ *   233 1,122 552 400 MB; branch 650/s 1,013 ms 1,575 ms 590 487 MB; 705/s 648 1,783 562 461 MB
+ *   (load average 9–11: within the runs' spread).
+ * - A flow that waits on a slow service (`--example bench/slow-service-flow.json`: the broker
+ *   example with a function node that holds each message 0.5 s before sending it on,
+ *   `--events 2000`): on main the function node's timers (one per message held) reached
+ *   708–994, immediates 661–1,034, the broadcaster's queue 3.2–4.2 MB, peak RSS 336–358 MB, and
+ *   in 2 runs of 3 the burst the slow stage let go overflowed the subscriber's queue
+ *   (maxQueueBytes 4 MiB): the subscriber was dropped, 824 and 834 of 2,000 events delivered.
+ *   With maxBacklog (default 1000; one author: half, 500) the timers stayed at 464–505 (the
+ *   node logged "author 127.0.0.1 paused: it has 500 events unfinished by the flow"), peak RSS
+ *   306–314 MB, all 2,000 events delivered in each of 3 runs, p50 0.76–1.1 s, p99 1.1–1.9 s
+ *   (the 0.5 s of the slow node plus the wait of the paused author).
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
