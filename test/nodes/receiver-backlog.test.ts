@@ -84,7 +84,7 @@ function withHooks(RED: NodeAPI): void | Promise<void> {
   return nodeInit("voevent-receiver")(RED);
 }
 
-async function loadSlowFlow(port: number, maxBacklog: number): Promise<void> {
+async function loadSlowFlow(port: number, maxBacklog: number | string): Promise<void> {
   const flow: FlowNode[] = [
     { id: TAB_ID, type: "tab", label: "test" },
     { ...identityNode(), z: TAB_ID },
@@ -176,6 +176,21 @@ function arrivals(msgs: { payload?: unknown }[]): Map<string, number> {
   }
   return seen;
 }
+
+describe("voevent-receiver node: the maxBacklog setting", () => {
+  useNodeRed();
+  for (const value of ["0", "-5", "12.5", "lots"]) {
+    it(`refuses maxBacklog ${JSON.stringify(value)} with a message naming it, and does not listen`, async () => {
+      const port = await freePort();
+      await loadSlowFlow(port, value);
+      await waitUntil(() => texts().includes("invalid settings"), 2000, "invalid settings status");
+      assert.equal(
+        String(callsOf("r", "error")[0]![0]),
+        `not started: the backlog (maxBacklog) must be a whole number of events, 1 or more, not "${value}"`,
+      );
+    });
+  }
+});
 
 describeCorpus("voevent-receiver node: the backlog behind it is bounded (maxBacklog)", () => {
   useNodeRed();
