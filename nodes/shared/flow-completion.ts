@@ -109,13 +109,6 @@ export class FlowCompletion {
     if (!this.hooks.has(POST_RECEIVE)) this.hooks.add(POST_RECEIVE, postReceive);
   }
 
-  /** Messages sent by this tracker that the flow has not finished yet. */
-  get pending(): number {
-    let n = 0;
-    for (const lineage of lineages.values()) if (lineage.owner === this) n++;
-    return n;
-  }
-
   /**
    * Sends `msg` with `send` (the node's send) under a new _msgid; `finish` is called once every
    * node that got it, and what they sent on under its id, is done with it.
