@@ -195,16 +195,16 @@ function init(RED: NodeAPI): void {
     receiver.on("nak", (info: NakInfo) => {
       if (refusedOutput) {
         // The second output: the refused frame as text, why, and from whom, to route or count.
-        this.send([
-          null,
-          {
-            payload: info.bytes.toString("utf8"),
-            reason: info.reason,
-            code: info.code,
-            ivorn: info.ivorn,
-            vtp: { peer: info.peer, localIvo, receivedAt: new Date().toISOString() },
-          },
-        ]);
+        const refused: NodeMessage = {
+          payload: info.bytes.toString("utf8"),
+          reason: info.reason,
+          code: info.code,
+          ivorn: info.ivorn,
+          vtp: { peer: info.peer, localIvo, receivedAt: new Date().toISOString() },
+        };
+        // Counted in the backlog like an accepted event: a flood of refusals waits too.
+        if (completion === null) this.send([null, refused]);
+        else completion.send(refused, (m) => this.send([null, m]), receiver.backlogHold(info.author));
       }
       if (info.code === "HANDLER") {
         this.error(t("errors.handler", { peer: info.peer, error: info.error?.message ?? "" }));

@@ -53,7 +53,9 @@
  *   unfinished events first; while the backlog is half full or more, the
  *   authors with frames waiting hand them over in turn, one each, so that the
  *   room freed is shared rather than taken by the first author woken. An
- *   event unfinished after `backlogTimeoutMs` (60 s) stops counting.
+ *   event unfinished after `backlogTimeoutMs` (60 s) stops counting. An
+ *   adapter counts what else it hands on for an author with `backlogHold`
+ *   (the voevent-receiver node: refused packets sent to its second output).
  * - Signatures (`signatures`, src/signature): absent or mode "ignore", the
  *   packet's bytes are not looked at for one. "check": the verdict is put on
  *   the event (`signature`) and the event goes on. "require": an event not
@@ -126,6 +128,8 @@ export interface ReceivedEvent {
 
 export interface NakInfo {
   peer: string;
+  /** The author's address, as the backlog counts it (see backlogHold). */
+  author: string;
   /** The refused frame's bytes, as received. */
   bytes: Buffer;
   /** The event's ivorn when it had one, else null. */
@@ -326,6 +330,15 @@ export class VTPReceiver extends EventEmitter {
     safeEmit(this, "backlog", change);
   }
 
+  /**
+   * Counts one more unfinished event from `author` (an address) in the backlog, for something
+   * the adapter hands to its flow besides accepted events (a refused packet sent on); the
+   * returned Finish takes it off. With awaitFinish off, counts nothing.
+   */
+  backlogHold(author: string): Finish {
+    return this.opts.awaitFinish ? this.backlogCount.add(author) : noFinish;
+  }
+
   /** @internal Whether the backlog is at least half full: authors then take turns, one event each. */
   get contended(): boolean {
     const b = this.backlogCount;
@@ -486,7 +499,13 @@ export class VTPReceiver extends EventEmitter {
       doc = parseXml(xml, { maxBytes });
     } catch (err) {
       const code = isVOEventError(err) ? err.code : "MALFORMED";
-      return this.nak(peer, bytes, { ivorn: null, code, reason: `Event rejected: ${messageOf(err)}` }, true);
+      return this.nak(
+        peer,
+        bytes,
+        { ivorn: null, code, reason: `Event rejected: ${messageOf(err)}` },
+        true,
+        author,
+      );
     }
     const kind = classify(doc);
     if (kind === "transport") {
@@ -500,6 +519,7 @@ export class VTPReceiver extends EventEmitter {
           reason: `Event rejected: a Transport message (role "${role}") sent to a receiver, which takes only VOEvents`,
         },
         true,
+        author,
       );
     }
     const ivornAttr = doc.root.local === "VOEvent" ? rootIvorn(doc) : null;
@@ -514,6 +534,7 @@ export class VTPReceiver extends EventEmitter {
         bytes,
         { ivorn: ivornAttr, code, reason: `Event rejected: ${messageOf(err)}` },
         doc.root.local !== "VOEvent",
+        author,
       );
     }
     const ev = receivedEvent({ xml, bytes, frame: frame ?? encodeFrame(bytes), doc, head, peer, receivedAt });
@@ -539,6 +560,7 @@ export class VTPReceiver extends EventEmitter {
               : `Event rejected: schema validation failed: ${r.error}`,
           },
           false,
+          author,
         );
       }
     }
@@ -563,6 +585,7 @@ export class VTPReceiver extends EventEmitter {
           bytes,
           { ivorn: head.ivorn, code: "SIGNATURE", reason: `Event rejected: ${refusal}` },
           false,
+          author,
         );
     }
     return this.handOver(ev, author);
@@ -583,29 +606,36 @@ export class VTPReceiver extends EventEmitter {
       result = handler(ev, finish);
     } catch (err) {
       finish();
-      return this.handlerFailed(ev, err);
+      return this.handlerFailed(ev, err, author);
     }
     // `event` is emitted by the Session once the ack is written: ack first, then the event.
     if (result instanceof Promise)
       return result.then(accepted, (err: unknown) => {
         finish();
-        return this.handlerFailed(ev, err);
+        return this.handlerFailed(ev, err, author);
       });
     return accepted();
   }
 
-  private handlerFailed(ev: ReceivedEvent, err: unknown): Outcome {
+  private handlerFailed(ev: ReceivedEvent, err: unknown, author: string): Outcome {
     const error = err instanceof Error ? err : new Error(String(err));
     return this.nak(
       ev.peer,
       ev.bytes,
       { ivorn: ev.head.ivorn, code: "HANDLER", reason: "Event rejected: internal error", error },
       false,
+      author,
     );
   }
 
-  private nak(peer: string, bytes: Buffer, info: Omit<NakInfo, "peer" | "bytes">, close: boolean): Outcome {
-    safeEmit(this, "nak", { peer, bytes, ...info });
+  private nak(
+    peer: string,
+    bytes: Buffer,
+    info: Omit<NakInfo, "peer" | "bytes" | "author">,
+    close: boolean,
+    author: string,
+  ): Outcome {
+    safeEmit(this, "nak", { peer, author, bytes, ...info });
     return { reply: buildNak(info.ivorn ?? "", this.opts.localIvo, info.reason), close };
   }
 

@@ -33,7 +33,8 @@ const LOCAL_ID = "BAT_GRB_Pos_655721-214";
 let source = "";
 function eventNo(tag: string, n: number): string {
   source ||= readPacket(PACKET).toString("utf8");
-  return source.replace(`#${LOCAL_ID}"`, `#${LOCAL_ID}-${tag}-${n}"`);
+  // Tag "nak…": the IVORN loses its local id, and the receiver naks it (the connection stays open).
+  return source.replace(`#${LOCAL_ID}"`, tag.startsWith("nak") ? '"' : `#${LOCAL_ID}-${tag}-${n}"`);
 }
 
 /** What the slow node saw: messages it holds now and at most (got and not yet done). */
@@ -84,7 +85,8 @@ function withHooks(RED: NodeAPI): void | Promise<void> {
   return nodeInit("voevent-receiver")(RED);
 }
 
-async function loadSlowFlow(port: number, maxBacklog: number | string): Promise<void> {
+/** `refused`: the slow node on the second output (refused packets), the first to `out` directly. */
+async function loadSlowFlow(port: number, maxBacklog: number | string, refused = false): Promise<void> {
   const flow: FlowNode[] = [
     { id: TAB_ID, type: "tab", label: "test" },
     { ...identityNode(), z: TAB_ID },
@@ -102,7 +104,9 @@ async function loadSlowFlow(port: number, maxBacklog: number | string): Promise<
       maxBytes: 1048576,
       maxBacklog,
       tls: "",
-      wires: [["slow"]],
+      refusedOutput: refused,
+      outputs: refused ? 2 : 1,
+      wires: refused ? [["out"], ["slow"]] : [["slow"]],
     },
     { id: "slow", z: TAB_ID, type: "test-slow", delay: 1, wires: [["out"]] },
     { id: "out", z: TAB_ID, type: "helper" },
@@ -242,6 +246,28 @@ describeCorpus("voevent-receiver node: the backlog behind it is bounded (maxBack
     );
     // Back to normal once the flow caught up.
     await waitUntil(() => /^port \d+: \d+ received$/.test(texts().at(-1) ?? ""), 5000, "the received status");
+  });
+
+  it("refused packets sent on (second output) count too: a flood of naks waits for the flow", async function () {
+    this.timeout(120_000);
+    const port = await freePort();
+    await loadSlowFlow(port, 200, true);
+    await waitUntil(() => texts().some((t) => t.startsWith("listening on port")), 3000, "listening");
+    const out = collect("out");
+    const N = 1500;
+
+    const got = await author(port, "nak", N, { timeoutMs: 90_000 });
+
+    assert.deepEqual(got, { acks: 0, naks: N }, "every packet naked, on one connection");
+    await waitUntil(() => out.length >= N, 30_000, `${N} refused packets at the end of the flow`);
+    assert.ok(
+      out.every((m) => m.code === "BAD_IVORN"),
+      String(out[0]?.code),
+    );
+    assert.ok(
+      slow.maxHolding <= 200,
+      `the slow node held ${slow.maxHolding} refused packets at once (maxBacklog 200)`,
+    );
   });
 
   it("three flooding authors share the bound; a fourth author is still served; nothing lost", async function () {
