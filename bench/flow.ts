@@ -33,13 +33,15 @@
  *                      Node-RED's own cost of one more node (delivery, clone for a second wire)
  *   --rounds R         --archive: rounds of each (default 3)
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
+ *   --probe FILE       load FILE in the Node-RED process (node --require): e.g. bench/backlog-probe.cjs,
+ *                      which logs where messages wait (immediates, timers, socket buffers, heap)
  *
  * Latency is author send → subscriber receive (the author writes its send time into each
  * event). The receiver acks once the event is handed to the flow, so a persistent author is
  * held back by the receiver only, not by the flow: when the flow is the slower part, messages
  * queue inside Node-RED and the latency is queueing (use --rate to measure below saturation).
- * RSS is the Node-RED process's (from /proc), before the measured events and after they are
- * all delivered; CPU is the Node-RED process's user+system time over the measured events.
+ * RSS is the Node-RED process's (from /proc), before the measured events, its peak while they go
+ * through (sampled every 50 ms) and after they are all delivered; CPU is the Node-RED process's user+system time over the measured events.
  *
  * Figures from `--subscribers 1,50 --events 5000` on the 2-vCPU development VM (Node 20,
  * Node-RED 4.1.15; Node-RED, the author and the subscribers share the two vCPUs; end to end =
@@ -114,6 +116,31 @@
  * +180, 43, +210. Saturated, the flow queues (p50 0.1 → 0.5–1 s) and GC grows with what waits.
  * Tried in the same minutes, no better: a Buffer copy of msg.payload per event instead of the
  * string (main +250–300, GC +163–270), batchDelayMs 50 (main +150–218, GC +127–170).
+ *
+ * Where the backlog waits (issue 16, the receiver's maxBacklog), 2026-12-07 02:52–03:19 UTC, load
+ * average 6–12 from other work, `--probe bench/backlog-probe.cjs` (samples every 100 ms inside the
+ * Node-RED process; VOEVENT_PROBE_GC=1 also collects garbage each second to see the live heap):
+ * - The built-in flow (receiver → dedupe → broadcaster), `--mode persistent --window 64
+ *   --subscribers 1 --events 5000`: Node-RED's delivery queue between nodes (immediates) held at
+ *   most 50–345 messages, the broadcaster's socket to the subscriber 0.25–2.1 MB written and not
+ *   yet taken by the kernel, the live heap 40–134 MB. Every node of that flow finishes a message
+ *   as soon as it gets it, so the receiver's backlog stays under its bound (1000) and the bound
+ *   does not engage: the latency (p50 0.1–1 s) is the subscriber's side (the broadcaster's queue
+ *   to it, bounded by its maxQueueBytes, the kernel's buffers, the subscriber child sharing the
+ *   CPU), which the receiver's bound does not cover. Alternated rounds (main, then this branch;
+ *   events/s, p50, p99, CPU µs/event, peak RSS): main 804/s 369 ms 1,858 ms 546 402 MB; 885/s
+ *   233 1,122 552 400 MB; branch 650/s 1,013 ms 1,575 ms 590 487 MB; 705/s 648 1,783 562 461 MB
+ *   (load average 9–11: within the runs' spread).
+ * - A flow that waits on a slow service (`--example bench/slow-service-flow.json`: the broker
+ *   example with a function node that holds each message 0.5 s before sending it on,
+ *   `--events 2000`): on main the function node's timers (one per message held) reached
+ *   708–994, immediates 661–1,034, the broadcaster's queue 3.2–4.2 MB, peak RSS 336–358 MB, and
+ *   in 2 runs of 3 the burst the slow stage let go overflowed the subscriber's queue
+ *   (maxQueueBytes 4 MiB): the subscriber was dropped, 824 and 834 of 2,000 events delivered.
+ *   With maxBacklog (default 1000; one author: half, 500) the timers stayed at 464–505 (the
+ *   node logged "author 127.0.0.1 paused: it has 500 events unfinished by the flow"), peak RSS
+ *   306–314 MB, all 2,000 events delivered in each of 3 runs, p50 0.76–1.1 s, p99 1.1–1.9 s
+ *   (the 0.5 s of the slow node plus the wait of the paused author).
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
@@ -431,6 +458,11 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const cpuBefore = cpuOf(pid);
   const threadsBefore = threadCpuOf(pid);
   const done = nextMessage<AuthorMessage>(author, (m) => m.type === "done", 3_600_000, "the author");
+  // The highest RSS seen while the events go through (sampled every 50 ms).
+  let rssPeak = rssBefore;
+  const rssSampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssOf(pid));
+  }, 50);
   author.send({ type: "go" } satisfies ParentMessage);
   const result = await done;
   if (result.type !== "done") throw new Error("unexpected author message");
@@ -448,6 +480,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   } else {
     subReports = settled;
   }
+  clearInterval(rssSampler);
   await sleep(500);
   const rssAfter = rssOf(pid);
 
@@ -498,7 +531,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   );
   console.log(
     `  Node-RED process: CPU ${cpuMs.toFixed(0)} ms = ${((cpuMs * 1000) / cfg.events).toFixed(0)} µs/event;` +
-      ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}`,
+      ` RSS ${mb(rssBefore)} → ${mb(rssAfter)}, peak ${mb(rssPeak)}`,
   );
   const perEvent = (ms: number) => ((ms * 1000) / cfg.events).toFixed(0);
   console.log(
@@ -608,11 +641,12 @@ async function main(): Promise<void> {
   console.log("starting Node-RED with the packed package (npm pack + install on first use) …");
   const profileDir = args.get("profile");
   if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true });
-  const rt = await startRuntime(
-    profileDir === undefined
-      ? {}
-      : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] },
-  );
+  const probe = args.get("probe");
+  const nodeArgs = [
+    ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`]),
+    ...(probe === undefined ? [] : ["--require", path.resolve(probe)]),
+  ];
+  const rt = await startRuntime(nodeArgs.length === 0 ? {} : { nodeArgs });
   const nodeRedVersion = (await rt.settings()).version ?? "?";
   console.log(
     `Node-RED ${nodeRedVersion}, pid ${rt.process.pid}, RSS at start ${mb(rssOf(rt.process.pid ?? 0))}`,

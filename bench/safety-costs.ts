@@ -11,8 +11,11 @@
  * The packets are the shared corpus's well-formed VOEvents with a local id (or the test fixtures
  * when the corpus is absent), cycled.
  */
+import type { NodeAPI, NodeMessage } from "node-red";
+import { FlowCompletion } from "../nodes/shared/flow-completion";
 import { sha1Key } from "../src/dedupe/keys";
 import { checkLocalId, inputText, readVOEvent, readVOEventHead } from "../src/voevent/parse";
+import { Backlog } from "../src/vtp/backlog";
 import { ConnectionLimits } from "../src/vtp/connection-limits";
 import { copyFrame } from "../src/vtp/framing";
 import { AckReader, quickAckOrigin } from "../src/vtp/quick-ack";
@@ -61,6 +64,20 @@ function main(): void {
   const limits = new ConnectionLimits({ maxConnections: 256, maxConnectionsPerAddress: 64 }, "bench");
   const mean = bytes.reduce((a, b) => a + b.length, 0) / bytes.length;
   let sink = 0;
+  // The receiver's backlog: the engine's count, and the node's tracking of a message through
+  // the runtime's hooks (Node-RED's own hooks module, triggered as its flows trigger it for a
+  // message sent to one node that calls done: preDeliver, postReceive, onComplete).
+  const backlog = new Backlog({ maxBacklog: 1000, backlogTimeoutMs: 60_000 }, () => {});
+  const hooks = (require("@node-red/util") as { hooks: HookRunner }).hooks;
+  let ids = 0;
+  const red = { hooks, util: { generateId: () => `m${++ids}` } } as unknown as NodeAPI;
+  const node = { _expectedDoneCount: 1 };
+  const deliverOnce = (msg: NodeMessage): void => {
+    hooks.trigger("preDeliver", { msg }, () => {});
+    hooks.trigger("postReceive", { msg, destination: { id: "n", node } }, () => {});
+    hooks.trigger("onComplete", { msg, node: { id: "n", node } }, () => {});
+  };
+  let completion: FlowCompletion | null = null;
 
   const steps: [string, (i: number) => void][] = [
     ["own copy of the frame (byte-exact relay)", (i) => (sink += copyFrame(bytes[i]).length)],
@@ -110,6 +127,22 @@ function main(): void {
       "per delivery: a subscriber's ack, its head known (AckReader)",
       (i) => (sink += (reader.read(acks[i]) ?? "").length),
     ],
+    ["backlog: an event counted and finished (maxBacklog)", () => backlog.add("127.0.0.1")()],
+    [
+      "Node-RED's hooks of one delivery, none registered (what every message pays anyway)",
+      () => deliverOnce({ _msgid: "x" }),
+    ],
+    [
+      "the same with the receiver's hooks (a message of another node: one Map lookup each)",
+      () => {
+        completion ??= FlowCompletion.open(red);
+        deliverOnce({ _msgid: "x" });
+      },
+    ],
+    [
+      "the receiver's message tracked through one node (id, 3 hooks, finish)",
+      () => completion?.send({}, deliverOnce, () => sink++),
+    ],
   ];
 
   console.log(`node ${process.version}; ${bytes.length} corpus packets, ${mean.toFixed(0)} bytes on average`);
@@ -123,7 +156,13 @@ function main(): void {
     }
     console.log(`${median(times).toFixed(2).padStart(8)} µs  ${name}`);
   }
+  (completion as FlowCompletion | null)?.close();
+  backlog.close();
   if (sink === -1) console.log(sink);
+}
+
+interface HookRunner {
+  trigger(hook: string, payload: unknown, done: (err?: unknown) => void): void;
 }
 
 main();

@@ -76,6 +76,7 @@ export {
   gcnTypeLabel,
   packetTypeOf,
 } from "./voevent/gcn-types";
+export { BACKLOG_DEFAULTS, type BacklogChange, type Finish } from "./vtp/backlog";
 // VTP: receiver, broadcaster, subscriber, sender.
 export {
   type BroadcasterOptions,

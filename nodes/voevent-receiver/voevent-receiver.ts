@@ -8,19 +8,24 @@
  * ivorn, vtp.peer}.
  *
  * The limits on peers that an operator may need to change are settings
- * (`maxConnections`, `maxPerAddress`, `frameTimeout`, `replyTimeout`, defaults
- * those of the engine); a warning or log line caused by one of them names the
+ * (`maxConnections`, `maxPerAddress`, `frameTimeout`, `replyTimeout`,
+ * `maxBacklog`, defaults those of the engine); a warning or log line caused by one of them names the
  * setting to change, in the words of the dialog.
  * Signatures (`signatures`: ignore / check / require, with a voevent-keyring):
  * the engine checks them (src/signature); each event sent on carries
  * msg.signature under check and require, and under require an event not signed
  * by a key of the keyring is naked with the verdict's reason (code SIGNATURE).
+ * The backlog: each event is sent under its own _msgid and counted unfinished
+ * until every node that got it (and what they sent on under its id) is done
+ * (../shared/flow-completion.ts); the engine stops reading from authors while
+ * `maxBacklog` events are unfinished, and the status says so.
  */
 import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { lazyEventMessage } from "../../src/contract";
 import { keepFrame } from "../../src/message-frame";
 import { feeds } from "../../src/monitor/feeds";
 import { rememberParsed } from "../../src/voevent/cache";
+import { BACKLOG_DEFAULTS, type BacklogChange } from "../../src/vtp/backlog";
 import { CONNECTION_LIMIT_DEFAULTS } from "../../src/vtp/connection-limits";
 import {
   type DroppedInfo,
@@ -30,6 +35,7 @@ import {
   VTPReceiver,
 } from "../../src/vtp/receiver";
 import { flag } from "../shared/config";
+import { FlowCompletion } from "../shared/flow-completion";
 import { getLocalIvo } from "../shared/identity";
 import { onClose } from "../shared/lifecycle";
 import {
@@ -63,6 +69,8 @@ interface ReceiverNodeDef extends NodeDef {
   maxPerAddress?: number | string;
   frameTimeout?: number | string;
   replyTimeout?: number | string;
+  /** Events handed to the flow and not finished by it, above which authors are paused. */
+  maxBacklog?: number | string;
   signatures?: string;
   keyring?: string;
 }
@@ -77,7 +85,11 @@ const RECEIVER_DEFAULTS = {
   maxPerAddress: CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerAddress,
   frameTimeout: RECEIVER_DEADLINES.frameTimeoutMs / 1000,
   replyTimeout: RECEIVER_DEADLINES.replyTimeoutMs / 1000,
+  maxBacklog: BACKLOG_DEFAULTS.maxBacklog,
 } as const;
+
+/** Backlog pauses and resumes are logged at most this often, ms. */
+const BACKLOG_LOG_MS = 10_000;
 
 /** The catalogue key naming the dialog setting behind each engine limit a peer can hit. */
 const LIMIT_LABELS: Record<string, string> = {
@@ -85,6 +97,7 @@ const LIMIT_LABELS: Record<string, string> = {
   maxConnectionsPerAddress: "setting.maxPerAddress",
   frameTimeoutMs: "setting.frameTimeout",
   replyTimeoutMs: "setting.replyTimeout",
+  maxBacklog: "setting.maxBacklog",
 };
 
 function init(RED: NodeAPI): void {
@@ -98,8 +111,10 @@ function init(RED: NodeAPI): void {
     let received = 0;
     let port = 0;
     let closed = false;
+    /** Authors paused because the flow is behind (the status says so until they resume). */
+    let flowBehind = false;
     const showListening = (): void => {
-      if (closed || port === 0) return;
+      if (closed || port === 0 || flowBehind) return;
       if (received === 0) flasher.set(statusOk(t("status.listening", { port })));
       // The count changes with every event: formatted at most once per STATUS_UPDATE_MS.
       else flasher.update(() => statusOk(t("status.received", { port, count: received })));
@@ -107,6 +122,7 @@ function init(RED: NodeAPI): void {
 
     let receiver: VTPReceiver;
     let localIvo: string;
+    let completion: FlowCompletion | null = null;
     try {
       localIvo = getLocalIvo(RED, config);
       const validate = config.validate === "schema" ? "schema" : "well-formed";
@@ -138,9 +154,11 @@ function init(RED: NodeAPI): void {
         replyTimeoutMs: secondsSetting("replyTimeout", config.replyTimeout, RECEIVER_DEFAULTS.replyTimeout, {
           allowZero: false,
         }),
+        awaitFinish: true,
+        maxBacklog: intSetting("maxBacklog", config.maxBacklog, RECEIVER_DEFAULTS.maxBacklog, 1),
         ...(tls === undefined ? {} : { tls }),
         ...(signatures === null ? {} : { signatures }),
-        handler: (ev: ReceivedEvent) => {
+        handler: (ev: ReceivedEvent, finish) => {
           // Sent before the engine writes the ack: the ack means the flow has the event.
           // The nodes after this one (filter, archive, …) find this parse in the cache.
           // msg.voevent is read from the tree when first used: a relay that never reads it
@@ -153,11 +171,15 @@ function init(RED: NodeAPI): void {
           });
           if (ev.signature !== undefined) msg.signature = ev.signature;
           keepFrame(msg, ev.xml, ev.frame);
-          this.send(msg);
+          if (completion === null) {
+            this.send(msg);
+            finish();
+          } else completion.send(msg, (m) => this.send(m), finish);
           received++;
           showListening();
         },
       });
+      completion = FlowCompletion.open(RED);
     } catch (err) {
       const message = settingMessage(RED, TYPE, err);
       this.error(t("errors.settings", { error: message }));
@@ -173,16 +195,16 @@ function init(RED: NodeAPI): void {
     receiver.on("nak", (info: NakInfo) => {
       if (refusedOutput) {
         // The second output: the refused frame as text, why, and from whom, to route or count.
-        this.send([
-          null,
-          {
-            payload: info.bytes.toString("utf8"),
-            reason: info.reason,
-            code: info.code,
-            ivorn: info.ivorn,
-            vtp: { peer: info.peer, localIvo, receivedAt: new Date().toISOString() },
-          },
-        ]);
+        const refused: NodeMessage = {
+          payload: info.bytes.toString("utf8"),
+          reason: info.reason,
+          code: info.code,
+          ivorn: info.ivorn,
+          vtp: { peer: info.peer, localIvo, receivedAt: new Date().toISOString() },
+        };
+        // Counted in the backlog like an accepted event: a flood of refusals waits too.
+        if (completion === null) this.send([null, refused]);
+        else completion.send(refused, (m) => this.send([null, m]), receiver.backlogHold(info.author));
       }
       if (info.code === "HANDLER") {
         this.error(t("errors.handler", { peer: info.peer, error: info.error?.message ?? "" }));
@@ -204,6 +226,51 @@ function init(RED: NodeAPI): void {
     receiver.on("dropped", (info: DroppedInfo) => {
       if (info.reason !== "not a VOEvent")
         this.log(t("log.dropped", { peer: info.peer, reason: info.reason }) + settingOf(info.limit));
+    });
+    // Pauses and resumes can come many times a second while the flow is behind: each kind of
+    // line is logged at most once per BACKLOG_LOG_MS (the status always shows the state).
+    const lastBacklogLog = new Map<string, number>();
+    const logBacklog = (kind: string, text: string): void => {
+      const now = Date.now();
+      if (now - (lastBacklogLog.get(kind) ?? 0) < BACKLOG_LOG_MS) return;
+      lastBacklogLog.set(kind, now);
+      this.log(text);
+    };
+    let allPaused = false;
+    const pausedAuthors = new Set<string>();
+    receiver.on("backlog", (change: BacklogChange) => {
+      const max = receiver.backlog.maxBacklog;
+      if (change.paused === true) {
+        allPaused = true;
+        logBacklog("paused", t("log.paused", { pending: change.pending, max }) + settingOf("maxBacklog"));
+      } else if (change.paused === false) {
+        allPaused = false;
+        logBacklog("resumed", t("log.resumed", { pending: change.pending }));
+      }
+      if (change.author !== undefined) {
+        if (change.authorPaused === true) {
+          pausedAuthors.add(change.author);
+          logBacklog(
+            "author",
+            t("log.authorPaused", {
+              author: change.author,
+              pending: change.pending,
+              share: Math.max(1, Math.floor(max / 2)),
+            }) + settingOf("maxBacklog"),
+          );
+        } else pausedAuthors.delete(change.author);
+      }
+      if (allPaused || pausedAuthors.size > 0) {
+        flowBehind = true;
+        flasher.set(statusWarn(t("status.paused", { pending: change.pending })));
+      } else if (flowBehind) {
+        flowBehind = false;
+        showListening();
+      }
+      if (change.expired !== undefined)
+        this.warn(
+          t("warn.expired", { count: change.expired, seconds: BACKLOG_DEFAULTS.backlogTimeoutMs / 1000 }),
+        );
     });
     receiver.on("error", (err: Error) => {
       this.error(t("errors.server", { error: err.message }));
@@ -251,6 +318,7 @@ function init(RED: NodeAPI): void {
       await listening;
       await receiver.close();
       receiver.removeAllListeners();
+      completion?.close();
     });
   }
   RED.nodes.registerType(TYPE, VOEventReceiverNode);

@@ -41,6 +41,21 @@
  *   xmllint run that takes longer is stopped and the event is naked.
  * - Connections: at most `maxConnections` (256) in all and
  *   `maxConnectionsPerAddress` (64) from one address (connection-limits.ts).
+ * - The backlog behind the receiver (backlog.ts): with `awaitFinish`, an event
+ *   counts as unfinished from its hand-over until the handler's `finish` is
+ *   called (a voevent-receiver node calls it once the flow is done with the
+ *   message). While `maxBacklog` (1000) events are unfinished the receiver
+ *   stops reading from every author, and while one author address holds half
+ *   of them it stops reading from that address: a frame already read waits
+ *   before its hand-over, the socket is paused, and TCP slows the author down.
+ *   Nothing is dropped or naked; acks come later. Reading starts again at
+ *   half the bound (a quarter for one address), the authors with the fewest
+ *   unfinished events first; while the backlog is half full or more, the
+ *   authors with frames waiting hand them over in turn, one each, so that the
+ *   room freed is shared rather than taken by the first author woken. An
+ *   event unfinished after `backlogTimeoutMs` (60 s) stops counting. An
+ *   adapter counts what else it hands on for an author with `backlogHold`
+ *   (the voevent-receiver node: refused packets sent to its second output).
  * - Signatures (`signatures`, src/signature): absent or mode "ignore", the
  *   packet's bytes are not looked at for one. "check": the verdict is put on
  *   the event (`signature`) and the event goes on. "require": an event not
@@ -60,6 +75,9 @@
  *   error, junk); `limit` names the option whose deadline was missed
  *   (`idleTimeoutMs`, `frameTimeoutMs`, `replyTimeoutMs`)
  * - `disconnect` {peer, reason}: a connection ended, for whatever reason
+ * - `backlog` (BacklogChange): every author paused (`paused` true) or reading
+ *   again (false), one author address paused or resumed alone (`author`,
+ *   `authorPaused`), or events expired (`expired`); `pending` is the count
  * - `error` (Error): a server error after listen (only if someone listens)
  * - `close`: close() finished
  */
@@ -73,6 +91,7 @@ import type { VOEvent } from "../voevent/model";
 import { checkLocalId, inputText, readVOEvent, readVOEventHead, type VOEventHead } from "../voevent/parse";
 import { parseXml } from "../xml/parse";
 import type { XDocument } from "../xml/types";
+import { BACKLOG_DEFAULTS, Backlog, type BacklogChange, type Finish } from "./backlog";
 import {
   DEFAULT_MAX_FRAME_BYTES,
   FramedConnection,
@@ -109,6 +128,8 @@ export interface ReceivedEvent {
 
 export interface NakInfo {
   peer: string;
+  /** The author's address, as the backlog counts it (see backlogHold). */
+  author: string;
   /** The refused frame's bytes, as received. */
   bytes: Buffer;
   /** The event's ivorn when it had one, else null. */
@@ -156,8 +177,21 @@ export interface VTPReceiverOptions {
   requireLocalId?: boolean;
   /** Serve TLS with this certificate and key. */
   tls?: TlsOptions;
-  /** Called for each valid event before it is acked; a throw or rejection naks it. */
-  handler?: (ev: ReceivedEvent) => void | Promise<void>;
+  /**
+   * Called for each valid event before it is acked; a throw or rejection naks it. With
+   * `awaitFinish`, `finish` must be called once the event is done with (see maxBacklog).
+   */
+  handler?: (ev: ReceivedEvent, finish: Finish) => void | Promise<void>;
+  /**
+   * Count each event handed to the handler as unfinished until the handler's `finish` is
+   * called, and stop reading from authors while `maxBacklog` are. Default false: an event is
+   * finished once the handler returns (or its promise settles).
+   */
+  awaitFinish?: boolean;
+  /** With awaitFinish: unfinished events above which authors are paused (one address: half). Default 1000; 0 = no bound. */
+  maxBacklog?: number;
+  /** With awaitFinish: an event unfinished this long stops counting. Default 60000 ms. */
+  backlogTimeoutMs?: number;
   /** Connections served at once; more are refused. Default 256. */
   maxConnections?: number;
   /** Check (or require) OpenPGP signatures against a keyring; `keyring` is awaited per event (load it once). */
@@ -192,7 +226,14 @@ export class VTPReceiver extends EventEmitter {
   private readonly opts: Required<
     Omit<
       VTPReceiverOptions,
-      "tls" | "handler" | "whitelist" | "maxConnections" | "maxConnectionsPerAddress" | "signatures"
+      | "tls"
+      | "handler"
+      | "whitelist"
+      | "maxConnections"
+      | "maxConnectionsPerAddress"
+      | "signatures"
+      | "maxBacklog"
+      | "backlogTimeoutMs"
     >
   > & {
     tls: TlsOptions | undefined;
@@ -205,6 +246,8 @@ export class VTPReceiver extends EventEmitter {
   /** TCP connections accepted and not yet closed (TLS sockets are counted once, by their raw socket). */
   private readonly limits: ConnectionLimits;
   private readonly sessions = new Set<Session>();
+  /** Events handed over and not finished (with awaitFinish). */
+  private readonly backlogCount: Backlog;
   private closing = false;
   private bound: { host: string; port: number } | null = null;
 
@@ -251,6 +294,7 @@ export class VTPReceiver extends EventEmitter {
       ),
       tls: options.tls,
       handler: options.handler,
+      awaitFinish: options.awaitFinish ?? false,
       signatures: options.signatures?.mode === "ignore" ? undefined : options.signatures,
     };
     this.whitelist = new Whitelist(options.whitelist ?? DEFAULT_RECEIVER_WHITELIST);
@@ -262,6 +306,48 @@ export class VTPReceiver extends EventEmitter {
       },
       "VTPReceiver",
     );
+    this.backlogCount = new Backlog(
+      {
+        maxBacklog: options.maxBacklog ?? BACKLOG_DEFAULTS.maxBacklog,
+        backlogTimeoutMs: options.backlogTimeoutMs ?? BACKLOG_DEFAULTS.backlogTimeoutMs,
+      },
+      (change) => this.backlogChanged(change),
+    );
+  }
+
+  /** Events handed over and not yet finished (with awaitFinish), and whether authors are paused. */
+  get backlog(): { pending: number; paused: boolean; maxBacklog: number } {
+    const b = this.backlogCount;
+    return { pending: b.pending, paused: b.paused, maxBacklog: b.maxBacklog };
+  }
+
+  private backlogChanged(change: BacklogChange): void {
+    // Authors with the fewest unfinished events go on first: their waits are woken first, so
+    // they hand over their next event before a flooding author takes the room back.
+    const b = this.backlogCount;
+    const order = [...this.sessions].sort((x, y) => b.pendingFrom(x.author) - b.pendingFrom(y.author));
+    for (const session of order) session.backlogChanged();
+    safeEmit(this, "backlog", change);
+  }
+
+  /**
+   * Counts one more unfinished event from `author` (an address) in the backlog, for something
+   * the adapter hands to its flow besides accepted events (a refused packet sent on); the
+   * returned Finish takes it off. With awaitFinish off, counts nothing.
+   */
+  backlogHold(author: string): Finish {
+    return this.opts.awaitFinish ? this.backlogCount.add(author) : noFinish;
+  }
+
+  /** @internal Whether the backlog is at least half full: authors then take turns, one event each. */
+  get contended(): boolean {
+    const b = this.backlogCount;
+    return this.opts.awaitFinish && b.maxBacklog > 0 && b.pending * 2 >= b.maxBacklog;
+  }
+
+  /** @internal Whether a session from this address must wait before handing over its next event. */
+  held(author: string): boolean {
+    return this.opts.awaitFinish && this.backlogCount.holds(author);
   }
 
   /** Open connections (whitelisted, past any TLS handshake). */
@@ -314,6 +400,7 @@ export class VTPReceiver extends EventEmitter {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.backlogCount.close();
     const server = this.server;
     const waits: Promise<void>[] = [];
     if (server?.listening) {
@@ -397,7 +484,13 @@ export class VTPReceiver extends EventEmitter {
    * (schema validation, a signature check, a handler that returns a promise): the usual frame
    * costs no promise and no turn of the microtask queue before its ack.
    */
-  answer(bytes: Buffer, peer: string, receivedAt: Date, frame?: Buffer): Outcome | Promise<Outcome> {
+  answer(
+    bytes: Buffer,
+    peer: string,
+    receivedAt: Date,
+    frame?: Buffer,
+    author = peer,
+  ): Outcome | Promise<Outcome> {
     const maxBytes = this.opts.maxBytes;
     let xml: string;
     let doc: XDocument;
@@ -406,7 +499,13 @@ export class VTPReceiver extends EventEmitter {
       doc = parseXml(xml, { maxBytes });
     } catch (err) {
       const code = isVOEventError(err) ? err.code : "MALFORMED";
-      return this.nak(peer, bytes, { ivorn: null, code, reason: `Event rejected: ${messageOf(err)}` }, true);
+      return this.nak(
+        peer,
+        bytes,
+        { ivorn: null, code, reason: `Event rejected: ${messageOf(err)}` },
+        true,
+        author,
+      );
     }
     const kind = classify(doc);
     if (kind === "transport") {
@@ -420,6 +519,7 @@ export class VTPReceiver extends EventEmitter {
           reason: `Event rejected: a Transport message (role "${role}") sent to a receiver, which takes only VOEvents`,
         },
         true,
+        author,
       );
     }
     const ivornAttr = doc.root.local === "VOEvent" ? rootIvorn(doc) : null;
@@ -434,15 +534,17 @@ export class VTPReceiver extends EventEmitter {
         bytes,
         { ivorn: ivornAttr, code, reason: `Event rejected: ${messageOf(err)}` },
         doc.root.local !== "VOEvent",
+        author,
       );
     }
     const ev = receivedEvent({ xml, bytes, frame: frame ?? encodeFrame(bytes), doc, head, peer, receivedAt });
-    if (this.opts.validate === "schema" || this.opts.signatures !== undefined) return this.answerChecked(ev);
-    return this.handOver(ev);
+    if (this.opts.validate === "schema" || this.opts.signatures !== undefined)
+      return this.answerChecked(ev, author);
+    return this.handOver(ev, author);
   }
 
   /** The checks that wait (schema validation in a worker, a signature), then the handler. */
-  private async answerChecked(ev: ReceivedEvent): Promise<Outcome> {
+  private async answerChecked(ev: ReceivedEvent, author: string): Promise<Outcome> {
     const { peer, bytes, head } = ev;
     if (this.opts.validate === "schema") {
       const r = await validateVOEventSchema(bytes, ev.doc, { timeoutMs: this.opts.schemaTimeoutMs });
@@ -458,6 +560,7 @@ export class VTPReceiver extends EventEmitter {
               : `Event rejected: schema validation failed: ${r.error}`,
           },
           false,
+          author,
         );
       }
     }
@@ -482,13 +585,14 @@ export class VTPReceiver extends EventEmitter {
           bytes,
           { ivorn: head.ivorn, code: "SIGNATURE", reason: `Event rejected: ${refusal}` },
           false,
+          author,
         );
     }
-    return this.handOver(ev);
+    return this.handOver(ev, author);
   }
 
   /** Gives an accepted event to the handler; the ack, or a nak if the handler fails. */
-  private handOver(ev: ReceivedEvent): Outcome | Promise<Outcome> {
+  private handOver(ev: ReceivedEvent, author: string): Outcome | Promise<Outcome> {
     const handler = this.opts.handler;
     const accepted = (): Outcome => ({
       reply: buildAck(ev.head.ivorn, this.opts.localIvo),
@@ -496,30 +600,42 @@ export class VTPReceiver extends EventEmitter {
       event: ev,
     });
     if (handler === undefined) return accepted();
+    const finish = this.opts.awaitFinish ? this.backlogCount.add(author) : noFinish;
     let result: void | Promise<void>;
     try {
-      result = handler(ev);
+      result = handler(ev, finish);
     } catch (err) {
-      return this.handlerFailed(ev, err);
+      finish();
+      return this.handlerFailed(ev, err, author);
     }
     // `event` is emitted by the Session once the ack is written: ack first, then the event.
     if (result instanceof Promise)
-      return result.then(accepted, (err: unknown) => this.handlerFailed(ev, err));
+      return result.then(accepted, (err: unknown) => {
+        finish();
+        return this.handlerFailed(ev, err, author);
+      });
     return accepted();
   }
 
-  private handlerFailed(ev: ReceivedEvent, err: unknown): Outcome {
+  private handlerFailed(ev: ReceivedEvent, err: unknown, author: string): Outcome {
     const error = err instanceof Error ? err : new Error(String(err));
     return this.nak(
       ev.peer,
       ev.bytes,
       { ivorn: ev.head.ivorn, code: "HANDLER", reason: "Event rejected: internal error", error },
       false,
+      author,
     );
   }
 
-  private nak(peer: string, bytes: Buffer, info: Omit<NakInfo, "peer" | "bytes">, close: boolean): Outcome {
-    safeEmit(this, "nak", { peer, bytes, ...info });
+  private nak(
+    peer: string,
+    bytes: Buffer,
+    info: Omit<NakInfo, "peer" | "bytes" | "author">,
+    close: boolean,
+    author: string,
+  ): Outcome {
+    safeEmit(this, "nak", { peer, author, bytes, ...info });
     return { reply: buildNak(info.ivorn ?? "", this.opts.localIvo, info.reason), close };
   }
 
@@ -543,7 +659,13 @@ export class VTPReceiver extends EventEmitter {
 class Session {
   private readonly queue: { frame: Buffer; at: Date }[] = [];
   private busy = false;
+  /** Reading stopped: too many frames read ahead (`queueFull`), or the backlog holds this author. */
   private paused = false;
+  private queueFull = false;
+  /** Resolves the wait of a drain held by the backlog. */
+  private unheld: (() => void) | null = null;
+  /** The author's address, as the backlog counts it. */
+  readonly author: string;
   private peerEnded = false;
   private stopped = false;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -551,7 +673,36 @@ class Session {
   constructor(
     private readonly receiver: VTPReceiver,
     private readonly conn: FramedConnection,
-  ) {}
+  ) {
+    this.author = normaliseAddress(conn.socket.remoteAddress);
+  }
+
+  /** The backlog changed: pause or resume reading, and wake a drain that waits on it. */
+  backlogChanged(): void {
+    this.updateReading();
+    if (this.unheld !== null && !this.receiver.held(this.author)) {
+      const wake = this.unheld;
+      this.unheld = null;
+      wake();
+    }
+  }
+
+  /** Reads while neither the frames read ahead nor the backlog say to wait. */
+  private updateReading(): void {
+    if (this.stopped || this.conn.closed) return;
+    const pause = this.queueFull || this.receiver.held(this.author);
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) this.conn.pause();
+    else this.conn.resume();
+  }
+
+  /** Waits until the backlog no longer holds this author (or the session stops). */
+  private whileHeld(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.unheld = resolve;
+    });
+  }
 
   start(): void {
     const conn = this.conn;
@@ -559,9 +710,9 @@ class Session {
       // Our own copy (the payload may be a view of a larger socket chunk, and the handler may keep
       // it), kept framed: a relay forwards it as it came.
       this.queue.push({ frame: copyFrame(payload), at: new Date() });
-      if (this.queue.length >= MAX_QUEUED_FRAMES && !this.paused) {
-        this.paused = true;
-        conn.pause();
+      if (this.queue.length >= MAX_QUEUED_FRAMES && !this.queueFull) {
+        this.queueFull = true;
+        this.updateReading();
       }
       this.clearIdle();
       if (!this.busy) void this.drain();
@@ -591,6 +742,11 @@ class Session {
     this.stopped = true;
     this.queue.length = 0;
     this.clearIdle();
+    if (this.unheld !== null) {
+      const wake = this.unheld;
+      this.unheld = null;
+      wake();
+    }
     this.conn.destroy("receiver closed");
   }
 
@@ -598,11 +754,18 @@ class Session {
     this.busy = true;
     try {
       for (;;) {
+        if (this.queue.length === 0 || this.stopped || this.conn.closed) break;
+        // The flow behind is too far behind: the frame waits (and reading stops) until it catches up.
+        if (this.receiver.held(this.author)) {
+          this.updateReading();
+          await this.whileHeld();
+          continue;
+        }
         const next = this.queue.shift();
-        if (next === undefined || this.stopped || this.conn.closed) break;
-        if (this.paused && this.queue.length < MAX_QUEUED_FRAMES / 2) {
-          this.paused = false;
-          this.conn.resume();
+        if (next === undefined) break;
+        if (this.queueFull && this.queue.length < MAX_QUEUED_FRAMES / 2) {
+          this.queueFull = false;
+          this.updateReading();
         }
         const frame = next.frame;
         const answered = this.receiver.answer(
@@ -610,6 +773,7 @@ class Session {
           this.conn.remote,
           next.at,
           frame,
+          this.author,
         );
         const outcome = answered instanceof Promise ? await answered : answered;
         if (this.stopped || this.conn.closed) break;
@@ -624,6 +788,8 @@ class Session {
         // An author that sends and never reads our replies: stop answering (and soon reading)
         // until it takes them, rather than buffering replies without bound.
         if (this.conn.bufferedBytes > MAX_UNREAD_REPLY_BYTES) await this.writable();
+        // Room in the backlog is short: let the other authors' waiting frames go in turn.
+        else if (this.receiver.contended) await Promise.resolve();
       }
     } catch (err) {
       // answer() never throws; this is a last guard so nothing escapes.
@@ -633,10 +799,8 @@ class Session {
       this.busy = false;
     }
     if (this.stopped || this.conn.closed) return;
-    if (this.paused) {
-      this.paused = false;
-      this.conn.resume();
-    }
+    this.queueFull = false;
+    this.updateReading();
     if (this.peerEnded) this.conn.close("peer closed the connection");
     else this.armIdle();
   }
@@ -659,6 +823,11 @@ class Session {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       if (this.busy || this.stopped) return;
+      // We stopped reading (the backlog): its silence is ours, not the author's.
+      if (this.paused) {
+        this.armIdle();
+        return;
+      }
       const reason = `idle for ${this.receiver.idleTimeoutMs} ms (limit idleTimeoutMs = ${this.receiver.idleTimeoutMs})`;
       const dropped: DroppedInfo = { peer: this.conn.remote, reason, limit: "idleTimeoutMs" };
       this.receiver.emitSafely("dropped", dropped);
@@ -720,6 +889,9 @@ function rootIvorn(doc: XDocument): string | null {
   const a = doc.root.attrs.find((x) => x.local === "ivorn" && x.ns === "");
   return a === undefined ? null : a.value.trim();
 }
+
+/** The finish of an event the backlog does not count. */
+function noFinish(): void {}
 
 /** The longest delay a Node.js timer keeps (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
