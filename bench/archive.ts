@@ -167,14 +167,14 @@ function duSize(p: string): number {
   return Number(execFileSync("du", ["-sb", p]).toString().split("\t")[0]);
 }
 
-/** CPU time (user + system) of each of this process's threads, ms, by thread id (Linux /proc). */
-function threadCpuMs(): Map<string, number> {
-  const out = new Map<string, number>();
+/** CPU time (user and system) of each of this process's threads, ms, by thread id (Linux /proc). */
+function threadCpuMs(): Map<string, { user: number; sys: number }> {
+  const out = new Map<string, { user: number; sys: number }>();
   for (const tid of readdirSync("/proc/self/task")) {
     try {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
+      out.set(tid, { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 });
     } catch {
       // the thread ended
     }
@@ -184,24 +184,27 @@ function threadCpuMs(): Map<string, number> {
 
 /**
  * CPU per packet between two readings, µs: the main thread, the busiest other thread (the SQLite
- * worker) and the rest (V8's GC and compiler helpers, libuv's pool).
+ * worker: all, and the part spent in the kernel: writes, syncs, reads) and the rest (V8's GC and
+ * compiler helpers, libuv's pool).
  */
 function cpuPerPacket(
-  a: Map<string, number>,
-  b: Map<string, number>,
-): { main: number; worker: number; rest: number } {
+  a: Map<string, { user: number; sys: number }>,
+  b: Map<string, { user: number; sys: number }>,
+): { main: number; worker: number; workerSys: number; rest: number } {
   const main = String(process.pid);
-  const deltas: number[] = [];
+  const deltas: Array<{ all: number; sys: number }> = [];
   let mainMs = 0;
-  for (const [tid, ms] of b) {
-    const d = ms - (a.get(tid) ?? 0);
-    if (tid === main) mainMs = d;
+  for (const [tid, t] of b) {
+    const before = a.get(tid) ?? { user: 0, sys: 0 };
+    const d = { all: t.user + t.sys - before.user - before.sys, sys: t.sys - before.sys };
+    if (tid === main) mainMs = d.all;
     else deltas.push(d);
   }
-  deltas.sort((x, y) => y - x);
-  const worker = deltas[0] ?? 0;
-  const rest = deltas.slice(1).reduce((x, y) => x + y, 0);
-  return { main: (mainMs * 1000) / COUNT, worker: (worker * 1000) / COUNT, rest: (rest * 1000) / COUNT };
+  deltas.sort((x, y) => y.all - x.all);
+  const worker = deltas[0] ?? { all: 0, sys: 0 };
+  const rest = deltas.slice(1).reduce((x, y) => x + y.all, 0);
+  const per = (ms: number) => (ms * 1000) / COUNT;
+  return { main: per(mainMs), worker: per(worker.all), workerSys: per(worker.sys), rest: per(rest) };
 }
 
 function load(): string {
@@ -212,6 +215,27 @@ function load(): string {
 
 async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   const writer = new ArchiveWriter(store, values.batch === "" ? {} : { maxBatchSize: Number(values.batch) });
+  // The worker's CPU per packet as the archive grows: read around each batch, summed per fifth.
+  const fifths = Array.from({ length: 5 }, () => ({ packets: 0, ms: 0, sys: 0 }));
+  const insertBatch = store.insertBatch.bind(store);
+  let stored = 0;
+  store.insertBatch = async (records) => {
+    const a = threadCpuMs();
+    const r = await insertBatch(records);
+    const b = threadCpuMs();
+    let best = { all: 0, sys: 0 };
+    for (const [tid, t] of b) {
+      const before = a.get(tid) ?? { user: 0, sys: 0 };
+      const d = { all: t.user + t.sys - before.user - before.sys, sys: t.sys - before.sys };
+      if (tid !== String(process.pid) && d.all > best.all) best = d;
+    }
+    const f = fifths[Math.min(4, Math.floor((stored * 5) / COUNT))];
+    f.packets += records.length;
+    f.ms += best.all;
+    f.sys += best.sys;
+    stored += records.length;
+    return r;
+  };
   const cpu0 = threadCpuMs();
   const t0 = performance.now();
   let i = 0;
@@ -228,7 +252,15 @@ async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   const cpu = cpuPerPacket(cpu0, threadCpuMs());
   console.log(
     `  CPU per packet: main thread ${cpu.main.toFixed(0)} µs (making the packets, the writer, the batches' packing), ` +
-      `busiest other thread (the SQLite worker, for embedded) ${cpu.worker.toFixed(0)} µs, other threads ${cpu.rest.toFixed(0)} µs (GC, …); ${load()}`,
+      `busiest other thread (the SQLite worker, for embedded) ${cpu.worker.toFixed(0)} µs (${cpu.workerSys.toFixed(0)} in the kernel), other threads ${cpu.rest.toFixed(0)} µs (GC, …); ${load()}`,
+  );
+  console.log(
+    `  SQLite worker CPU per packet by fifth of the archive: ${fifths
+      .map(
+        (f) =>
+          `${((f.ms * 1000) / Math.max(1, f.packets)).toFixed(0)} (${((f.sys * 1000) / Math.max(1, f.packets)).toFixed(0)})`,
+      )
+      .join(", ")} µs (kernel)`,
   );
   await writer.close();
   if (writer.counters.stored !== COUNT) throw new Error(`stored ${writer.counters.stored} of ${COUNT}`);
@@ -247,6 +279,13 @@ async function queries(
       store.count(parseArchiveQuery({ cone: [random() * 360, random() * 160 - 80, 1] }).filters),
     "list/ivorn limit=100": () =>
       store.listIvorn(parseArchiveQuery({ limit: 100, offset: Math.floor(random() * 1000) })),
+    "list/ivorn order=-author_datetime": () =>
+      store.listIvorn(parseArchiveQuery({ limit: 100, order: "-author_datetime" })),
+    "count authored_since=…": () =>
+      store.count(
+        parseArchiveQuery({ authored_since: new Date(T0 + Math.floor(random() * SPAN)).toISOString() })
+          .filters,
+      ),
     "packet/xml": () => {
       const i = Math.floor(random() * COUNT);
       return store.packetXml(`${tpl[i % tpl.length].rec.ivorn}_b${i}`);
@@ -376,7 +415,7 @@ async function main(): Promise<void> {
       console.log(`${kind}: ingest through the writer ${fmt(rate)} packets/s${how}; ${load()}`);
       const q = await queries(store, tpl);
       for (const [name, v] of Object.entries(q)) {
-        console.log(`${kind}: ${name.padEnd(24)} p50 ${v.p50.toFixed(1)} ms, p99 ${v.p99.toFixed(1)} ms`);
+        console.log(`${kind}: ${name.padEnd(34)} p50 ${v.p50.toFixed(1)} ms, p99 ${v.p99.toFixed(1)} ms`);
       }
       const bytes =
         kind === "embedded"
