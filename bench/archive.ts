@@ -68,6 +68,33 @@
  * packets/s; the third 64 MiB run (01:46 UTC, load 1.2) gave 76 µs, 8,741 packets/s. Not tried
  * yet: the XML in a table of its own (smaller voevent rows); an index on a hash of the IVORN
  * (prefix search needs the text index).
+ *
+ * The indexes against the archive's size (2026-12-07, 02:53–03:35 UTC, --count 1000000 --stores
+ * embedded --no-import --no-engines --queries 100; the machine shared with seven other engineers'
+ * work, load average 4–11, so every CPU figure is inflated by the load: compare runs of the same
+ * minutes). The bench now prints the worker's kernel time and its CPU per packet by fifth of
+ * the archive (how it grows). At 1M a batch is ~3,000 packets (the writer's 16 MiB): a random
+ * key (sky position, author time) lands on most of a 4–5,000-page index's leaves in every
+ * batch, each page written twice (journal, file), and that index's cost per packet grows with
+ * the archive; a key appended at the end of a few hundred places (IVORN per template, stream,
+ * role, received time) costs the same at any size.
+ *   main (cone index (zone, ran)), load 5.2: worker 69 µs (19 kernel), by fifth 55 (11), 58
+ *     (15), 69 (20), 79 (25), 84 (26); 7,381 packets/s. Load 9.6: 83 µs (20), by fifth 57 → 97
+ *     µs; 3,889 packets/s. Cone p99 4.2 / 14.4 ms.
+ *   cone index (zone, voevent_id, ran), appended per zone, kept: load 7.2: 65 µs (16), by fifth
+ *     48 (11), 61, 69, 71, 74 (20); 6,436 packets/s. Load 6.9–8.6: 70 µs (17), by fifth 64 (12),
+ *     68, 73, 71, 74 (20); 4,660 packets/s. A 1° cone reads its zones whole: p50 3.6–7.8 ms,
+ *     p99 9.3–21.8 ms (under 50 at 1M, as count stream=… 28.6–34.4 and list/ivorn 5.1–11.8).
+ *   plus the author time as (30-day bucket, id, author_datetime), appended per bucket, dropped:
+ *     load 5.4: 60 µs (13), by fifth 52, 57, 67, 64, 61 µs (flat); but `count authored_since`
+ *     read every key of its buckets to test the time: p50 86.8 ms, p99 688 ms against 13.1 /
+ *     31.1 ms with (author_datetime), and live alerts arrive in author-time order, so the plain
+ *     index appends anyway: only this bench's author times (uniform over 8 years) are random.
+ *   plus --page-size 16384, dropped: load 10.9: 74 µs (15), by fifth 51 (7), 67, 82, 87, 83;
+ *     6,038 bytes per packet against 5,566.
+ * The IVORN index is not random here (69 templates: 69 places, each growing) and a hash of the
+ * IVORN would be: not tried. bench/archive-plans.ts prints every filter's query plan: each index
+ * left is read by a filter (role, received: the narrowest covering index for a plain count).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
