@@ -69,7 +69,7 @@
  * yet: the XML in a table of its own (smaller voevent rows); an index on a hash of the IVORN
  * (prefix search needs the text index).
  *
- * The indexes against the archive's size (2026-12-07, 02:53–03:35 UTC, --count 1000000 --stores
+ * The indexes against the archive's size (2026-12-07, 02:53–03:37 UTC, --count 1000000 --stores
  * embedded --no-import --no-engines --queries 100; the machine shared with seven other engineers'
  * work, load average 4–11, so every CPU figure is inflated by the load: compare runs of the same
  * minutes). The bench now prints the worker's kernel time and its CPU per packet by fifth of
@@ -80,11 +80,17 @@
  * role, received time) costs the same at any size.
  *   main (cone index (zone, ran)), load 5.2: worker 69 µs (19 kernel), by fifth 55 (11), 58
  *     (15), 69 (20), 79 (25), 84 (26); 7,381 packets/s. Load 9.6: 83 µs (20), by fifth 57 → 97
- *     µs; 3,889 packets/s. Cone p99 4.2 / 14.4 ms.
+ *     µs; 3,889 packets/s. Load 6.7: 67 µs (19), by fifth 54, 62, 66, 70, 85 (27); 6,469
+ *     packets/s. Cone p50 1.3–1.6, p99 4.2–14.4 ms.
  *   cone index (zone, voevent_id, ran), appended per zone, kept: load 7.2: 65 µs (16), by fifth
  *     48 (11), 61, 69, 71, 74 (20); 6,436 packets/s. Load 6.9–8.6: 70 µs (17), by fifth 64 (12),
- *     68, 73, 71, 74 (20); 4,660 packets/s. A 1° cone reads its zones whole: p50 3.6–7.8 ms,
- *     p99 9.3–21.8 ms (under 50 at 1M, as count stream=… 28.6–34.4 and list/ivorn 5.1–11.8).
+ *     68, 73, 71, 74 (20); 4,660 packets/s. Load 8.2–9.0: 72 µs (16), by fifth 64, 68, 71, 75,
+ *     83; 4,007 packets/s. Load 5.2: 60 µs (16), by fifth 53 (12), 60, 71, 54, 63 (19); 7,196
+ *     packets/s. A 1° cone reads its zones whole: p50 3.4–7.8 ms, p99 9.1–21.8 ms, and 111.7 in
+ *     the run at load 8–9 where list/ivorn's p99 was 79.8 and count stream=…'s 116.6 (the
+ *     machine); otherwise count stream=… 22.9–75.9, list/ivorn 5.5–11.8, packet/xml 2.9–8.0.
+ *   An archive with (zone, ran) opened with (zone, voevent_id, ran): the index built in 4.4 s
+ *     for 1,000,000 positions (once).
  *   plus the author time as (30-day bucket, id, author_datetime), appended per bucket, dropped:
  *     load 5.4: 60 µs (13), by fifth 52, 57, 67, 64, 61 µs (flat); but `count authored_since`
  *     read every key of its buckets to test the time: p50 86.8 ms, p99 688 ms against 13.1 /

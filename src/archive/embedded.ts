@@ -35,8 +35,7 @@
  * - The schema's indexes (sql.ts) are chosen for this store's ingest: every key a batch inserts
  *   goes at the end of its index or of one of a few hundred places in it (IVORNs, which mostly
  *   grow within a stream; stream, role, received time, positions per declination zone), except
- *   the author time's,
- *   which follows the packets' own times (near the end too for live alerts).
+ *   the author time's, which follows the packets' own times (near the end too for live alerts).
  * - Columns added since the first schema (sql.ts ADDED_COLUMNS) are added by the worker when the
  *   file lacks them (an archive made before them opens as before, its old rows with null).
  * - Errors: "database or disk is full" and I/O errors are UNAVAILABLE (retried by the writer);
