@@ -98,6 +98,11 @@
  *     index appends anyway: only this bench's author times (uniform over 8 years) are random.
  *   plus --page-size 16384, dropped: load 10.9: 74 µs (15), by fifth 51 (7), 67, 82, 87, 83;
  *     6,038 bytes per packet against 5,566.
+ * The worker's profile after it (03:40 UTC, --count 200000, `node --cpu-prof --import tsx`, load
+ * 4.7; worker 46 µs, 11 in the kernel, 12,596 packets/s): of its busy samples, SQLite's WASM
+ * 51.5% (~34 µs per packet), writeBuffer (the page writes) 18.9%, fsync 16.0% (mostly waiting
+ * on the disk), node-sqlite3-wasm's binding 5.6%. The main thread's: packBatch and its buffer
+ * 30% (its 12 µs per packet), GC 20%.
  * The IVORN index is not random here (69 templates: 69 places, each growing) and a hash of the
  * IVORN would be: not tried. bench/archive-plans.ts prints every filter's query plan: each index
  * left is read by a filter (role, received: the narrowest covering index for a plain count).
