@@ -68,6 +68,44 @@
  * packets/s; the third 64 MiB run (01:46 UTC, load 1.2) gave 76 µs, 8,741 packets/s. Not tried
  * yet: the XML in a table of its own (smaller voevent rows); an index on a hash of the IVORN
  * (prefix search needs the text index).
+ *
+ * The indexes against the archive's size (2026-12-07, 02:53–03:37 UTC, --count 1000000 --stores
+ * embedded --no-import --no-engines --queries 100; the machine shared with seven other engineers'
+ * work, load average 4–11, so every CPU figure is inflated by the load: compare runs of the same
+ * minutes). The bench now prints the worker's kernel time and its CPU per packet by fifth of
+ * the archive (how it grows). At 1M a batch is ~3,000 packets (the writer's 16 MiB): a random
+ * key (sky position, author time) lands on most of a 4–5,000-page index's leaves in every
+ * batch, each page written twice (journal, file), and that index's cost per packet grows with
+ * the archive; a key appended at the end of a few hundred places (IVORN per template, stream,
+ * role, received time) costs the same at any size.
+ *   main (cone index (zone, ran)), load 5.2: worker 69 µs (19 kernel), by fifth 55 (11), 58
+ *     (15), 69 (20), 79 (25), 84 (26); 7,381 packets/s. Load 9.6: 83 µs (20), by fifth 57 → 97
+ *     µs; 3,889 packets/s. Load 6.7: 67 µs (19), by fifth 54, 62, 66, 70, 85 (27); 6,469
+ *     packets/s. Cone p50 1.3–1.6, p99 4.2–14.4 ms.
+ *   cone index (zone, voevent_id, ran), appended per zone, kept: load 7.2: 65 µs (16), by fifth
+ *     48 (11), 61, 69, 71, 74 (20); 6,436 packets/s. Load 6.9–8.6: 70 µs (17), by fifth 64 (12),
+ *     68, 73, 71, 74 (20); 4,660 packets/s. Load 8.2–9.0: 72 µs (16), by fifth 64, 68, 71, 75,
+ *     83; 4,007 packets/s. Load 5.2: 60 µs (16), by fifth 53 (12), 60, 71, 54, 63 (19); 7,196
+ *     packets/s. A 1° cone reads its zones whole: p50 3.4–7.8 ms, p99 9.1–21.8 ms, and 111.7 in
+ *     the run at load 8–9 where list/ivorn's p99 was 79.8 and count stream=…'s 116.6 (the
+ *     machine); otherwise count stream=… 22.9–75.9, list/ivorn 5.5–11.8, packet/xml 2.9–8.0.
+ *   An archive with (zone, ran) opened with (zone, voevent_id, ran): the index built in 4.4 s
+ *     for 1,000,000 positions (once).
+ *   plus the author time as (30-day bucket, id, author_datetime), appended per bucket, dropped:
+ *     load 5.4: 60 µs (13), by fifth 52, 57, 67, 64, 61 µs (flat); but `count authored_since`
+ *     read every key of its buckets to test the time: p50 86.8 ms, p99 688 ms against 13.1 /
+ *     31.1 ms with (author_datetime), and live alerts arrive in author-time order, so the plain
+ *     index appends anyway: only this bench's author times (uniform over 8 years) are random.
+ *   plus --page-size 16384, dropped: load 10.9: 74 µs (15), by fifth 51 (7), 67, 82, 87, 83;
+ *     6,038 bytes per packet against 5,566.
+ * The worker's profile after it (03:40 UTC, --count 200000, `node --cpu-prof --import tsx`, load
+ * 4.7; worker 46 µs, 11 in the kernel, 12,596 packets/s): of its busy samples, SQLite's WASM
+ * 51.5% (~34 µs per packet), writeBuffer (the page writes) 18.9%, fsync 16.0% (mostly waiting
+ * on the disk), node-sqlite3-wasm's binding 5.6%. The main thread's: packBatch and its buffer
+ * 30% (its 12 µs per packet), GC 20%.
+ * The IVORN index is not random here (69 templates: 69 places, each growing) and a hash of the
+ * IVORN would be: not tried. bench/archive-plans.ts prints every filter's query plan: each index
+ * left is read by a filter (role, received: the narrowest covering index for a plain count).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -167,14 +205,14 @@ function duSize(p: string): number {
   return Number(execFileSync("du", ["-sb", p]).toString().split("\t")[0]);
 }
 
-/** CPU time (user + system) of each of this process's threads, ms, by thread id (Linux /proc). */
-function threadCpuMs(): Map<string, number> {
-  const out = new Map<string, number>();
+/** CPU time (user and system) of each of this process's threads, ms, by thread id (Linux /proc). */
+function threadCpuMs(): Map<string, { user: number; sys: number }> {
+  const out = new Map<string, { user: number; sys: number }>();
   for (const tid of readdirSync("/proc/self/task")) {
     try {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
+      out.set(tid, { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 });
     } catch {
       // the thread ended
     }
@@ -184,24 +222,27 @@ function threadCpuMs(): Map<string, number> {
 
 /**
  * CPU per packet between two readings, µs: the main thread, the busiest other thread (the SQLite
- * worker) and the rest (V8's GC and compiler helpers, libuv's pool).
+ * worker: all, and the part spent in the kernel: writes, syncs, reads) and the rest (V8's GC and
+ * compiler helpers, libuv's pool).
  */
 function cpuPerPacket(
-  a: Map<string, number>,
-  b: Map<string, number>,
-): { main: number; worker: number; rest: number } {
+  a: Map<string, { user: number; sys: number }>,
+  b: Map<string, { user: number; sys: number }>,
+): { main: number; worker: number; workerSys: number; rest: number } {
   const main = String(process.pid);
-  const deltas: number[] = [];
+  const deltas: Array<{ all: number; sys: number }> = [];
   let mainMs = 0;
-  for (const [tid, ms] of b) {
-    const d = ms - (a.get(tid) ?? 0);
-    if (tid === main) mainMs = d;
+  for (const [tid, t] of b) {
+    const before = a.get(tid) ?? { user: 0, sys: 0 };
+    const d = { all: t.user + t.sys - before.user - before.sys, sys: t.sys - before.sys };
+    if (tid === main) mainMs = d.all;
     else deltas.push(d);
   }
-  deltas.sort((x, y) => y - x);
-  const worker = deltas[0] ?? 0;
-  const rest = deltas.slice(1).reduce((x, y) => x + y, 0);
-  return { main: (mainMs * 1000) / COUNT, worker: (worker * 1000) / COUNT, rest: (rest * 1000) / COUNT };
+  deltas.sort((x, y) => y.all - x.all);
+  const worker = deltas[0] ?? { all: 0, sys: 0 };
+  const rest = deltas.slice(1).reduce((x, y) => x + y.all, 0);
+  const per = (ms: number) => (ms * 1000) / COUNT;
+  return { main: per(mainMs), worker: per(worker.all), workerSys: per(worker.sys), rest: per(rest) };
 }
 
 function load(): string {
@@ -212,6 +253,27 @@ function load(): string {
 
 async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   const writer = new ArchiveWriter(store, values.batch === "" ? {} : { maxBatchSize: Number(values.batch) });
+  // The worker's CPU per packet as the archive grows: read around each batch, summed per fifth.
+  const fifths = Array.from({ length: 5 }, () => ({ packets: 0, ms: 0, sys: 0 }));
+  const insertBatch = store.insertBatch.bind(store);
+  let stored = 0;
+  store.insertBatch = async (records) => {
+    const a = threadCpuMs();
+    const r = await insertBatch(records);
+    const b = threadCpuMs();
+    let best = { all: 0, sys: 0 };
+    for (const [tid, t] of b) {
+      const before = a.get(tid) ?? { user: 0, sys: 0 };
+      const d = { all: t.user + t.sys - before.user - before.sys, sys: t.sys - before.sys };
+      if (tid !== String(process.pid) && d.all > best.all) best = d;
+    }
+    const f = fifths[Math.min(4, Math.floor((stored * 5) / COUNT))];
+    f.packets += records.length;
+    f.ms += best.all;
+    f.sys += best.sys;
+    stored += records.length;
+    return r;
+  };
   const cpu0 = threadCpuMs();
   const t0 = performance.now();
   let i = 0;
@@ -228,7 +290,15 @@ async function ingest(store: ArchiveStore, tpl: Template[]): Promise<number> {
   const cpu = cpuPerPacket(cpu0, threadCpuMs());
   console.log(
     `  CPU per packet: main thread ${cpu.main.toFixed(0)} µs (making the packets, the writer, the batches' packing), ` +
-      `busiest other thread (the SQLite worker, for embedded) ${cpu.worker.toFixed(0)} µs, other threads ${cpu.rest.toFixed(0)} µs (GC, …); ${load()}`,
+      `busiest other thread (the SQLite worker, for embedded) ${cpu.worker.toFixed(0)} µs (${cpu.workerSys.toFixed(0)} in the kernel), other threads ${cpu.rest.toFixed(0)} µs (GC, …); ${load()}`,
+  );
+  console.log(
+    `  SQLite worker CPU per packet by fifth of the archive: ${fifths
+      .map(
+        (f) =>
+          `${((f.ms * 1000) / Math.max(1, f.packets)).toFixed(0)} (${((f.sys * 1000) / Math.max(1, f.packets)).toFixed(0)})`,
+      )
+      .join(", ")} µs (kernel)`,
   );
   await writer.close();
   if (writer.counters.stored !== COUNT) throw new Error(`stored ${writer.counters.stored} of ${COUNT}`);
@@ -247,6 +317,13 @@ async function queries(
       store.count(parseArchiveQuery({ cone: [random() * 360, random() * 160 - 80, 1] }).filters),
     "list/ivorn limit=100": () =>
       store.listIvorn(parseArchiveQuery({ limit: 100, offset: Math.floor(random() * 1000) })),
+    "list/ivorn order=-author_datetime": () =>
+      store.listIvorn(parseArchiveQuery({ limit: 100, order: "-author_datetime" })),
+    "count authored_since=…": () =>
+      store.count(
+        parseArchiveQuery({ authored_since: new Date(T0 + Math.floor(random() * SPAN)).toISOString() })
+          .filters,
+      ),
     "packet/xml": () => {
       const i = Math.floor(random() * COUNT);
       return store.packetXml(`${tpl[i % tpl.length].rec.ivorn}_b${i}`);
@@ -376,7 +453,7 @@ async function main(): Promise<void> {
       console.log(`${kind}: ingest through the writer ${fmt(rate)} packets/s${how}; ${load()}`);
       const q = await queries(store, tpl);
       for (const [name, v] of Object.entries(q)) {
-        console.log(`${kind}: ${name.padEnd(24)} p50 ${v.p50.toFixed(1)} ms, p99 ${v.p99.toFixed(1)} ms`);
+        console.log(`${kind}: ${name.padEnd(34)} p50 ${v.p50.toFixed(1)} ms, p99 ${v.p99.toFixed(1)} ms`);
       }
       if (kind === "postgres") {
         // As the import CLI leaves it (and autovacuum soon after live ingest): VACUUM (ANALYZE).

@@ -15,13 +15,20 @@
  *   escaped as one-character classes. Both keep a literal prefix index-friendly.
  * - Cone: each position is stored with its unit vector (x, y, z), its declination zone (ZONE_DEG
  *   high) and its RA in [0, 360); a cone reads the zones it crosses and, in each, the RA range it
- *   spans (the (zone, ran) index: the "zones" method), then applies the exact test
- *   x·x₀ + y·y₀ + z·z₀ ≥ cos(radius) on the rows it found, so neither store needs trigonometry in
- *   SQL or an extension (no q3c). `dec_gt`/`dec_lt` and cones too wide for an RA range read the
- *   zones they allow on the same index. It is the only index on positions besides voevent_id:
- *   the two covering indexes of the first schema, (zone, ran, x, y, z, voevent_id) and (dec, x,
- *   y, z, voevent_id), made every stored position cost two large random index insertions
- *   (an archive made with them has them dropped when it opens).
+ *   spans (the "zones" method), then applies the exact test x·x₀ + y·y₀ + z·z₀ ≥ cos(radius) on
+ *   the rows it found, so neither store needs trigonometry in SQL or an extension (no q3c).
+ *   `dec_gt`/`dec_lt` and cones too wide for an RA range read the zones they allow on the same
+ *   index. It is the only index on positions besides voevent_id: the two covering indexes of the
+ *   first schema, (zone, ran, x, y, z, voevent_id) and (dec, x, y, z, voevent_id), made every
+ *   stored position cost two large random index insertions (an archive made with them has them
+ *   dropped when it opens).
+ * - The cone index differs by store. PostgreSQL: (zone, ran), a cone reads its RA range in each
+ *   zone. SQLite: (zone, voevent_id, ran): a cone reads each zone it crosses whole (~4,400 keys
+ *   per 0.5° zone at 1M packets), testing `ran` on the index before it reads a row. Sky positions
+ *   are random, so a (zone, ran) key lands anywhere: at 1M packets a batch of a few thousand
+ *   rewrote (and journaled) most of that index's pages, and SQLite's cost per packet grew with the
+ *   archive; a (zone, voevent_id) key is appended at the end of its zone (bench/archive.ts header
+ *   has the figures). An archive made with (zone, ran) has it replaced when it opens.
  * - Columns added after the first schema (`ADDED_COLUMNS`: the signature verdict, issue 17) are
  *   added to an archive made before them when it opens: PostgreSQL after a look at
  *   information_schema (under the schema lock), SQLite at `PRAGMA table_info`. Old rows have null.
@@ -202,7 +209,7 @@ export function schema(dialect: Dialect): string[] {
         cite_type text NOT NULL,
         description text)`,
       ...addColumnsPostgres(),
-      ...INDEXES,
+      ...INDEXES_POSTGRES,
       ...autovacuumPostgres(),
       `CREATE TABLE IF NOT EXISTS archive_state (
         k integer PRIMARY KEY CHECK (k = 1),
@@ -241,7 +248,7 @@ export function schema(dialect: Dialect): string[] {
       ref_ivorn TEXT NOT NULL,
       cite_type TEXT NOT NULL,
       description TEXT)`,
-    ...INDEXES,
+    ...INDEXES_SQLITE,
     `CREATE TABLE IF NOT EXISTS archive_state (
       k INTEGER PRIMARY KEY CHECK (k = 1),
       prunes INTEGER NOT NULL DEFAULT 0,
@@ -315,20 +322,36 @@ export function signatureOf(v: unknown): ArchiveSignature | null {
   }
 }
 
-const INDEXES = [
+/** Indexes of both stores. */
+const COMMON_INDEXES = [
   "CREATE INDEX IF NOT EXISTS voevent_stream_idx ON voevent (stream)",
   "CREATE INDEX IF NOT EXISTS voevent_role_idx ON voevent (role)",
   "CREATE INDEX IF NOT EXISTS voevent_author_datetime_idx ON voevent (author_datetime)",
   "CREATE INDEX IF NOT EXISTS voevent_received_idx ON voevent (received)",
   "CREATE INDEX IF NOT EXISTS coord_voevent_idx ON coord (voevent_id)",
   // Two covering indexes of the first schema, (dec, x, y, z, voevent_id) and (zone, ran, x, y, z,
-  // voevent_id), cost more to keep than they saved (README "Stores and import"): one small index
-  // on (zone, ran) serves cones and declination bounds.
+  // voevent_id), cost more to keep than they saved (README "Stores and import").
   "DROP INDEX IF EXISTS coord_dec_idx",
   "DROP INDEX IF EXISTS coord_zone_idx",
-  "CREATE INDEX IF NOT EXISTS coord_zone_ran_idx ON coord (zone, ran)",
   "CREATE INDEX IF NOT EXISTS cite_voevent_idx ON cite (voevent_id)",
   "CREATE INDEX IF NOT EXISTS cite_ref_idx ON cite (ref_ivorn)",
+];
+
+/** PostgreSQL: cones and declination bounds on (zone, ran). */
+const INDEXES_POSTGRES = [
+  ...COMMON_INDEXES,
+  "CREATE INDEX IF NOT EXISTS coord_zone_ran_idx ON coord (zone, ran)",
+];
+
+/**
+ * SQLite: cones and declination bounds on (zone, voevent_id, ran), whose keys a batch appends at
+ * the end of each zone, rather than (zone, ran), whose keys land anywhere (module header). An
+ * archive made with (zone, ran) has it replaced when it opens (built once, seconds at 1M packets).
+ */
+const INDEXES_SQLITE = [
+  ...COMMON_INDEXES,
+  "CREATE INDEX IF NOT EXISTS coord_zone_seq_idx ON coord (zone, voevent_id, ran)",
+  "DROP INDEX IF EXISTS coord_zone_ran_idx",
 ];
 
 /** Records with a repeated IVORN after the first removed; how many were removed. */
