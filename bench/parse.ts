@@ -9,7 +9,11 @@
  * after a warm-up, three times; the best and the median rate are printed.
  * Also: parseXml of the packets' bytes (strict decoding first, as the receiver does), parseVOEvent
  * plus the three typical XPath rules of bench/xpath, and the time to parse or refuse each of
- * the adversarial 1 MiB frames of test/adversarial/xml-parser.test.ts (best of five).
+ * the adversarial 1 MiB frames of test/adversarial/xml-parser.test.ts (best of five); and
+ * parseXml over the first 5,000 packets of the 4PiSky month (../shared/corpus/4pisky, real
+ * traffic: mostly Swift and Fermi notices), when bzip2 is there to read it. Each row also says
+ * the median's µs per packet. For a before/after, run this in a checkout of each commit, in
+ * turns, in the same minutes (the machine may be shared).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
@@ -20,6 +24,7 @@ import { parseVOEvent, readVOEvent } from "../src/voevent/parse";
 import { parseXml } from "../src/xml/parse";
 import type { XDocument } from "../src/xml/types";
 import { compileXPath } from "../src/xpath";
+import { readTarballPackets } from "../test/helpers/tarball";
 
 const seconds = Number(process.argv[2] ?? 2);
 const packetsDir = path.resolve(__dirname, "../../shared/corpus/packets");
@@ -81,7 +86,9 @@ function measure<T>(name: string, items: T[], fn: (item: T) => unknown): void {
     (a, b) => a - b,
   );
   const fmt = (r: number) => Math.round(r).toLocaleString("en-US").padStart(9);
-  console.log(`${name.padEnd(44)} ${fmt(runs[2])} /s best  ${fmt(runs[1])} /s median`);
+  console.log(
+    `${name.padEnd(44)} ${fmt(runs[2])} /s best  ${fmt(runs[1])} /s median  ${(1e6 / runs[1]).toFixed(2).padStart(7)} µs`,
+  );
 }
 
 if (!existsSync(packetsDir)) {
@@ -164,3 +171,26 @@ for (const [what, xml] of frames) {
   console.log(`  ${what.padEnd(34)} ${outcome.padEnd(20)} ${best.toFixed(1).padStart(7)} ms`);
 }
 if (matched < 0) console.log(matched);
+
+// The 4PiSky month: real traffic, read from its tarball (bzip2), the first 5,000 packets.
+readTarballPackets(5000).then(
+  (month) => {
+    const ok = month
+      .map((p) => p.xml.toString("utf8"))
+      .filter((t) => {
+        try {
+          parseXml(t);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    const mean = ok.reduce((a, t) => a + Buffer.byteLength(t), 0) / ok.length;
+    console.log("");
+    console.log(
+      `4PiSky month: ${ok.length} well-formed packets of the first 5,000, mean ${Math.round(mean)} bytes`,
+    );
+    measure("parseXml (4PiSky month)", ok, (t) => parseXml(t));
+  },
+  (err: Error) => console.log(`4PiSky month not read (${err.message})`),
+);
