@@ -233,16 +233,19 @@ class Parser {
         q += k;
       }
     }
-    if (q - start > this.maxNameLength) {
-      this.fail(
-        "NAME_TOO_LONG",
-        `a name of ${q - start} characters exceeds the limit of ${this.maxNameLength} (maxNameLength)`,
-        start,
-      );
-    }
+    if (q - start > this.maxNameLength) this.nameTooLong(start, q);
     this.colonAt = colonAt;
     this.colon2 = colon2;
     return q;
+  }
+
+  /** Out of nameEnd, so that it stays small enough to be inlined. */
+  private nameTooLong(start: number, end: number): never {
+    return this.fail(
+      "NAME_TOO_LONG",
+      `a name of ${end - start} characters exceeds the limit of ${this.maxNameLength} (maxNameLength)`,
+      start,
+    );
   }
 
   /**
