@@ -24,6 +24,16 @@
  * - Linear: bindings in one map with an undo list per open element (memory linear in the
  *   document, lookups O(1)), duplicate attributes found by a set, each character looked at a
  *   bounded number of times. No recursion: depth cannot overflow the stack.
+ * - Fast paths for what real packets are made of (issue 16), each taking only input that the
+ *   careful code would take unchanged and leaving anything else to it, so that every refusal,
+ *   with its line and column, comes from one place: indentation between tags (a line feed and
+ *   spaces is one of 64 shared strings), other plain text (PLAIN_TEXT), attribute values with
+ *   nothing to decode or normalise, and an end tag that is exactly the open element's name and
+ *   '>'. Attributes are made as they are read (only prefixed ones are resolved after the tag's
+ *   declarations), a name's colons are noted as it is read, open elements are a plain stack.
+ *   test/xml/answers.test.ts holds the parser to the answers (trees, error codes and messages)
+ *   the code before these gave on ~95,000 inputs, the 4PiSky month's 31,211 packets among them.
+ *   FIGURES
  */
 import { VOEventError, type VOEventErrorCode } from "../errors";
 import { declaredEncoding, decodeXml } from "./encoding";
@@ -134,6 +144,13 @@ const XML_DECL =
  * the surrogates; so no CR (line ends), no other control, no U+FFFE/U+FFFF.
  */
 const PLAIN_TEXT = /[\t\n -%'-;=?-\ud7ff\ue000-\ufffd]*/y;
+/**
+ * PLAIN_DQ, PLAIN_SQ: the rest of an attribute value with nothing to decode or normalise, and
+ * its quote: U+0020 to U+FFFD but the quote, '&', '<' and the surrogates (so no tab, line end
+ * or other control, no U+FFFE/U+FFFF).
+ */
+const PLAIN_DQ = /[ !#-%'-;=-\ud7ff\ue000-\ufffd]*"/y;
+const PLAIN_SQ = /[ -%(-;=-\ud7ff\ue000-\ufffd]*'/y;
 
 /** "\n" followed by 0 to 63 spaces: the usual text between two tags, shared. */
 const INDENTS: readonly string[] = Array.from({ length: 64 }, (_, i) => `\n${" ".repeat(i)}`);
@@ -640,19 +657,11 @@ class Parser {
       if (quote !== 34 && quote !== 39)
         this.fail("MALFORMED", `attribute ${attrName} value is not quoted`, q);
       let value: string;
-      // Fast path: a value with nothing to decode, normalise or check (ASCII and BMP below the
-      // surrogates, no control, '&' or '<'), up to its quote.
-      let vEnd = q + 1;
-      for (;;) {
-        const c = s.charCodeAt(vEnd);
-        if (c === quote) break;
-        if (c >= 32 && c !== 38 && c !== 60 && c < 0xd800) vEnd++;
-        else {
-          vEnd = -1;
-          break;
-        }
-      }
-      if (vEnd >= 0) {
+      // Fast path: a value with nothing to decode, normalise or check, then its quote.
+      const plain = quote === 34 ? PLAIN_DQ : PLAIN_SQ;
+      plain.lastIndex = q + 1;
+      if (plain.test(s)) {
+        const vEnd = plain.lastIndex - 1;
         value = s.slice(q + 1, vEnd);
         q = vEnd + 1;
       } else {
