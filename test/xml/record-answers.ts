@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(
     file,
-    `${JSON.stringify({ recorded: new Date().toISOString().slice(0, 10), month: packets, inputs, answers }, null, 1)}\n`,
+    `${JSON.stringify({ recorded: new Date().toISOString().slice(0, 10), month: packets, inputs, answers }, null, 2)}\n`,
   );
   console.log(`${Object.keys(answers).length} digests (${packets} packets of the 4PiSky month) in ${file}`);
 }
