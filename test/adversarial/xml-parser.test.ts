@@ -240,6 +240,12 @@ describe("adversarial: XML parser", function () {
       ["unclosed siblings", fill("<a>").slice(0, -4)],
       ["quotes and equals", fill('="="="', "<r a", "/>")],
       ["deep then wide", `${"<a>".repeat(255)}${"<b/>".repeat(200_000)}`.slice(0, MiB)],
+      // Issue 16's fast paths, each made to fail only at the end of a 1 MiB run.
+      ["an unterminated attribute value", fill("x", '<r a="', "")],
+      ["a plain attribute value ending in a tab", fill("x", '<r a="', '\t"/>')],
+      ["plain text ending in a reference", fill("x", "<r>", "&amp;</r>")],
+      ["indentation ending in a CR", fill(" ", "<r>\n", "\r</r>")],
+      ["end tags that only start like their element's name", fill("<ab></a>")],
     ];
     for (const [what, xml] of frames) {
       it(what, () => {

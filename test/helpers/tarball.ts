@@ -25,13 +25,34 @@ function field(block: Buffer, start: number, length: number): string {
 }
 
 /** The first `count` regular files of the tarball (deadline: 60 s). */
-export function readTarballPackets(count: number): Promise<TarPacket[]> {
+export async function readTarballPackets(count: number): Promise<TarPacket[]> {
+  const out: TarPacket[] = [];
+  if (count <= 0) return out;
+  await forEachTarballPacket((p) => {
+    out.push(p);
+    return out.length < count;
+  });
+  return out;
+}
+
+/**
+ * Calls `onPacket` with each regular file of the tarball in order, as it is decompressed (none
+ * is kept), until it returns false; resolves with the number of packets seen. Rejects after
+ * `deadlineMs` (the whole month takes about 5–10 s of bzip2).
+ */
+export function forEachTarballPacket(
+  onPacket: (p: TarPacket) => boolean,
+  deadlineMs = 60_000,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn("bzip2", ["-dc", tarballPath()], { stdio: ["ignore", "pipe", "ignore"] });
-    const out: TarPacket[] = [];
+    let seen = 0;
     let buffered: Buffer = Buffer.alloc(0);
     let finished = false;
-    const timer = setTimeout(() => finish(new Error("reading the tarball took more than 60 s")), 60_000);
+    const timer = setTimeout(
+      () => finish(new Error(`reading the tarball took more than ${deadlineMs / 1000} s`)),
+      deadlineMs,
+    );
     function finish(err?: Error): void {
       if (finished) return;
       finished = true;
@@ -39,7 +60,7 @@ export function readTarballPackets(count: number): Promise<TarPacket[]> {
       child.stdout.destroy();
       child.kill();
       if (err) reject(err);
-      else resolve(out);
+      else resolve(seen);
     }
     child.on("error", (err) => finish(err));
     child.stdout.on("data", (chunk: Buffer) => {
@@ -54,11 +75,17 @@ export function readTarballPackets(count: number): Promise<TarPacket[]> {
         if (type === "0" || header[156] === 0) {
           const prefix = field(header, 345, 155);
           const name = field(header, 0, 100);
-          out.push({
-            name: prefix === "" ? name : `${prefix}/${name}`,
-            xml: Buffer.from(buffered.subarray(512, 512 + size)),
-          });
-          if (out.length >= count) return finish();
+          seen++;
+          let more: boolean;
+          try {
+            more = onPacket({
+              name: prefix === "" ? name : `${prefix}/${name}`,
+              xml: Buffer.from(buffered.subarray(512, 512 + size)),
+            });
+          } catch (err) {
+            return finish(err as Error);
+          }
+          if (!more) return finish();
         }
         buffered = buffered.subarray(total);
       }
