@@ -8,9 +8,11 @@
  *                               [--no-import] [--no-engines]
  *                               [--journal delete|wal] [--synchronous full|normal|off]
  *                               [--batch N] [--rows N] [--page-size B] [--cache KiB]
+ *                               [--times random|ordered]
  * (the embedded store's settings: default delete + full; --batch is the writer's maxBatchSize,
  * --rows the rows per INSERT statement, --page-size the page size of the new file, --cache the
- * page cache in KiB)
+ * page cache in KiB; --times: author times uniform over 8 years, the default, or rising with the
+ * packets as a live archive gets them)
  * It prints the CPU per packet of the main thread (making the packets, the writer, packing the
  * batches), of the busiest other thread (the SQLite worker) and of the rest (GC helpers), and the
  * load average beside the rate: on the shared 2-vCPU machine the rate follows the load, the CPU
@@ -139,6 +141,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "" },
     "page-size": { type: "string", default: "4096" },
     cache: { type: "string", default: "65536" },
+    times: { type: "string", default: "random" },
   },
 });
 const COUNT = Number(values.count);
@@ -187,7 +190,13 @@ function makeRecord(t: Template, i: number): ArchiveRecord {
   return {
     ...t.rec,
     ivorn,
-    authorDatetime: new Date(T0 + Math.floor(random() * SPAN)),
+    // random: uniform over 8 years (every insert lands somewhere in the author-time index);
+    // ordered: rising with i within a minute's jitter, as a live archive receives its alerts.
+    authorDatetime: new Date(
+      values.times === "ordered"
+        ? T0 + Math.floor((i / COUNT) * SPAN + random() * 60_000)
+        : T0 + Math.floor(random() * SPAN),
+    ),
     receivedAt: new Date(),
     xml: Buffer.from(`${t.head}_b${i}${t.tail}`),
     coords: t.rec.coords.length === 0 ? [] : [{ ...t.rec.coords[0], ra, dec }],
