@@ -33,6 +33,8 @@
  *                      Node-RED's own cost of one more node (delivery, clone for a second wire)
  *   --rounds R         --archive: rounds of each (default 3)
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
+ *   --trace-gc         run Node-RED with --trace-gc and print, per run, its collections over the
+ *                      measured events: scavenges and mark-compacts, their count and pause time
  *
  * Latency is author send → subscriber receive (the author writes its send time into each
  * event). The receiver acks once the event is handed to the flow, so a persistent author is
@@ -155,6 +157,8 @@ interface Config {
   archiveWiring?: ArchiveWiring;
   /** A switched-off debug node in the archive's place (Node-RED's cost of one more node). */
   archiveNoop?: boolean;
+  /** Node-RED runs with --trace-gc: print its collections over the measured events. */
+  traceGc?: boolean;
 }
 
 interface Figures {
@@ -169,6 +173,21 @@ interface Figures {
   archived?: number;
   /** The Node-RED process's CPU time (user + system, all threads) per measured event, µs. */
   cpuPerEvent: number;
+}
+
+/** Node-RED's --trace-gc lines: collections of each kind, their count and main-thread pause, ms. */
+function gcSummary(log: string): string {
+  const kinds = new Map<string, { n: number; ms: number }>();
+  for (const m of log.matchAll(
+    /ms: (Scavenge|Minor Mark-Compact|Mark-Compact|Mark-sweep)\b[^,\n]*, ([\d.]+) \/ [\d.]+ ms/g,
+  )) {
+    const k = kinds.get(m[1]) ?? { n: 0, ms: 0 };
+    k.n++;
+    k.ms += Number(m[2]);
+    kinds.set(m[1], k);
+  }
+  if (kinds.size === 0) return "no collections logged";
+  return [...kinds].map(([kind, k]) => `${kind} ${k.n} (${k.ms.toFixed(0)} ms)`).join(", ");
 }
 
 const LOCAL_IVO = "ivo://bench.broker/node-red";
@@ -430,6 +449,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const rssBefore = rssOf(pid);
   const cpuBefore = cpuOf(pid);
   const threadsBefore = threadCpuOf(pid);
+  const gcFrom = rt.logs().length;
   const done = nextMessage<AuthorMessage>(author, (m) => m.type === "done", 3_600_000, "the author");
   author.send({ type: "go" } satisfies ParentMessage);
   const result = await done;
@@ -439,6 +459,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const settled = await Promise.race([Promise.all(reports), deadline]);
   const cpuMs = cpuOf(pid) - cpuBefore;
   const threads = threadSplit(pid, threadsBeforeDeploy, threadsBefore, threadCpuOf(pid));
+  const gcLog = rt.logs().slice(gcFrom);
   let subReports: SubMessage[];
   if (settled === null) {
     for (const p of subProcs) p.send({ type: "report" } satisfies ParentMessage);
@@ -505,6 +526,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
     `  by thread: main ${perEvent(threads.main)} µs/event, threads started by this deploy (the ` +
       `archive's SQLite worker) ${perEvent(threads.fresh)}, the rest (GC helpers, libuv) ${perEvent(threads.rest)}`,
   );
+  if (cfg.traceGc === true) console.log(`  garbage collection (--trace-gc): ${gcSummary(gcLog)}`);
   if (figures.archived !== undefined)
     console.log(`  archive: ${figures.archived} packets stored (${cfg.events + cfg.warmup} sent)`);
   const warnings = rt
@@ -608,11 +630,13 @@ async function main(): Promise<void> {
   console.log("starting Node-RED with the packed package (npm pack + install on first use) …");
   const profileDir = args.get("profile");
   if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true });
-  const rt = await startRuntime(
-    profileDir === undefined
-      ? {}
-      : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] },
-  );
+  const traceGc = args.has("trace-gc");
+  const rt = await startRuntime({
+    nodeArgs: [
+      ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`]),
+      ...(traceGc ? ["--trace-gc"] : []),
+    ],
+  });
   const nodeRedVersion = (await rt.settings()).version ?? "?";
   console.log(
     `Node-RED ${nodeRedVersion}, pid ${rt.process.pid}, RSS at start ${mb(rssOf(rt.process.pid ?? 0))}`,
@@ -626,6 +650,7 @@ async function main(): Promise<void> {
           events,
           warmup: Math.min(500, Math.floor(events / 10)),
           mode: mode === "rated" ? "persistent" : mode,
+          traceGc,
           concurrency: intArg(args, "concurrency", 1),
           window: intArg(args, "window", 64),
           rate:

@@ -11,9 +11,11 @@
  *
  * Decisions:
  * - A message made from an event already parsed (`lazyEventMessage`: the receiver's) carries
- *   its payload's tree under a symbol, not enumerable: no debug node, JSON or Object.keys sees
- *   it. Its value is a function, which Node-RED's copy for a second wire (lodash cloneDeep)
- *   shares rather than copies, so the copy finds the tree too (`treeOf`): a node late in a
+ *   its payload's tree under a symbol, not enumerable: no debug sidebar, JSON, Object.keys or
+ *   for…in sees it (a copy, where lodash made it enumerable, shows it to util.inspect as
+ *   `[Symbol(voevent.tree)]: [Function: value]`). Its value is a function, which Node-RED's
+ *   copy for a second wire (lodash cloneDeep) shares rather than copies, so the copy finds the
+ *   tree too (`treeOf`): a node late in a
  *   deep backlog (the archive beside the broadcaster) does not parse the packet again when
  *   the process-wide parse cache (256 entries) has long let it go. It answers only while
  *   msg.payload is still the text the tree was made from. The tree lives as long as the

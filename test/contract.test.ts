@@ -5,6 +5,7 @@
  * (JSON, Object.keys, a spread), and a payload changed since is never answered with the old tree.
  */
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import { util as redUtil } from "@node-red/util";
 import { carryTree, eventMessage, lazyEventMessage, treeOf } from "../src/contract";
 import { parseVOEvent } from "../src/voevent/parse";
@@ -42,7 +43,7 @@ describeCorpus("contract: the tree a message carries", () => {
     });
   }
 
-  it("shows nowhere a user looks: JSON, Object.keys, for…in, a spread's keys", () => {
+  it("shows nowhere a user looks: the debug sidebar, JSON, Object.keys, for…in", () => {
     const xml = readPacket(PACKETS[0]).toString("utf8");
     const msg = lazyEventMessage(receivedLike(xml));
     const copy = redUtil.cloneMessage(msg) as typeof msg;
@@ -53,7 +54,15 @@ describeCorpus("contract: the tree a message carries", () => {
       const seen: string[] = [];
       for (const k in m) seen.push(k);
       assert.deepEqual(seen.sort(), ["payload", "topic", "voevent", "vtp"]);
+      // What a debug node sends the editor's sidebar (its "complete msg object").
+      const shown = redUtil.encodeObject({ msg: m }) as { msg: string };
+      assert.ok(shown.msg.includes('"ivorn"'), "the sidebar shows the message");
+      assert.ok(!shown.msg.includes("voevent.tree"), "and not the tree");
     }
+    // The original hides it from util.inspect too; a copy shows it there (lodash makes the copied
+    // property enumerable), as `[Symbol(voevent.tree)]: [Function: value]`, nothing of the tree.
+    assert.ok(!inspect(msg).includes("voevent.tree"));
+    assert.ok(inspect(copy, { depth: 0 }).includes("[Symbol(voevent.tree)]: [Function: value]"));
   });
 
   it("answers null once msg.payload is another text, and for a message that carries nothing", () => {
