@@ -116,6 +116,47 @@
  * +180, 43, +210. Saturated, the flow queues (p50 0.1 → 0.5–1 s) and GC grows with what waits.
  * Tried in the same minutes, no better: a Buffer copy of msg.payload per event instead of the
  * string (main +250–300, GC +163–270), batchDelayMs 50 (main +150–218, GC +127–170).
+ *
+ * 2026-12-07 03:00–03:35 UTC: where the rest went. A profile of a saturated round (persistent,
+ * 1 subscriber, `--profile`, `profile-summary --from recordFromParsed`) showed the archive node
+ * parsing every packet again: `peekDoc` → `parseVOEvent` 14% of the main thread's busy time, and
+ * garbage collection 42%. The parse cache keeps 256 packets; a saturated flow holds thousands of
+ * messages between its nodes, so by the archive's turn the receiver's tree was gone, and each
+ * new parse allocated ~92 kB (a 6 kB packet's tree). Measured allocations per event (heap growth
+ * with a 512 MB young generation, this packet): the tree 92 kB, Node-RED's copy for a second wire
+ * with the model it reads 31 kB (the model 7.3 kB; lodash's copy and its stacks the rest), the
+ * archive's record 4–5 kB, packing 0.4 kB. The cost is in scavenges (`--trace-gc`): 4,000
+ * events take 35–41 scavenges without an archive, each 15–55 ms on this loaded machine (what a
+ * scavenge copies is what survives it: the cache's and the queued messages' trees), and every
+ * collection more is paid in full; mark-compacts were 1–5 per run (16–290 ms), the writer's
+ * pending records no large share of them. Now a receiver's (or subscriber's) message carries its
+ * tree (src/contract.ts `treeOf`: a function under a symbol, which Node-RED's copy shares), so
+ * the archive never parses again. Base (main before) and new alternated, 2 rounds each, 4,000
+ * events, load average 5–12 (other engineers' benches: rates swing ±40% between rounds, so read
+ * the scavenges and CPU beside the ratios). Ratio of medians; CPU µs/event without → with;
+ * scavenges with minus without, per round:
+ *   persistent, 1, beside    base 0.350; 470, 450 → 1,068, 1,085; +31, +50
+ *                            new  0.504; 635, 398 → 1,030, 630;   +19, +14
+ *   persistent, 50, beside   base 0.606; 673, 523 → 1,385, 983;   +56, +39
+ *                            new  0.488; 565, 523 → 988, 815;     +22, +21
+ *   oneshot, 1, beside       base 0.819; 853, 670 → 1,200, 1,073; +26, +18 (no backlog: no parse
+ *                            new  0.368; 768, 685 → 1,465, 1,278; +27, +25  again in either)
+ *   oneshot, 50, beside      base 1.065; 1,680, 2,090 → 3,088, 2,740
+ *                            new  0.852; 1,823, 2,075 → 3,085, 2,800
+ *   rated 500/s, 1, beside   base 0.831 (416, 352 events/s with); 715, 540 → 1,090, 885; +35, +42
+ *                            new  1.000 (499, 500);               655, 573 → 950, 1,090; +19, +24
+ *   persistent, 1, after     base 0.473; 493, 413 → 1,010, 788;   +44, +37
+ *                            new  0.702; 500, 425 → 655, 563;     +7, +5
+ *   persistent, 50, after    base 0.693; 803, 675 → 1,363, 1,153; +53, +46
+ *                            new  1.045; 785, 800 → 1,073, 798;   +11, +10
+ *   persistent, 1, noop      base 0.653; 550, 420 → 715, 528;     +13, +12
+ *                            new  1.122; 570, 433 → 570, 508;     +12, +11
+ * So beside the broadcaster the archive now adds about what the do-nothing node adds (Node-RED's
+ * copy and the model it reads: ~12 scavenges per 4,000 events) and ~7–10 scavenges of its own;
+ * after the broadcaster (one wire, no copy, no model) only its own (+5 to +11), and its CPU
+ * (persistent, 1 subscriber, by thread) main +35/+50 µs/event, the SQLite worker 40, GC helpers
+ * +45/+75. The do-nothing node's copy alone is ~12% at saturation, so beside the broadcaster the
+ * 10% bound cannot hold at saturation whatever the archive does; after it, it is within reach.
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
