@@ -137,10 +137,14 @@
  * scavenges with minus without, per round:
  *   persistent, 1, beside    base 0.350; 470, 450 → 1,068, 1,085; +31, +50
  *                            new  0.504; 635, 398 → 1,030, 630;   +19, +14
+ *     a second pass, 03:29:  base 0.414; 513, 420 → 1,125, 975;   +47, +31
+ *                            new  0.457; 518, 555 → 855, 730;     +15, +17
  *   persistent, 50, beside   base 0.606; 673, 523 → 1,385, 983;   +56, +39
  *                            new  0.488; 565, 523 → 988, 815;     +22, +21
  *   oneshot, 1, beside       base 0.819; 853, 670 → 1,200, 1,073; +26, +18 (no backlog: no parse
  *                            new  0.368; 768, 685 → 1,465, 1,278; +27, +25  again in either)
+ *     a second pass, 03:27:  base 0.650; 1,048, 765 → 1,480, 1,163; +28, +27
+ *                            new  0.700; 800, 793 → 1,540, 1,213;  +30, +26
  *   oneshot, 50, beside      base 1.065; 1,680, 2,090 → 3,088, 2,740
  *                            new  0.852; 1,823, 2,075 → 3,085, 2,800
  *   rated 500/s, 1, beside   base 0.831 (416, 352 events/s with); 715, 540 → 1,090, 885; +35, +42
@@ -157,6 +161,12 @@
  * (persistent, 1 subscriber, by thread) main +35/+50 µs/event, the SQLite worker 40, GC helpers
  * +45/+75. The do-nothing node's copy alone is ~12% at saturation, so beside the broadcaster the
  * 10% bound cannot hold at saturation whatever the archive does; after it, it is within reach.
+ * Scavenge counts compare within a mode only (V8 sizes the young generation by what survives:
+ * with a backlog it grows, and a scavenge comes after more allocation). One-shot rounds cost the
+ * archive +240–490 µs/event of main thread on this loaded machine in both builds; a profile of
+ * one (3,000 events, 03:35): Node-RED's copy for the second wire 10.7% of the main thread's busy
+ * time (the model it reads 4.9%), the archive node's handler 4.7% (its record 3.7%), posting
+ * batches 1.5%, GC 13.3% (all of the process's); socket writes (writeBuffer) 37%.
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
