@@ -161,6 +161,15 @@
  * (persistent, 1 subscriber, by thread) main +35/+50 µs/event, the SQLite worker 40, GC helpers
  * +45/+75. The do-nothing node's copy alone is ~12% at saturation, so beside the broadcaster the
  * 10% bound cannot hold at saturation whatever the archive does; after it, it is within reach.
+ * More passes, 03:38–03:46 UTC, load average 2.4–5.4 (ratio; CPU without → with; scavenges):
+ *   rated 240/s, 50, beside  base 1.000; 1,963, 1,525 → 2,130, 1,925; +26, +27
+ *                            new  1.000; 1,573, 1,758 → 1,805, 1,963; +18, +27
+ *   rated 500/s, 1, after    base 1.000; 730, 610 → 850, 825;     +14, +11
+ *                            new  1.000; 648, 603 → 893, 873;     +10, +12
+ *   persistent, 1, beside    base 0.804; 500, 348 → 910, 693;     +46, +29
+ *                            new  0.641; 458, 465 → 773, 705;     +16, +17
+ *   persistent, 1, after     base 0.451; 483, 345 → 895, 830;     +35, +34
+ *                            new  0.783; 465, 443 → 620, 668;     +6, +7
  * Scavenge counts compare within a mode only (V8 sizes the young generation by what survives:
  * with a backlog it grows, and a scavenge comes after more allocation). One-shot rounds cost the
  * archive +240–490 µs/event of main thread on this loaded machine in both builds; a profile of
