@@ -12,10 +12,9 @@
  *   msg.payload (`peekDoc`). The cache alone was not enough: it keeps 256 packets, and a flow
  *   that queues (a saturated broker holds thousands of messages between its nodes) had let the
  *   packet go before the archive's turn, so the archive parsed every packet again (~14% of the
- *   main thread in bench/flow's saturated rounds, plus its garbage). Also without building the
- *   packet's model (the receiver remembers the tree only; the
- *   model cost more than the record: ~150 µs of the ~300 µs the archive added per event in
- *   bench/flow). The tree is needed (positions, citations), so msg.voevent alone is not enough;
+ *   main thread in bench/flow's saturated rounds, plus its garbage). Nor is the packet's model
+ *   built (the receiver remembers the tree only; the model cost more than the record: ~150 µs
+ *   of the ~300 µs the archive added per event in bench/flow). The tree is needed (positions, citations), so msg.voevent alone is not enough;
  *   the stored bytes are msg.payload's (a string as UTF-8), kept as the payload itself until
  *   the batch is written (no Buffer per event).
  * - done() is called as soon as the record is queued: the flow never waits for the database.
