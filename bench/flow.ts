@@ -35,6 +35,8 @@
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
  *   --probe FILE       load FILE in the Node-RED process (node --require): e.g. bench/backlog-probe.cjs,
  *                      which logs where messages wait (immediates, timers, socket buffers, heap)
+ *   --trace-gc         run Node-RED with --trace-gc and print, per run, its collections over the
+ *                      measured events: scavenges and mark-compacts, their count and pause time
  *
  * Latency is author send → subscriber receive (the author writes its send time into each
  * event). The receiver acks once the event is handed to the flow, so a persistent author is
@@ -141,6 +143,65 @@
  *   node logged "author 127.0.0.1 paused: it has 500 events unfinished by the flow"), peak RSS
  *   306–314 MB, all 2,000 events delivered in each of 3 runs, p50 0.76–1.1 s, p99 1.1–1.9 s
  *   (the 0.5 s of the slow node plus the wait of the paused author).
+ * 2026-12-07 03:00–03:35 UTC: where the rest went. A profile of a saturated round (persistent,
+ * 1 subscriber, `--profile`, `profile-summary --from recordFromParsed`) showed the archive node
+ * parsing every packet again: `peekDoc` → `parseVOEvent` 14% of the main thread's busy time, and
+ * garbage collection 42%. The parse cache keeps 256 packets; a saturated flow holds thousands of
+ * messages between its nodes, so by the archive's turn the receiver's tree was gone, and each
+ * new parse allocated ~92 kB (a 6 kB packet's tree). Measured allocations per event (heap growth
+ * with a 512 MB young generation, this packet): the tree 92 kB, Node-RED's copy for a second wire
+ * with the model it reads 31 kB (the model 7.3 kB; lodash's copy and its stacks the rest), the
+ * archive's record 4–5 kB, packing 0.4 kB. The cost is in scavenges (`--trace-gc`): 4,000
+ * events take 35–41 scavenges without an archive, each 15–55 ms on this loaded machine (what a
+ * scavenge copies is what survives it: the cache's and the queued messages' trees), and every
+ * collection more is paid in full; mark-compacts were 1–5 per run (16–290 ms), the writer's
+ * pending records no large share of them. Now a receiver's (or subscriber's) message carries its
+ * tree (src/contract.ts `treeOf`: a function under a symbol, which Node-RED's copy shares), so
+ * the archive never parses again. Base (main before) and new alternated, 2 rounds each, 4,000
+ * events, load average 5–12 (other engineers' benches: rates swing ±40% between rounds, so read
+ * the scavenges and CPU beside the ratios). Ratio of medians; CPU µs/event without → with;
+ * scavenges with minus without, per round:
+ *   persistent, 1, beside    base 0.350; 470, 450 → 1,068, 1,085; +31, +50
+ *                            new  0.504; 635, 398 → 1,030, 630;   +19, +14
+ *     a second pass, 03:29:  base 0.414; 513, 420 → 1,125, 975;   +47, +31
+ *                            new  0.457; 518, 555 → 855, 730;     +15, +17
+ *   persistent, 50, beside   base 0.606; 673, 523 → 1,385, 983;   +56, +39
+ *                            new  0.488; 565, 523 → 988, 815;     +22, +21
+ *   oneshot, 1, beside       base 0.819; 853, 670 → 1,200, 1,073; +26, +18 (no backlog: no parse
+ *                            new  0.368; 768, 685 → 1,465, 1,278; +27, +25  again in either)
+ *     a second pass, 03:27:  base 0.650; 1,048, 765 → 1,480, 1,163; +28, +27
+ *                            new  0.700; 800, 793 → 1,540, 1,213;  +30, +26
+ *   oneshot, 50, beside      base 1.065; 1,680, 2,090 → 3,088, 2,740
+ *                            new  0.852; 1,823, 2,075 → 3,085, 2,800
+ *   rated 500/s, 1, beside   base 0.831 (416, 352 events/s with); 715, 540 → 1,090, 885; +35, +42
+ *                            new  1.000 (499, 500);               655, 573 → 950, 1,090; +19, +24
+ *   persistent, 1, after     base 0.473; 493, 413 → 1,010, 788;   +44, +37
+ *                            new  0.702; 500, 425 → 655, 563;     +7, +5
+ *   persistent, 50, after    base 0.693; 803, 675 → 1,363, 1,153; +53, +46
+ *                            new  1.045; 785, 800 → 1,073, 798;   +11, +10
+ *   persistent, 1, noop      base 0.653; 550, 420 → 715, 528;     +13, +12
+ *                            new  1.122; 570, 433 → 570, 508;     +12, +11
+ * So beside the broadcaster the archive now adds about what the do-nothing node adds (Node-RED's
+ * copy and the model it reads: ~12 scavenges per 4,000 events) and ~7–10 scavenges of its own;
+ * after the broadcaster (one wire, no copy, no model) only its own (+5 to +11), and its CPU
+ * (persistent, 1 subscriber, by thread) main +35/+50 µs/event, the SQLite worker 40, GC helpers
+ * +45/+75. The do-nothing node's copy alone is ~12% at saturation, so beside the broadcaster the
+ * 10% bound cannot hold at saturation whatever the archive does; after it, it is within reach.
+ * More passes, 03:38–03:46 UTC, load average 2.4–5.4 (ratio; CPU without → with; scavenges):
+ *   rated 240/s, 50, beside  base 1.000; 1,963, 1,525 → 2,130, 1,925; +26, +27
+ *                            new  1.000; 1,573, 1,758 → 1,805, 1,963; +18, +27
+ *   rated 500/s, 1, after    base 1.000; 730, 610 → 850, 825;     +14, +11
+ *                            new  1.000; 648, 603 → 893, 873;     +10, +12
+ *   persistent, 1, beside    base 0.804; 500, 348 → 910, 693;     +46, +29
+ *                            new  0.641; 458, 465 → 773, 705;     +16, +17
+ *   persistent, 1, after     base 0.451; 483, 345 → 895, 830;     +35, +34
+ *                            new  0.783; 465, 443 → 620, 668;     +6, +7
+ * Scavenge counts compare within a mode only (V8 sizes the young generation by what survives:
+ * with a backlog it grows, and a scavenge comes after more allocation). One-shot rounds cost the
+ * archive +240–490 µs/event of main thread on this loaded machine in both builds; a profile of
+ * one (3,000 events, 03:35): Node-RED's copy for the second wire 10.7% of the main thread's busy
+ * time (the model it reads 4.9%), the archive node's handler 4.7% (its record 3.7%), posting
+ * batches 1.5%, GC 13.3% (all of the process's); socket writes (writeBuffer) 37%.
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";
@@ -182,6 +243,8 @@ interface Config {
   archiveWiring?: ArchiveWiring;
   /** A switched-off debug node in the archive's place (Node-RED's cost of one more node). */
   archiveNoop?: boolean;
+  /** Node-RED runs with --trace-gc: print its collections over the measured events. */
+  traceGc?: boolean;
 }
 
 interface Figures {
@@ -196,6 +259,21 @@ interface Figures {
   archived?: number;
   /** The Node-RED process's CPU time (user + system, all threads) per measured event, µs. */
   cpuPerEvent: number;
+}
+
+/** Node-RED's --trace-gc lines: collections of each kind, their count and main-thread pause, ms. */
+function gcSummary(log: string): string {
+  const kinds = new Map<string, { n: number; ms: number }>();
+  for (const m of log.matchAll(
+    /ms: (Scavenge|Minor Mark-Compact|Mark-Compact|Mark-sweep)\b[^,\n]*, ([\d.]+) \/ [\d.]+ ms/g,
+  )) {
+    const k = kinds.get(m[1]) ?? { n: 0, ms: 0 };
+    k.n++;
+    k.ms += Number(m[2]);
+    kinds.set(m[1], k);
+  }
+  if (kinds.size === 0) return "no collections logged";
+  return [...kinds].map(([kind, k]) => `${kind} ${k.n} (${k.ms.toFixed(0)} ms)`).join(", ");
 }
 
 const LOCAL_IVO = "ivo://bench.broker/node-red";
@@ -457,6 +535,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const rssBefore = rssOf(pid);
   const cpuBefore = cpuOf(pid);
   const threadsBefore = threadCpuOf(pid);
+  const gcFrom = rt.logs().length;
   const done = nextMessage<AuthorMessage>(author, (m) => m.type === "done", 3_600_000, "the author");
   // The highest RSS seen while the events go through (sampled every 50 ms).
   let rssPeak = rssBefore;
@@ -471,6 +550,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
   const settled = await Promise.race([Promise.all(reports), deadline]);
   const cpuMs = cpuOf(pid) - cpuBefore;
   const threads = threadSplit(pid, threadsBeforeDeploy, threadsBefore, threadCpuOf(pid));
+  const gcLog = rt.logs().slice(gcFrom);
   let subReports: SubMessage[];
   if (settled === null) {
     for (const p of subProcs) p.send({ type: "report" } satisfies ParentMessage);
@@ -538,6 +618,7 @@ async function runOne(rt: Runtime, cfg: Config, exampleFile: string | undefined)
     `  by thread: main ${perEvent(threads.main)} µs/event, threads started by this deploy (the ` +
       `archive's SQLite worker) ${perEvent(threads.fresh)}, the rest (GC helpers, libuv) ${perEvent(threads.rest)}`,
   );
+  if (cfg.traceGc === true) console.log(`  garbage collection (--trace-gc): ${gcSummary(gcLog)}`);
   if (figures.archived !== undefined)
     console.log(`  archive: ${figures.archived} packets stored (${cfg.events + cfg.warmup} sent)`);
   const warnings = rt
@@ -642,9 +723,11 @@ async function main(): Promise<void> {
   const profileDir = args.get("profile");
   if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true });
   const probe = args.get("probe");
+  const traceGc = args.has("trace-gc");
   const nodeArgs = [
     ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`]),
     ...(probe === undefined ? [] : ["--require", path.resolve(probe)]),
+    ...(traceGc ? ["--trace-gc"] : []),
   ];
   const rt = await startRuntime(nodeArgs.length === 0 ? {} : { nodeArgs });
   const nodeRedVersion = (await rt.settings()).version ?? "?";
@@ -660,6 +743,7 @@ async function main(): Promise<void> {
           events,
           warmup: Math.min(500, Math.floor(events / 10)),
           mode: mode === "rated" ? "persistent" : mode,
+          traceGc,
           concurrency: intArg(args, "concurrency", 1),
           window: intArg(args, "window", 64),
           rate:

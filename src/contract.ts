@@ -8,6 +8,18 @@
  *   msg.voevent  the parsed model (src/voevent/model.ts)
  *   msg.topic    the stream as an MQTT-safe topic, voevent/<authority>/<path>
  *   msg.vtp      { peer, localIvo, receivedAt }: where and when it came from
+ *
+ * Decisions:
+ * - A message made from an event already parsed (`lazyEventMessage`: the receiver's) carries
+ *   its payload's tree under a symbol, not enumerable: no debug sidebar, JSON, Object.keys or
+ *   for…in sees it (a copy, where lodash made it enumerable, shows it to util.inspect as
+ *   `[Symbol(voevent.tree)]: [Function: value]`). Its value is a function, which Node-RED's
+ *   copy for a second wire (lodash cloneDeep) shares rather than copies, so the copy finds the
+ *   tree too (`treeOf`): a node late in a
+ *   deep backlog (the archive beside the broadcaster) does not parse the packet again when
+ *   the process-wide parse cache (256 entries) has long let it go. It answers only while
+ *   msg.payload is still the text the tree was made from. The tree lives as long as the
+ *   message or a copy of it (as the message's lazy model already kept it until read).
  */
 import { VOEventError } from "./errors";
 import { getParsed } from "./voevent/cache";
@@ -68,6 +80,46 @@ export interface LazyEvent {
   xml: string;
   head: { stream: string };
   readonly voevent: VOEvent;
+  /** The tree of `xml`, when the maker has it: the message carries it (`treeOf`). */
+  readonly doc?: XDocument;
+}
+
+/** A payload's text and its tree. */
+export interface PayloadTree {
+  xml: string;
+  doc: XDocument;
+}
+
+/** The key of the tree a message carries (see the file's Decisions). */
+const TREE = Symbol("voevent.tree");
+
+/**
+ * Lets `msg` (and every copy Node-RED makes of it) carry the tree of its payload `xml`: a
+ * function under a symbol, not enumerable. The tree must be `xml`'s, and is read-only.
+ */
+export function carryTree(msg: object, tree: PayloadTree): void {
+  Object.defineProperty(msg, TREE, {
+    value: () => tree,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * The tree of msg.payload when the message (or the message it was copied from) carries it and
+ * msg.payload is still the text it was made from; else null (parse the payload, or ask the
+ * cache). Read it, never change it.
+ */
+export function treeOf(msg: { payload?: unknown }): PayloadTree | null {
+  const kept = (msg as { [TREE]?: unknown })[TREE];
+  if (typeof kept !== "function") return null;
+  const tree = (kept as () => unknown)();
+  if (tree === null || typeof tree !== "object") return null;
+  const t = tree as Partial<PayloadTree>;
+  return typeof t.xml === "string" && t.doc !== undefined && t.xml === msg.payload
+    ? (t as PayloadTree)
+    : null;
 }
 
 /**
@@ -78,7 +130,7 @@ export interface LazyEvent {
  * it (receiver → dedupe by bytes → broadcaster) never pays for it.
  */
 export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {}): EventMessage {
-  return {
+  const msg: EventMessage = {
     payload: ev.xml,
     get voevent(): VOEvent {
       const model = ev.voevent;
@@ -95,6 +147,8 @@ export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {
       receivedAt: (options.receivedAt ?? new Date()).toISOString(),
     },
   };
+  if (ev.doc !== undefined) carryTree(msg, { xml: ev.xml, doc: ev.doc });
+  return msg;
 }
 
 /** Makes msg.voevent a plain property holding `model`. */

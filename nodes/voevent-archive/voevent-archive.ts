@@ -6,11 +6,15 @@
  * the message path.
  *
  * Decisions:
- * - Parsed once per event: the record is made from the tree the flow already made (the
- *   process-wide cache of src/voevent/cache.ts, keyed by msg.payload: `peekDoc`), not by parsing
- *   again, and without building the packet's model (the receiver remembers the tree only; the
- *   model cost more than the record: ~150 µs of the ~300 µs the archive added per event in
- *   bench/flow). The tree is needed (positions, citations), so msg.voevent alone is not enough;
+ * - Parsed once per event: the record is made from the tree the flow already made, not by
+ *   parsing again: the tree a receiver's message carries (src/contract.ts `treeOf`, which a copy
+ *   for a second wire shares), else the process-wide cache of src/voevent/cache.ts, keyed by
+ *   msg.payload (`peekDoc`). The cache alone was not enough: it keeps 256 packets, and a flow
+ *   that queues (a saturated broker holds thousands of messages between its nodes) had let the
+ *   packet go before the archive's turn, so the archive parsed every packet again (~14% of the
+ *   main thread in bench/flow's saturated rounds, plus its garbage). Nor is the packet's model
+ *   built (the receiver remembers the tree only; the model cost more than the record: ~150 µs
+ *   of the ~300 µs the archive added per event in bench/flow). The tree is needed (positions, citations), so msg.voevent alone is not enough;
  *   the stored bytes are msg.payload's (a string as UTF-8), kept as the payload itself until
  *   the batch is written (no Buffer per event).
  * - done() is called as soon as the record is queued: the flow never waits for the database.
@@ -27,7 +31,7 @@
  */
 import type { NodeAPI, NodeDef } from "node-red";
 import { recordFromParsed } from "../../src/archive/ingest";
-import { isVtpInfo, rawPayloadOf } from "../../src/contract";
+import { isVtpInfo, rawPayloadOf, treeOf } from "../../src/contract";
 import { peekDoc } from "../../src/voevent/cache";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
@@ -82,8 +86,9 @@ function init(RED: NodeAPI): void {
       }
       try {
         const payload = rawPayloadOf(msg);
-        // The parse the flow already made (the process-wide cache, keyed by the payload).
-        const parsed = peekDoc(payload);
+        // The parse the flow already made: the tree the message carries (a receiver's, even in a
+        // copy for a second wire), else the process-wide cache's (keyed by the payload).
+        const parsed = treeOf(msg) ?? peekDoc(payload);
         const signature = (msg as { signature?: unknown }).signature;
         // The payload as it is: a string is encoded into the batch's buffer when it is written.
         db.enqueue(recordFromParsed(parsed, payload, receivedAt, { signature }));

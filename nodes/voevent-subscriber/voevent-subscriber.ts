@@ -13,7 +13,7 @@
  * checks; more are dropped the same way.
  */
 import type { NodeAPI, NodeDef } from "node-red";
-import { eventMessage } from "../../src/contract";
+import { carryTree, eventMessage } from "../../src/contract";
 import { keepFrame } from "../../src/message-frame";
 import { feeds } from "../../src/monitor/feeds";
 import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
@@ -176,6 +176,8 @@ function init(RED: NodeAPI): void {
       const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
       const out = signature === undefined ? { ...msg } : { ...msg, signature };
       keepFrame(out, out.payload, ev.frame);
+      // And the message carries it (a copy for a second wire too), for a node late in a backlog.
+      carryTree(out, { xml: ev.xml, doc: ev.doc });
       this.send(out);
     };
     const gate =

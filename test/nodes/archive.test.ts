@@ -11,8 +11,9 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { util as redUtil } from "@node-red/util";
 import type { NodeAPI } from "node-red";
-import { eventMessage } from "../../src/contract";
+import { eventMessage, lazyEventMessage } from "../../src/contract";
 import { rememberParsed, sharedParseCache } from "../../src/voevent/cache";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { streamOf } from "../helpers/archive-expect";
@@ -306,6 +307,43 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
       `/voevent/archive-parse/apiv1/packet/xml/${encodeURIComponent(ivornOf(sent[3]))}`,
     );
     assert.equal(stored.body, sent[3], "the bytes exactly as received");
+  });
+
+  it("takes the tree a receiver's message carries: a copy for a second wire, its packet gone from the parse cache (a deep backlog), is not parsed again", async function () {
+    this.timeout(30_000);
+    await load([
+      dbNode("db", "archive-nodes-tree", "/voevent/archive-tree"),
+      { id: "store", type: "voevent-archive", name: "", db: "db", wires: [] },
+    ]);
+    const sent = packets.slice(10, 30).map((b) => b.toString("utf8"));
+    const copies = sent.map((xml) => {
+      // What the receiver node sends (voevent-receiver.ts), and Node-RED's copy of it for the
+      // archive's wire beside the broadcaster's.
+      const parsed = parseVOEvent(xml);
+      const ev = { xml, doc: parsed.doc, head: { stream: parsed.voevent.stream }, voevent: parsed.voevent };
+      return redUtil.cloneMessage(lazyEventMessage(ev));
+    });
+    // By the archive's turn, hundreds of packets later, the cache has let these go.
+    const cache = sharedParseCache();
+    cache.clear();
+    for (const msg of copies) getNode("store").receive(msg);
+    await waitUntil(() => lastStatus("store") === "20 stored / 0 duplicates / 0 pending", 10_000, "status");
+    assert.equal(cache.stats.misses, 0, "no packet was parsed a second time");
+    for (const i of [0, 7, 19]) {
+      const stored = await httpGet(
+        `/voevent/archive-tree/apiv1/packet/xml/${encodeURIComponent(ivornOf(sent[i]))}`,
+      );
+      assert.equal(stored.body, sent[i], "the bytes exactly as received");
+    }
+    // A copy whose payload a node changed since is not stored with the old tree's fields.
+    const changed = redUtil.cloneMessage(copies[0]);
+    changed.payload = sent[5].replace(ivornOf(sent[5]), `${ivornOf(sent[5])}-changed`);
+    getNode("store").receive(changed);
+    await waitUntil(() => lastStatus("store") === "21 stored / 0 duplicates / 0 pending", 10_000, "status");
+    const synopsis = await httpGet(
+      `/voevent/archive-tree/apiv1/packet/synopsis/${encodeURIComponent(`${ivornOf(sent[5])}-changed`)}`,
+    );
+    assert.equal(synopsis.status, 200, "stored under the IVORN of its own payload");
   });
 
   it("serves the API on RED.httpNode while deployed; a redeploy frees the path and reopens the same file", async function () {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import net from "node:net";
+import { treeOf } from "../../src/contract";
 import { VTPBroadcaster } from "../../src/vtp/broadcaster";
 import { FramedConnection } from "../../src/vtp/connection";
 import {
@@ -101,6 +102,11 @@ describe("voevent-subscriber node", () => {
     assert.equal(vtp.peer, `127.0.0.1:${port}`);
     assert.equal(vtp.localIvo, LOCAL_IVO);
     assert.match(vtp.receivedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // It carries the tree the subscriber parsed (a node late in a backlog, the archive, takes it).
+    const tree = treeOf(msg);
+    assert.ok(tree !== null, "the message carries its payload's tree");
+    assert.equal(tree.xml, xml);
+    assert.equal(tree.doc.root.local, "VOEvent");
     await waitUntil(() => b.subscribers[0]!.acks === 1, 8000, "the broker got an ack");
   });
 

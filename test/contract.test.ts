@@ -1,0 +1,92 @@
+/**
+ * src/contract.ts: the tree a receiver's message carries (`lazyEventMessage`, `carryTree`,
+ * `treeOf`), through Node-RED's own copy for a second wire (@node-red/util cloneMessage), on
+ * real corpus packets: the copy finds the same tree, nothing of it shows where a user looks
+ * (JSON, Object.keys, a spread), and a payload changed since is never answered with the old tree.
+ */
+import assert from "node:assert/strict";
+import { inspect } from "node:util";
+import { util as redUtil } from "@node-red/util";
+import { carryTree, eventMessage, lazyEventMessage, treeOf } from "../src/contract";
+import { parseVOEvent } from "../src/voevent/parse";
+import { describeCorpus, readPacket } from "./helpers/corpus";
+
+const PACKETS = [
+  "voeventdb__BAT_GRB_Pos_655721-214.xml",
+  "growth-too-marshal__GRB180116A_Fermi_GBM_Fin_Pos.xml",
+  "gwcelery__G298048-1-Initial.xml",
+];
+
+/** What the receiver hands the node adapter: the text, its tree, the head, the model on demand. */
+function receivedLike(xml: string) {
+  const parsed = parseVOEvent(xml);
+  return { xml, doc: parsed.doc, head: { stream: parsed.voevent.stream }, voevent: parsed.voevent };
+}
+
+describeCorpus("contract: the tree a message carries", () => {
+  for (const name of PACKETS) {
+    it(`${name}: a copy for a second wire (Node-RED's cloneMessage) finds the receiver's tree`, () => {
+      const xml = readPacket(name).toString("utf8");
+      const ev = receivedLike(xml);
+      const msg = lazyEventMessage(ev);
+      assert.equal(treeOf(msg)?.doc, ev.doc, "the message itself");
+      const copy = redUtil.cloneMessage(msg) as typeof msg;
+      assert.notEqual(copy, msg);
+      assert.equal(copy.payload, xml);
+      assert.deepEqual(copy.voevent, ev.voevent, "the copy still has the model");
+      const tree = treeOf(copy);
+      assert.ok(tree !== null, "the copy carries the tree");
+      assert.equal(tree.doc, ev.doc, "the same tree, not a copy of it");
+      assert.equal(tree.xml, xml);
+      // A copy of the copy (a third wire further on) too.
+      assert.equal(treeOf(redUtil.cloneMessage(copy) as typeof msg)?.doc, ev.doc);
+    });
+  }
+
+  it("shows nowhere a user looks: the debug sidebar, JSON, Object.keys, for…in", () => {
+    const xml = readPacket(PACKETS[0]).toString("utf8");
+    const msg = lazyEventMessage(receivedLike(xml));
+    const copy = redUtil.cloneMessage(msg) as typeof msg;
+    for (const m of [msg, copy]) {
+      assert.deepEqual(Object.keys(m).sort(), ["payload", "topic", "voevent", "vtp"]);
+      const json = JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(json).sort(), ["payload", "topic", "voevent", "vtp"]);
+      const seen: string[] = [];
+      for (const k in m) seen.push(k);
+      assert.deepEqual(seen.sort(), ["payload", "topic", "voevent", "vtp"]);
+      // What a debug node sends the editor's sidebar (its "complete msg object").
+      const shown = redUtil.encodeObject({ msg: m }) as { msg: string };
+      assert.ok(shown.msg.includes('"ivorn"'), "the sidebar shows the message");
+      assert.ok(!shown.msg.includes("voevent.tree"), "and not the tree");
+    }
+    // The original hides it from util.inspect too; a copy shows it there (lodash makes the copied
+    // property enumerable), as `[Symbol(voevent.tree)]: [Function: value]`, nothing of the tree.
+    assert.ok(!inspect(msg).includes("voevent.tree"));
+    assert.ok(inspect(copy, { depth: 0 }).includes("[Symbol(voevent.tree)]: [Function: value]"));
+  });
+
+  it("answers null once msg.payload is another text, and for a message that carries nothing", () => {
+    const a = readPacket(PACKETS[0]).toString("utf8");
+    const b = readPacket(PACKETS[1]).toString("utf8");
+    const msg: { payload: unknown } = lazyEventMessage(receivedLike(a));
+    msg.payload = b;
+    assert.equal(treeOf(msg), null, "a changed payload never gets the old tree");
+    msg.payload = Buffer.from(a);
+    assert.equal(treeOf(msg), null, "nor a Buffer of it (the tree is of the text)");
+    msg.payload = a;
+    assert.equal(treeOf(msg)?.xml, a, "the same text again: the tree is its");
+    assert.equal(treeOf(eventMessage(parseVOEvent(a))), null, "eventMessage carries none");
+    assert.equal(treeOf({ payload: a }), null);
+    const forged = { payload: a, [Symbol("voevent.tree")]: () => ({ xml: a, doc: {} }) };
+    assert.equal(treeOf(forged), null, "another symbol of the same name is not the key");
+  });
+
+  it("carryTree on a message of another maker (the subscriber's spread message)", () => {
+    const xml = readPacket(PACKETS[2]).toString("utf8");
+    const ev = receivedLike(xml);
+    const msg = { ...eventMessage(ev), signature: { verdict: "unsigned", keyId: null, userId: null } };
+    carryTree(msg, { xml, doc: ev.doc });
+    const copy = redUtil.cloneMessage(msg) as typeof msg;
+    assert.equal(treeOf(copy)?.doc, ev.doc);
+  });
+});
