@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { util as redUtil } from "@node-red/util";
-import { carryTree, eventMessage, lazyEventMessage, treeOf } from "../src/contract";
+import { carryTree, eventMessage, eventOf, lazyEventMessage, parsedOf, treeOf } from "../src/contract";
+import { getParsed, sharedParseCache } from "../src/voevent/cache";
 import { parseVOEvent } from "../src/voevent/parse";
 import { describeCorpus, readPacket } from "./helpers/corpus";
 
@@ -88,5 +89,76 @@ describeCorpus("contract: the tree a message carries", () => {
     carryTree(msg, { xml, doc: ev.doc });
     const copy = redUtil.cloneMessage(msg) as typeof msg;
     assert.equal(treeOf(copy)?.doc, ev.doc);
+  });
+
+  it("eventOf and parsedOf (filter, broadcaster, monitor, parse nodes) take the carried tree, with nothing in the cache", () => {
+    const cache = sharedParseCache();
+    cache.clear();
+    for (const name of PACKETS) {
+      const xml = readPacket(name).toString("utf8");
+      const ev = receivedLike(xml);
+      const copy = redUtil.cloneMessage(lazyEventMessage(ev)) as ReturnType<typeof lazyEventMessage>;
+      assert.equal(eventOf(copy).doc, ev.doc, "the model's message: its tree when asked for");
+      const bare = redUtil.cloneMessage(copy) as { payload: unknown; voevent?: unknown };
+      delete bare.voevent; // a flow that dropped the model: read again from the carried tree
+      const event = eventOf(bare);
+      assert.equal(event.doc, ev.doc);
+      assert.deepEqual(event.voevent, ev.voevent);
+      assert.notEqual(event.voevent, ev.voevent, "the caller's own model");
+      const parsed = parsedOf(copy);
+      assert.equal(parsed.doc, ev.doc);
+      assert.deepEqual(parsed.voevent, ev.voevent);
+    }
+    assert.deepEqual(cache.stats, { hits: 0, misses: 0, size: 0, chars: 0 }, "nothing parsed again or kept");
+  });
+
+  it("a carried tree is refused as a cache hit would be: too large for the caller's maxBytes, no local id when required", () => {
+    const xml = readPacket(PACKETS[0]).toString("utf8");
+    const msg = lazyEventMessage(receivedLike(xml));
+    const bytes = Buffer.byteLength(xml);
+    const refusal = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return { code: (err as { code?: string }).code, message: (err as Error).message };
+      }
+      return null;
+    };
+    const small = { maxBytes: bytes - 1 };
+    getParsed(xml); // the cache holds it: the hit's answer is the reference
+    const hit = refusal(() => getParsed(xml, small));
+    assert.equal(hit?.code, "TOO_LARGE");
+    assert.deepEqual(
+      refusal(() => parsedOf(msg, small)),
+      hit,
+    );
+    const bare = redUtil.cloneMessage(msg) as { payload: unknown; voevent?: unknown };
+    delete bare.voevent;
+    assert.ok(treeOf(bare) !== null);
+    assert.deepEqual(
+      refusal(() => eventOf(bare, small)),
+      hit,
+    );
+    assert.deepEqual(
+      refusal(() => eventOf(msg, small).doc),
+      hit,
+      "the model's message, its tree asked for",
+    );
+    assert.equal(
+      refusal(() => parsedOf(msg, { maxBytes: bytes })),
+      null,
+      "exactly at the limit",
+    );
+    // An IVORN without a #local-id, required: the cache's and the carried tree's refusals agree.
+    const noLocal = xml.replace(/ivorn="([^"#]*)#[^"]*"/, 'ivorn="$1"');
+    assert.notEqual(noLocal, xml);
+    const msg2 = lazyEventMessage(receivedLike(noLocal));
+    const fromCache = refusal(() => getParsed(noLocal, { requireLocalId: true }));
+    assert.ok(fromCache !== null);
+    assert.deepEqual(
+      refusal(() => parsedOf(msg2, { requireLocalId: true })),
+      fromCache,
+    );
+    sharedParseCache().clear();
   });
 });

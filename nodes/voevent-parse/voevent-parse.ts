@@ -4,9 +4,8 @@
  * process-wide cache, so nodes further on find the packet already parsed.
  */
 import type { NodeAPI, NodeDef } from "node-red";
-import { eventMessage, isVtpInfo, rawPayloadOf } from "../../src/contract";
+import { carryTree, eventMessage, isVtpInfo, parsedOf } from "../../src/contract";
 import { VOEventError } from "../../src/errors";
-import { getParsed } from "../../src/voevent/cache";
 import { validateVOEventSchema } from "../../src/vtp/schema";
 import { errorStatusText, positiveInt } from "../shared/config";
 import { onClose, onInput } from "../shared/lifecycle";
@@ -35,7 +34,8 @@ function init(RED: NodeAPI): void {
 
     onInput(this, async (msg, send, done) => {
       try {
-        const parsed = getParsed(rawPayloadOf(msg), options);
+        // The tree the message carries (a receiver's, a subscriber's), else parsed through the cache.
+        const parsed = parsedOf(msg, options);
         if (schema) {
           const result = await validateVOEventSchema(parsed.xml, parsed.doc);
           if (!result.valid) {
@@ -46,6 +46,7 @@ function init(RED: NodeAPI): void {
         const previous = msg.vtp;
         Object.assign(msg, eventMessage(parsed));
         if (isVtpInfo(previous)) msg.vtp = previous;
+        carryTree(msg, { xml: parsed.xml, doc: parsed.doc });
       } catch (err) {
         flasher.flash(statusError(errorStatusText(RED, "voevent-parse", err)));
         throw err;

@@ -24,7 +24,6 @@ import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { lazyEventMessage } from "../../src/contract";
 import { keepFrame } from "../../src/message-frame";
 import { feeds } from "../../src/monitor/feeds";
-import { rememberParsed } from "../../src/voevent/cache";
 import { BACKLOG_DEFAULTS, type BacklogChange } from "../../src/vtp/backlog";
 import { CONNECTION_LIMIT_DEFAULTS } from "../../src/vtp/connection-limits";
 import {
@@ -160,10 +159,9 @@ function init(RED: NodeAPI): void {
         ...(signatures === null ? {} : { signatures }),
         handler: (ev: ReceivedEvent, finish) => {
           // Sent before the engine writes the ack: the ack means the flow has the event.
-          // The nodes after this one (filter, archive, …) find this parse in the cache.
-          // msg.voevent is read from the tree when first used: a relay that never reads it
-          // (dedupe by bytes → broadcaster) costs no model.
-          rememberParsed(ev.xml, ev.doc);
+          // The message carries its tree (lazyEventMessage): the nodes after this one (filter,
+          // archive, …) take it rather than parse again. msg.voevent is read from the tree when
+          // first used: a relay that never reads it (dedupe by bytes → broadcaster) costs no model.
           const msg: NodeMessage = lazyEventMessage(ev, {
             peer: ev.peer,
             localIvo,

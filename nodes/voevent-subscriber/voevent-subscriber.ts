@@ -19,7 +19,6 @@ import { feeds } from "../../src/monitor/feeds";
 import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
 import { IN_ORDER_DEFAULTS, InOrder, refusalOf } from "../../src/signature/policy";
 import type { SignatureVerdict } from "../../src/signature/verify";
-import { rememberParsed } from "../../src/voevent/cache";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
 import { compileXPath } from "../../src/xpath";
 import { getLocalIvo } from "../shared/identity";
@@ -171,12 +170,11 @@ function init(RED: NodeAPI): void {
     });
     let refused = 0;
     const emit = (ev: SubscribedEvent, signature?: SignatureVerdict): void => {
-      // The nodes after this one (filter, archive, …) find this parse in the cache.
-      rememberParsed(ev.xml, ev.doc);
       const msg = eventMessage(ev, { peer: ev.peer, localIvo, receivedAt: ev.receivedAt });
       const out = signature === undefined ? { ...msg } : { ...msg, signature };
       keepFrame(out, out.payload, ev.frame);
-      // And the message carries it (a copy for a second wire too), for a node late in a backlog.
+      // The message carries its tree (a copy for a second wire too): the nodes after this one
+      // (filter, archive, …) take it rather than parse again (src/contract.ts).
       carryTree(out, { xml: ev.xml, doc: ev.doc });
       this.send(out);
     };

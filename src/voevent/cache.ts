@@ -4,8 +4,11 @@
  * the nodes a packet passes through (filter, dedupe, broadcaster, …) find it here
  * instead of parsing it again.
  *
- * - The receiver and subscriber put the parse they made in (`rememberParsed`), so a packet that
- *   came from the network is parsed once in the process, whoever asks next.
+ * - A packet that came from the network is not here: the receiver's and subscriber's messages
+ *   carry their tree (src/contract.ts `treeOf`, used by `eventOf` and `parsedOf` before this
+ *   cache), so it lives as long as its message; kept here, the last 256 stayed alive and every
+ *   young-generation collection copied them. `rememberParsed` remains for a caller that wants a
+ *   parse it made found by payload.
  * - Errors are not cached: a bad payload is parsed (and refused) each time.
  * - An entry is stored independently of the options; `maxBytes` and
  *   `requireLocalId` are checked again on every hit, so a hit refuses exactly what
@@ -135,8 +138,7 @@ export class ParseCache {
   }
 
   /**
-   * Keeps a parse made elsewhere (the receiver and subscriber parse each packet as they take it),
-   * so the nodes after them find it here. `doc` must be the tree of `xml`, of a VOEvent that
+   * Keeps a parse made elsewhere, so that later lookups of the same payload find it here. `doc` must be the tree of `xml`, of a VOEvent that
    * readVOEvent accepted. Only the tree is kept: the model is read from it when first asked for
    * (copying the caller's model here would cost every flow, and most never ask). A payload
    * already cached is left as it is.
