@@ -1,11 +1,15 @@
 /**
- * The VTP frame a message's payload came in, kept beside the message (not on it) so that a relay
- * forwards the bytes as received: no second encoding, no copy (VTP 2.0: byte-exact relay).
+ * The VTP frame a message's payload came in, carried with the message so that a relay forwards
+ * the bytes as received (no second encoding, no copy: VTP 2.0's byte-exact relay) and the archive
+ * stores them (issue 15: "the raw bytes exactly as received").
  *
  * Decisions:
- * - Keyed by the message object in a WeakMap: nothing is added to the msg (a debug node or a
- *   clone never sees it, and it goes when the msg does). Node-RED passes the same object along a
- *   single wire; a copy made for another wire has no frame, and its payload is framed again.
+ * - Carried as src/contract.ts carries the payload's tree: under a symbol, not enumerable, whose
+ *   value is a function. No debug sidebar, JSON, Object.keys or for…in sees it, and Node-RED's
+ *   copy for a second wire shares the function rather than copying the frame, so the copy finds
+ *   the frame too (before, the frame was kept in a WeakMap keyed by the message: a copy had none,
+ *   and the archive beside the broadcaster stored the decoded text as UTF-8, which contradicts
+ *   the declaration of an ISO-8859-1 or UTF-16 packet).
  * - Kept with the payload it belongs to: a node that changes msg.payload (a function node, say)
  *   makes the frame stale, so `frameOf` answers only while msg.payload is still that string.
  * - Not a cache keyed by the text: two byte sequences can decode to one text (UTF-16 read by its
@@ -17,15 +21,35 @@ interface Kept {
   frame: Buffer;
 }
 
-const frames = new WeakMap<object, Kept>();
+/** The key of the frame a message carries. */
+const FRAME = Symbol("voevent.frame");
 
 /** Remembers that `msg`, whose payload is `payload`, came in `frame` (4-byte length, then the bytes). */
 export function keepFrame(msg: object, payload: string, frame: Buffer): void {
-  frames.set(msg, { payload, frame });
+  const kept: Kept = { payload, frame };
+  Object.defineProperty(msg, FRAME, {
+    value: () => kept,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
 }
 
-/** The frame `msg`'s payload came in, while msg.payload is still what came; else null. */
+/** The frame `msg`'s payload came in (a copy of the message too), while msg.payload is still what came; else null. */
 export function frameOf(msg: { payload?: unknown }): Buffer | null {
-  const kept = frames.get(msg);
-  return kept !== undefined && kept.payload === msg.payload ? kept.frame : null;
+  const carried = (msg as { [FRAME]?: unknown })[FRAME];
+  if (typeof carried !== "function") return null;
+  const kept = (carried as () => unknown)() as Partial<Kept> | null;
+  return kept !== null &&
+    typeof kept === "object" &&
+    kept.payload === msg.payload &&
+    Buffer.isBuffer(kept.frame)
+    ? kept.frame
+    : null;
+}
+
+/** The packet's bytes as received (the frame without its 4-byte length), while msg.payload is unchanged; else null. */
+export function bytesOf(msg: { payload?: unknown }): Buffer | null {
+  const frame = frameOf(msg);
+  return frame === null ? null : frame.subarray(4);
 }

@@ -32,6 +32,7 @@
 import type { NodeAPI, NodeDef } from "node-red";
 import { recordFromParsed } from "../../src/archive/ingest";
 import { isVtpInfo, rawPayloadOf, treeOf } from "../../src/contract";
+import { bytesOf } from "../../src/message-frame";
 import { peekDoc } from "../../src/voevent/cache";
 import { asError, onClose, onInput } from "../shared/lifecycle";
 import { StatusFlasher, statusError, statusIdle, statusOk, statusWarn } from "../shared/status";
@@ -90,8 +91,10 @@ function init(RED: NodeAPI): void {
         // copy for a second wire), else the process-wide cache's (keyed by the payload).
         const parsed = treeOf(msg) ?? peekDoc(payload);
         const signature = (msg as { signature?: unknown }).signature;
-        // The payload as it is: a string is encoded into the batch's buffer when it is written.
-        db.enqueue(recordFromParsed(parsed, payload, receivedAt, { signature }));
+        // The bytes as received when a receiver or subscriber took the packet (its frame, which a
+        // copy for a second wire carries too); else the payload as it is (a string is encoded as
+        // UTF-8 into the batch's buffer when it is written).
+        db.enqueue(recordFromParsed(parsed, bytesOf(msg) ?? payload, receivedAt, { signature }));
       } catch (err) {
         flasher.flash(statusError(t("status.refused-one")));
         done(asError(err));
