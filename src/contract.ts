@@ -28,6 +28,7 @@
  *   event, one-shot authors, 495 → 420 µs in the same minutes).
  */
 import { VOEventError } from "./errors";
+import { carried, carry } from "./message-carry";
 import { getParsed } from "./voevent/cache";
 import { topicFor } from "./voevent/ivorn";
 import type { VOEvent } from "./voevent/model";
@@ -105,12 +106,7 @@ const TREE = Symbol("voevent.tree");
  * function under a symbol, not enumerable. The tree must be `xml`'s, and is read-only.
  */
 export function carryTree(msg: object, tree: PayloadTree): void {
-  Object.defineProperty(msg, TREE, {
-    value: () => tree,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
+  carry(msg, TREE, tree);
 }
 
 /**
@@ -119,9 +115,7 @@ export function carryTree(msg: object, tree: PayloadTree): void {
  * cache). Read it, never change it.
  */
 export function treeOf(msg: { payload?: unknown }): PayloadTree | null {
-  const kept = (msg as { [TREE]?: unknown })[TREE];
-  if (typeof kept !== "function") return null;
-  const tree = (kept as () => unknown)();
+  const tree = carried(msg, TREE);
   if (tree === null || typeof tree !== "object") return null;
   const t = tree as Partial<PayloadTree>;
   return typeof t.xml === "string" && t.doc !== undefined && t.xml === msg.payload

@@ -4,10 +4,8 @@
  * stores them (issue 15: "the raw bytes exactly as received").
  *
  * Decisions:
- * - Carried as src/contract.ts carries the payload's tree: under a symbol, not enumerable, whose
- *   value is a function. No debug sidebar, JSON, Object.keys or for…in sees it, and Node-RED's
- *   copy for a second wire shares the function rather than copying the frame, so the copy finds
- *   the frame too (before, the frame was kept in a WeakMap keyed by the message: a copy had none,
+ * - Carried as the payload's tree is (./message-carry.ts): Node-RED's copy for a second wire
+ *   finds the frame too (before, the frame was kept in a WeakMap keyed by the message: a copy had none,
  *   and the archive beside the broadcaster stored the decoded text as UTF-8, which contradicts
  *   the declaration of an ISO-8859-1 or UTF-16 packet).
  * - Kept with the payload it belongs to: a node that changes msg.payload (a function node, say)
@@ -15,6 +13,8 @@
  * - Not a cache keyed by the text: two byte sequences can decode to one text (UTF-16 read by its
  *   byte-order mark, big- or little-endian), and each must leave as it came.
  */
+
+import { carried, carry } from "./message-carry";
 
 interface Kept {
   payload: string;
@@ -27,20 +27,14 @@ const FRAME = Symbol("voevent.frame");
 /** Remembers that `msg`, whose payload is `payload`, came in `frame` (4-byte length, then the bytes). */
 export function keepFrame(msg: object, payload: string, frame: Buffer): void {
   const kept: Kept = { payload, frame };
-  Object.defineProperty(msg, FRAME, {
-    value: () => kept,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
+  carry(msg, FRAME, kept);
 }
 
 /** The frame `msg`'s payload came in (a copy of the message too), while msg.payload is still what came; else null. */
 export function frameOf(msg: { payload?: unknown }): Buffer | null {
-  const carried = (msg as { [FRAME]?: unknown })[FRAME];
-  if (typeof carried !== "function") return null;
-  const kept = (carried as () => unknown)() as Partial<Kept> | null;
+  const kept = carried(msg, FRAME) as Partial<Kept> | null | undefined;
   return kept !== null &&
+    kept !== undefined &&
     typeof kept === "object" &&
     kept.payload === msg.payload &&
     Buffer.isBuffer(kept.frame)

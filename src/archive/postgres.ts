@@ -165,15 +165,19 @@ class PostgresExecutor implements SqlExecutor {
     }
   }
 
-  async insert(records: ArchiveRecord[]): Promise<InsertResult> {
-    const { unique, repeats } = uniqueByIvorn(records);
-    let client: pg.PoolClient;
+  /** A pooled connection, the schema made first; failures as ArchiveError (UNAVAILABLE…). */
+  private async connect(): Promise<pg.PoolClient> {
     try {
       await this.ensureSchema();
-      client = await this.pool.connect();
+      return await this.pool.connect();
     } catch (err) {
       throw toArchiveError(err);
     }
+  }
+
+  async insert(records: ArchiveRecord[]): Promise<InsertResult> {
+    const { unique, repeats } = uniqueByIvorn(records);
+    const client = await this.connect();
     try {
       await client.query("BEGIN");
       const inserted = await client.query<{ id: string; ivorn: string }>(
@@ -238,13 +242,7 @@ class PostgresExecutor implements SqlExecutor {
    * settleTimeoutMs for this statement only (reset before the connection goes back to the pool).
    */
   async settle(): Promise<void> {
-    let client: pg.PoolClient;
-    try {
-      await this.ensureSchema();
-      client = await this.pool.connect();
-    } catch (err) {
-      throw toArchiveError(err);
-    }
+    const client = await this.connect();
     const ms = this.settleTimeoutMs;
     try {
       await client.query(`SET statement_timeout = ${ms}`);

@@ -8,9 +8,8 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import net, { type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { NodeAPI } from "node-red";
-import { encodeFrame } from "../../src/vtp/framing";
 import { readPacket } from "../helpers/corpus";
 import {
   type FlowNode,
@@ -21,7 +20,7 @@ import {
   useNodeRed,
   waitUntil,
 } from "../helpers/nodered";
-import { freePorts, identityNode } from "./network-helpers";
+import { freePorts, identityNode, publish } from "./network-helpers";
 
 type HttpApp = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 let httpNode: HttpApp | undefined;
@@ -128,26 +127,6 @@ function packet(
     case "UTF-16BE":
       return Buffer.from(`\ufeff${text}`, "utf16le").swap16();
   }
-}
-
-/** Sends one frame as an author and resolves with the reply's text. */
-function publish(port: number, bytes: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(encodeFrame(bytes)));
-    let got = Buffer.alloc(0);
-    socket.on("data", (chunk: Buffer) => {
-      got = Buffer.concat([got, chunk]);
-      if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
-        socket.end();
-        resolve(got.subarray(4, 4 + got.readUInt32BE(0)).toString("utf8"));
-      }
-    });
-    socket.on("error", reject);
-    socket.setTimeout(10_000, () => {
-      socket.destroy();
-      reject(new Error("no reply"));
-    });
-  });
 }
 
 describe("voevent-archive stores the bytes of packets in every accepted encoding (issue 15)", () => {

@@ -8,6 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import type { NodeAPI } from "node-red";
 import { FramedConnection } from "../../src/vtp/connection";
+import { encodeFrame } from "../../src/vtp/framing";
 import type { FlowNode } from "../helpers/nodered";
 
 /** A port nothing listens on right now (bound on 127.0.0.1, then released). */
@@ -127,4 +128,24 @@ export class RawPeer {
     this.conn.destroy("test done");
     await this.closed;
   }
+}
+
+/** Sends one frame as an author (raw bytes, framed) and resolves with the reply's text. */
+export function publish(port: number, bytes: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(encodeFrame(bytes)));
+    let got = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
+        socket.end();
+        resolve(got.subarray(4, 4 + got.readUInt32BE(0)).toString("utf8"));
+      }
+    });
+    socket.on("error", reject);
+    socket.setTimeout(10_000, () => {
+      socket.destroy();
+      reject(new Error("no reply"));
+    });
+  });
 }

@@ -6,12 +6,10 @@
  * ISO-8859-1 packet arrived at subscribers as bytes that contradict it.
  */
 import assert from "node:assert/strict";
-import net from "node:net";
-import { encodeFrame } from "../../src/vtp/framing";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
 import { readPacket } from "../helpers/corpus";
 import { type FlowNode, loadFlow, statusHistory, useNodeRed, waitUntil } from "../helpers/nodered";
-import { freePorts, identityNode } from "./network-helpers";
+import { freePorts, identityNode, publish } from "./network-helpers";
 
 const TYPES = ["voevent-identity", "voevent-receiver", "voevent-broadcaster"];
 
@@ -54,26 +52,6 @@ function packetText(id: string, encoding: string): string {
     "  <What><Description>Observatoire de Haute-Provence, 12° sur l'horizon</Description></What>\n" +
     "</voe:VOEvent>\n"
   );
-}
-
-/** Sends one frame as an author and resolves with the reply's text. */
-function publish(port: number, bytes: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(encodeFrame(bytes)));
-    let got = Buffer.alloc(0);
-    socket.on("data", (chunk: Buffer) => {
-      got = Buffer.concat([got, chunk]);
-      if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
-        socket.end();
-        resolve(got.subarray(4, 4 + got.readUInt32BE(0)).toString("utf8"));
-      }
-    });
-    socket.on("error", reject);
-    socket.setTimeout(10_000, () => {
-      socket.destroy();
-      reject(new Error("no reply"));
-    });
-  });
 }
 
 describe("relay keeps the bytes of packets in every accepted encoding (issue 9)", () => {
