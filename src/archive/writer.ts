@@ -23,6 +23,7 @@
  * `error` (ArchiveError or Error; only when a listener is attached), `dropped` (count).
  */
 import { EventEmitter } from "node:events";
+import { Fifo } from "../fifo";
 import { ARCHIVE_LIMITS } from "./limits";
 import { xmlByteLength } from "./packed";
 import { ArchiveError, type ArchiveRecord, type ArchiveStore, type RetentionPolicy } from "./types";
@@ -56,8 +57,8 @@ function retryable(err: unknown): boolean {
 }
 
 export class ArchiveWriter extends EventEmitter {
-  private readonly queue: ArchiveRecord[] = [];
-  private head = 0;
+  /** Records not yet written, oldest first (a written one is let go of at once). */
+  private readonly queue = new Fifo<ArchiveRecord>();
   private readonly opts: Required<Omit<WriterOptions, "retention">>;
   private readonly retention: RetentionPolicy;
   private timer: NodeJS.Timeout | null = null;
@@ -139,7 +140,7 @@ export class ArchiveWriter extends EventEmitter {
   private async writeBatch(): Promise<void> {
     if (this.running || this.counters.pending === 0) return;
     this.running = true;
-    const batch = this.queue.slice(this.head, this.batchEnd());
+    const batch = this.queue.slice(0, this.batchEnd());
     this.inFlight = batch.length;
     if (this._state !== "retrying") this.setState("writing");
     let retryIn: number | undefined;
@@ -178,11 +179,11 @@ export class ArchiveWriter extends EventEmitter {
 
   /** Where the next batch ends: maxBatchSize records, maxBatchBytes of packets, at least one. */
   private batchEnd(): number {
-    const last = Math.min(this.queue.length, this.head + this.opts.maxBatchSize);
-    let end = this.head + 1;
-    let bytes = xmlByteLength(this.queue[this.head].xml);
+    const last = Math.min(this.queue.length, this.opts.maxBatchSize);
+    let end = 1;
+    let bytes = xmlByteLength(this.at(0).xml);
     while (end < last) {
-      bytes += xmlByteLength(this.queue[end].xml);
+      bytes += xmlByteLength(this.at(end).xml);
       if (bytes > this.opts.maxBatchBytes) break;
       end++;
     }
@@ -191,12 +192,16 @@ export class ArchiveWriter extends EventEmitter {
 
   /** Removes n records from the head of the queue. */
   private take(n: number): void {
-    this.head += n;
+    this.queue.drop(n);
     this.counters.pending -= n;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
+  }
+
+  /** The record i places from the front of the queue (the caller knows it is there). */
+  private at(i: number): ArchiveRecord {
+    const record = this.queue.at(i);
+    if (record === undefined)
+      throw new Error(`ArchiveWriter: no record ${i} in a queue of ${this.queue.length}`);
+    return record;
   }
 
   private prune(): void {
@@ -244,7 +249,7 @@ export class ArchiveWriter extends EventEmitter {
     // A batch still being written settles by itself (stored, or dropped if it fails now).
     const left = this.counters.pending - this.inFlight;
     if (left > 0) {
-      this.queue.length = this.head + this.inFlight;
+      this.queue.truncate(this.inFlight);
       this.counters.pending -= left;
       this.counters.dropped += left;
       this.emit("dropped", left);

@@ -37,6 +37,7 @@
  *   written stay noted for the next recovery (`left`). Each run ends with one
  *   `onWrittenBack` report of the counts.
  */
+import { Fifo } from "../fifo";
 import { MemoryStore } from "./memory";
 
 /** A store the Deduper can use: a SeenStore, or an asynchronous one (Redis). */
@@ -138,9 +139,8 @@ export class Deduper {
   private readonly clock: () => number;
   private readonly onDegradedCb: (err: Error) => void;
   private readonly onRecoveredCb: (info: { unshared: number; downForMs: number }) => void;
-  /** Checks in input order; answered ones leave from the front. */
-  private readonly queue: Slot[] = [];
-  private head = 0;
+  /** Checks in input order; answered ones leave from the front (and are let go of). */
+  private readonly queue = new Fifo<Slot>();
   /** Checks sent to an asynchronous primary and not yet answered. */
   private inFlight = 0;
   /** Checks waiting for the primary to come back (hold). */
@@ -197,7 +197,7 @@ export class Deduper {
 
   /** Checks waiting for an answer. */
   get pending(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   /** Checks held until the primary is back. */
@@ -440,15 +440,10 @@ export class Deduper {
     slot.err = err;
     slot.verdict = verdict;
     // Deliver from the front, in order, every check that has its answer.
-    while (this.head < this.queue.length) {
-      const next = this.queue[this.head];
-      if (next === undefined || !next.settled) break;
-      this.head++;
-      safely(() => next.deliver(next.err, next.verdict));
-    }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
+    for (let next = this.queue.at(0); next?.settled === true; next = this.queue.at(0)) {
+      this.queue.shift();
+      const { deliver, err, verdict } = next;
+      safely(() => deliver(err, verdict));
     }
   }
 }

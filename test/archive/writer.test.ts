@@ -15,8 +15,17 @@ import { ArchiveError, type ArchiveStore } from "../../src/archive/types";
 import { ArchiveWriter } from "../../src/archive/writer";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { describeCorpus } from "../helpers/corpus";
+import { stillAlive } from "../helpers/gc";
 import { PostgresServer } from "../helpers/postgres";
 import { variantRecords } from "./records";
+
+/** Enqueues n fresh records and returns only weak references to them. */
+function enqueueAll(writer: ArchiveWriter, n: number): Array<WeakRef<object>> {
+  return variantRecords(n, new Date(), 90_000).map((r) => {
+    assert.equal(writer.enqueue(r), true);
+    return new WeakRef(r);
+  });
+}
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
@@ -58,6 +67,20 @@ describeCorpus("archive/writer", function (this: Mocha.Suite) {
       );
       assert.equal(await store.count({}), 500);
       assert.equal(writer.state, "idle");
+      await writer.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("lets go of each record once it is written (its packet and positions can be collected)", async () => {
+    const store = await openArchive({ store: "embedded", file: path.join(dir, "w-release.sqlite") });
+    try {
+      const writer = new ArchiveWriter(store, { batchSize: 64 });
+      const refs = enqueueAll(writer, 300);
+      await until("the queue to drain", () => writer.counters.pending === 0);
+      assert.equal(writer.counters.stored, 300);
+      assert.equal(await stillAlive(refs), 0, "records kept after they were written");
       await writer.close();
     } finally {
       await store.close();

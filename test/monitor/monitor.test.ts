@@ -6,8 +6,6 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { MonitorStore } from "../../src/monitor/events";
 import { FeedRegistry } from "../../src/monitor/feeds";
 import { ago, FeedHealth, type HealthReport } from "../../src/monitor/health";
@@ -28,6 +26,7 @@ import { MonitorServer, normalisePath } from "../../src/monitor/server";
 import { readSample, SAMPLES, tryRules } from "../../src/monitor/try";
 import { parseVOEvent } from "../../src/voevent/parse";
 import { angularDistance } from "../../src/voevent/sky";
+import { gc } from "../helpers/gc";
 import { assertServesSharedFiles, SHARED_PAGE_DIR } from "../helpers/pages";
 
 const SAMPLE_GBM = readSample("fermi-gbm-position")!;
@@ -120,8 +119,6 @@ describe("monitor: event store", () => {
 
   it("memory stays bounded with 100,000 events through a store keeping 500", function () {
     this.timeout(120_000);
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as () => void;
     const base = parseVOEvent(SAMPLE_GBM);
     const store = new MonitorStore({ max: 500, params: ["Packet_Type"] });
     const feed = (from: number, to: number) => {
