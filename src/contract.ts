@@ -123,31 +123,54 @@ export function treeOf(msg: { payload?: unknown }): PayloadTree | null {
     : null;
 }
 
+/** The key of the event a lazy message reads its model from (see lazyEventMessage). */
+const LAZY = Symbol("voevent.lazy");
+
+/**
+ * msg.voevent of a lazy message: the model read from the event the message carries, once; the
+ * property then holds it. One function for every message (see lazyEventMessage).
+ */
+function readLazyModel(this: object): VOEvent | undefined {
+  const ev = carried(this, LAZY) as LazyEvent | undefined;
+  if (ev === undefined) return undefined;
+  const model = ev.voevent;
+  settle(this, model);
+  return model;
+}
+
+/** Assigning msg.voevent of a lazy message: it becomes a plain property. */
+function assignModel(this: object, model: VOEvent): void {
+  settle(this, model);
+}
+
 /**
  * eventMessage for an event whose model is read when first asked for: msg.voevent is an accessor
  * that reads the model on first use and then becomes a plain property holding it (assigning it
  * does the same). Whatever reads msg.voevent (a function node, the copy Node-RED makes for a
  * second wire, the debug sidebar) sees the model, as with eventMessage; a relay that never reads
  * it (receiver → dedupe by bytes → broadcaster) never pays for it.
+ *
+ * The accessor's functions are the same for every message, and the event is carried under a
+ * symbol: an object literal with a getter of its own makes new functions per message, which V8
+ * keeps in the object's hidden class, in the old generation; every message and what it holds (its
+ * tree) then outlived the young generation's collections, and a broker taking one event per
+ * connection spent about half its CPU time copying and collecting them.
  */
 export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {}): EventMessage {
-  const msg: EventMessage = {
-    payload: ev.xml,
-    get voevent(): VOEvent {
-      const model = ev.voevent;
-      settle(this, model);
-      return model;
-    },
-    set voevent(model: VOEvent) {
-      settle(this, model);
-    },
-    topic: topicFor(ev.head.stream),
-    vtp: {
-      peer: options.peer ?? null,
-      localIvo: options.localIvo ?? null,
-      receivedAt: (options.receivedAt ?? new Date()).toISOString(),
-    },
+  const msg = { payload: ev.xml } as EventMessage;
+  Object.defineProperty(msg, "voevent", {
+    get: readLazyModel,
+    set: assignModel,
+    enumerable: true,
+    configurable: true,
+  });
+  msg.topic = topicFor(ev.head.stream);
+  msg.vtp = {
+    peer: options.peer ?? null,
+    localIvo: options.localIvo ?? null,
+    receivedAt: (options.receivedAt ?? new Date()).toISOString(),
   };
+  carry(msg, LAZY, ev);
   if (ev.doc !== undefined) carryTree(msg, { xml: ev.xml, doc: ev.doc });
   return msg;
 }
@@ -221,21 +244,31 @@ export function eventOf(
   msg: { payload?: unknown; voevent?: unknown },
   options: ParseVOEventOptions = {},
 ): MessageEvent {
-  if (isVOEventModel(msg.voevent)) {
-    const voevent = msg.voevent;
-    return {
-      voevent,
-      get doc() {
-        const tree = carriedTree(msg, options);
-        return tree === null ? getParsed(rawPayloadOf(msg), options).doc : tree.doc;
-      },
-      get xml() {
-        return payloadOf(msg);
-      },
-    };
-  }
+  if (isVOEventModel(msg.voevent)) return new ModelEvent(msg.voevent, msg, options);
   const parsed = parsedOf(msg, options);
   return { voevent: parsed.voevent, doc: parsed.doc, xml: parsed.xml };
+}
+
+/**
+ * eventOf's answer for a message with its model: the tree and the text read when asked for. A
+ * class rather than an object literal with getters, whose functions (made anew for each message)
+ * V8 keeps in the object's hidden class, in the old generation, with all they hold.
+ */
+class ModelEvent implements MessageEvent {
+  constructor(
+    readonly voevent: VOEvent,
+    private readonly msg: { payload?: unknown },
+    private readonly options: ParseVOEventOptions,
+  ) {}
+
+  get doc(): XDocument {
+    const tree = carriedTree(this.msg, this.options);
+    return tree === null ? getParsed(rawPayloadOf(this.msg), this.options).doc : tree.doc;
+  }
+
+  get xml(): string {
+    return payloadOf(this.msg);
+  }
 }
 
 /**

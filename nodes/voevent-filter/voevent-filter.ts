@@ -37,23 +37,33 @@ interface FilterNodeDef extends NodeDef {
   rulesKey?: string;
 }
 
-/** The event with msg.signature for the `signed` rule (getters kept: `doc` is parsed only if asked for). */
-function withSignature(ev: FilterSubject, signature: unknown): FilterSubject {
-  const sig =
-    signature !== null &&
-    typeof signature === "object" &&
-    typeof (signature as SignatureSummary).verdict === "string"
-      ? (signature as SignatureSummary)
-      : null;
-  return {
-    get voevent() {
-      return ev.voevent;
-    },
-    get doc() {
-      return ev.doc;
-    },
-    signature: sig,
-  };
+/**
+ * The event with msg.signature for the `signed` rule (getters kept: `doc` is parsed only if asked
+ * for). A class: an object literal's getters are new functions per message, which V8 keeps in the
+ * object's hidden class, so that every message outlived the young generation's collections.
+ */
+class SignedSubject implements FilterSubject {
+  readonly signature: SignatureSummary | null;
+
+  constructor(
+    private readonly ev: FilterSubject,
+    signature: unknown,
+  ) {
+    this.signature =
+      signature !== null &&
+      typeof signature === "object" &&
+      typeof (signature as SignatureSummary).verdict === "string"
+        ? (signature as SignatureSummary)
+        : null;
+  }
+
+  get voevent(): FilterSubject["voevent"] {
+    return this.ev.voevent;
+  }
+
+  get doc(): FilterSubject["doc"] {
+    return this.ev.doc;
+  }
 }
 
 function init(RED: NodeAPI): void {
@@ -98,7 +108,7 @@ function init(RED: NodeAPI): void {
         }
         let hits: number[];
         try {
-          hits = matchingRules(predicates, withSignature(eventOf(msg), msg.signature), checkall);
+          hits = matchingRules(predicates, new SignedSubject(eventOf(msg), msg.signature), checkall);
         } catch (err) {
           done(failed(err));
           return;
@@ -167,7 +177,7 @@ function init(RED: NodeAPI): void {
     ) => {
       const update = registry.update(value);
       if (update.changed) report(update.rules.length, update.problems);
-      const event = withSignature(eventOf(msg), msg.signature);
+      const event = new SignedSubject(eventOf(msg), msg.signature);
       const copies: NodeMessage[] = [];
       for (const rule of update.rules) {
         if (!rule.test(event)) continue;
