@@ -17,6 +17,8 @@
  *   --only WHICH      example | ceiling: time one broker only (for profiles)
  *   --profile DIR     run Node-RED with --cpu-prof, writing its profile to DIR when it stops
  *                     (read it with `npx tsx bench/profile-summary.ts DIR/<file>.cpuprofile`)
+ *   --node-args="A B"  extra options for Node-RED's node binary, e.g. "--trace-gc" (its log is
+ *                     shown with VOEVENT_E2E_VERBOSE=1) or "--max-semi-space-size=32"
  *   --compare TGZ     also time the broker example of another build of this package (a tarball of
  *                     `npm pack`, e.g. of the commit before a change: its own examples/01-broker.json
  *                     in a second runtime), as "before", in the same rounds
@@ -229,9 +231,12 @@ async function main(): Promise<void> {
       }
       const rt = await startRuntime({
         ...(template === undefined ? {} : { userDirTemplate: template }),
-        ...(profileDir === undefined
-          ? {}
-          : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] }),
+        nodeArgs: [
+          ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`]),
+          ...String(args.get("node-args") ?? "")
+            .split(" ")
+            .filter((a) => a !== ""),
+        ],
       });
       runtimes.set(b, rt);
       console.log(
