@@ -31,10 +31,16 @@
  *                      by the broadcaster's output (after: one wire, no clone)
  *   --archive-noop     --archive: a switched-off debug node in the archive's place, same wire:
  *                      Node-RED's own cost of one more node (delivery, clone for a second wire)
+ *   --warmup W         events sent before the measured ones in each run (default min(500, M/10));
+ *                      a new archive's SQLite (WebAssembly, in a new worker each deploy) is still
+ *                      being compiled to optimised code for its first few thousand events
+ *   --max-backlog N    the receiver's maxBacklog (events handed to the flow and not finished,
+ *                      above which authors are paused; default the node's, 100)
  *   --rounds R         --archive: rounds of each (default 3)
  *   --profile DIR      run Node-RED with --cpu-prof, its profile written to DIR when it stops
  *   --probe FILE       load FILE in the Node-RED process (node --require): e.g. bench/backlog-probe.cjs,
  *                      which logs where messages wait (immediates, timers, socket buffers, heap)
+ *   --node-args="A B"  more options for Node-RED's node binary (e.g. "--perf-basic-prof" for perf)
  *   --trace-gc         run Node-RED with --trace-gc and print, per run, its collections over the
  *                      measured events: scavenges and mark-compacts, their count and pause time
  *
@@ -357,6 +363,7 @@ function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?:
       requireLocalId: true,
       maxBytes: 1048576,
       tls: "",
+      ...(MAX_BACKLOG === undefined ? {} : { maxBacklog: MAX_BACKLOG }),
       wires: [["bench-dedupe"]],
     },
     {
@@ -396,6 +403,9 @@ function brokerFlow(receiverPort: number, broadcasterPort: number, exampleFile?:
 }
 
 const ARCHIVE_PATH = "/bench/archive";
+
+/** --max-backlog: the receiver's maxBacklog (its default when not given). */
+let MAX_BACKLOG: number | undefined;
 
 /** Where the archive is wired: beside the broadcaster (fed by what feeds it) or after it (its output). */
 type ArchiveWiring = "beside" | "after";
@@ -712,6 +722,7 @@ async function main(): Promise<void> {
   const modes: Mode[] = modeArg === "all" ? ["oneshot", "persistent", "rated"] : [modeArg as Mode];
   const exampleFile = args.get("example");
   const archive = args.has("archive");
+  if (args.has("max-backlog")) MAX_BACKLOG = intArg(args, "max-backlog", 1000);
   const engine = !args.has("no-engine") && !archive;
   const rounds = intArg(args, "rounds", 3);
   const wiring = (args.get("archive-wiring") ?? "beside") as ArchiveWiring;
@@ -728,6 +739,9 @@ async function main(): Promise<void> {
     ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`]),
     ...(probe === undefined ? [] : ["--require", path.resolve(probe)]),
     ...(traceGc ? ["--trace-gc"] : []),
+    ...String(args.get("node-args") ?? "")
+      .split(" ")
+      .filter((a) => a !== ""),
   ];
   const rt = await startRuntime(nodeArgs.length === 0 ? {} : { nodeArgs });
   const nodeRedVersion = (await rt.settings()).version ?? "?";
@@ -741,7 +755,7 @@ async function main(): Promise<void> {
         const cfg: Config = {
           subscribers,
           events,
-          warmup: Math.min(500, Math.floor(events / 10)),
+          warmup: intArg(args, "warmup", Math.min(500, Math.floor(events / 10))),
           mode: mode === "rated" ? "persistent" : mode,
           traceGc,
           concurrency: intArg(args, "concurrency", 1),
