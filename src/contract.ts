@@ -133,7 +133,8 @@ const LAZY = Symbol("voevent.lazy");
 function readLazyModel(this: object): VOEvent | undefined {
   const ev = carried(this, LAZY) as LazyEvent | undefined;
   if (ev === undefined) return undefined;
-  const model = ev.voevent;
+  // Each message its own model (a copy for a second wire shares the event, not the model).
+  const model = ev.doc === undefined ? ev.voevent : readVOEvent(ev.doc);
   settle(this, model);
   return model;
 }
@@ -173,6 +174,31 @@ export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {
   carry(msg, LAZY, ev);
   if (ev.doc !== undefined) carryTree(msg, { xml: ev.xml, doc: ev.doc });
   return msg;
+}
+
+/**
+ * Node-RED's copy of a lazy message for a second wire, without reading its model: the message
+ * less msg.voevent goes through `deepClone` (Node-RED's cloneMessage), and the copy gets the same
+ * lazy msg.voevent, read from the same tree when first used into a model of its own. Null when
+ * `msg` is not a lazy message whose msg.voevent is still unread (copy it as usual then).
+ *
+ * Node-RED copies a message for every wire of an output after the first (lodash's cloneDeep),
+ * which reads every property: msg.voevent's accessor then built the model (and the copy copied
+ * it) for each event, though the nodes of a relay never look at it. A `preRoute` hook
+ * (nodes/shared/lazy-copy.ts) makes the copy here instead.
+ */
+export function copyLazyMessage(msg: object, deepClone: (msg: object) => object): object | null {
+  if (Object.getOwnPropertyDescriptor(msg, "voevent")?.get !== readLazyModel) return null;
+  const descriptors: PropertyDescriptorMap = Object.getOwnPropertyDescriptors(msg);
+  delete descriptors.voevent;
+  const copy = deepClone(Object.defineProperties({}, descriptors));
+  Object.defineProperty(copy, "voevent", {
+    get: readLazyModel,
+    set: assignModel,
+    enumerable: true,
+    configurable: true,
+  });
+  return copy;
 }
 
 /** Makes msg.voevent a plain property holding `model`. */

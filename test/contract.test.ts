@@ -8,7 +8,15 @@ import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import v8 from "node:v8";
 import { util as redUtil } from "@node-red/util";
-import { carryTree, eventMessage, eventOf, lazyEventMessage, parsedOf, treeOf } from "../src/contract";
+import {
+  carryTree,
+  copyLazyMessage,
+  eventMessage,
+  eventOf,
+  lazyEventMessage,
+  parsedOf,
+  treeOf,
+} from "../src/contract";
 import { getParsed, sharedParseCache } from "../src/voevent/cache";
 import { parseVOEvent } from "../src/voevent/parse";
 import { describeCorpus, readPacket } from "./helpers/corpus";
@@ -19,6 +27,9 @@ const PACKETS = [
   "growth-too-marshal__GRB180116A_Fermi_GBM_Fin_Pos.xml",
   "gwcelery__G298048-1-Initial.xml",
 ];
+
+/** Node-RED's copy of a message for a second wire. */
+const nodeRedClone = (m: object): object => redUtil.cloneMessage(m as Record<string, unknown>);
 
 /** What the receiver hands the node adapter: the text, its tree, the head, the model on demand. */
 function receivedLike(xml: string) {
@@ -69,6 +80,33 @@ describeCorpus("contract: the tree a message carries", () => {
     gc({ type: "minor" });
     const grown = oldSpace() - before;
     assert.ok(grown < 2_000_000, `2,000 messages left ${(grown / 1e6).toFixed(1)} MB in the old generation`);
+  });
+
+  it("copyLazyMessage: Node-RED's copy for a second wire, the model unread in both, each its own when read", () => {
+    const xml = readPacket(PACKETS[1]).toString("utf8");
+    const ev = receivedLike(xml);
+    const msg = lazyEventMessage(ev, { peer: "127.0.0.1:5000", localIvo: "ivo://here/x" });
+    const copy = copyLazyMessage(msg, nodeRedClone) as typeof msg | null;
+    assert.ok(copy !== null);
+    const unread = (m: object) => typeof Object.getOwnPropertyDescriptor(m, "voevent")?.get === "function";
+    assert.ok(unread(msg) && unread(copy), "neither model was read to make the copy");
+    assert.deepEqual(Object.keys(copy).sort(), ["payload", "topic", "voevent", "vtp"]);
+    assert.equal(copy.payload, xml);
+    assert.equal(copy.topic, msg.topic);
+    assert.deepEqual(copy.vtp, msg.vtp);
+    assert.notEqual(copy.vtp, msg.vtp, "a deep copy, as Node-RED's");
+    assert.equal(treeOf(copy)?.doc, ev.doc, "the same tree");
+    // Each branch its own model: what one changes the other never sees.
+    assert.deepEqual(copy.voevent, ev.voevent);
+    copy.voevent.ivorn = "ivo://changed/by#copy";
+    assert.deepEqual(msg.voevent, ev.voevent, "the original's model is its own");
+    assert.notEqual(msg.voevent, copy.voevent);
+    assert.equal(copyLazyMessage(msg, nodeRedClone), null, "read already: Node-RED copies it");
+    assert.equal(
+      copyLazyMessage({ payload: xml }, (m) => m),
+      null,
+      "not a lazy message",
+    );
   });
 
   it("shows nowhere a user looks: the debug sidebar, JSON, Object.keys, for…in", () => {

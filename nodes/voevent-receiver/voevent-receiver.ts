@@ -36,6 +36,7 @@ import {
 import { flag } from "../shared/config";
 import { FlowCompletion } from "../shared/flow-completion";
 import { getLocalIvo } from "../shared/identity";
+import { openLazyCopy } from "../shared/lazy-copy";
 import { onClose } from "../shared/lifecycle";
 import {
   errnoCode,
@@ -308,6 +309,9 @@ function init(RED: NodeAPI): void {
 
     void listening.then(() => feed.state(port !== 0 ? "listening" : "failed"));
 
+    // A second wire gets Node-RED's copy of the message without its model being read for it.
+    const closeLazyCopy = openLazyCopy(RED);
+
     onClose(this, async () => {
       closed = true;
       flasher.close();
@@ -317,6 +321,7 @@ function init(RED: NodeAPI): void {
       await receiver.close();
       receiver.removeAllListeners();
       completion?.close();
+      closeLazyCopy();
     });
   }
   RED.nodes.registerType(TYPE, VOEventReceiverNode);
