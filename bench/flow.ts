@@ -208,6 +208,18 @@
  * one (3,000 events, 03:35): Node-RED's copy for the second wire 10.7% of the main thread's busy
  * time (the model it reads 4.9%), the archive node's handler 4.7% (its record 3.7%), posting
  * batches 1.5%, GC 13.3% (all of the process's); socket writes (writeBuffer) 37%.
+ * 2026-12-07 05:20–06:20 UTC, quiet (load average 0.6–1.8), `perf record` of the Node-RED
+ * process (`--node-args=--perf-basic-prof`): in a round with the archive, with a 500-event
+ * warm-up, V8's helper threads spent most of their time compiling (the SQLite WebAssembly of the
+ * worker a new deploy starts, and JavaScript) so rounds now warm up longer (`--warmup 6000`);
+ * after that, at the default maxBacklog of 1000, scavenging and concurrent marking: the queued
+ * messages' trees were promoted. With maxBacklog 100 (now the default) and the receiver's message
+ * no longer kept alive by its accessor (README, issue 16's fourth pass), persistent, 1 subscriber
+ * without an archive runs at 4,600–6,600 events/s (165–250 µs/event). Node-RED's copy for the
+ * archive's wire read the model (a quarter of the main thread); it no longer does
+ * (nodes/shared/lazy-copy.ts). Ratios after all of it (3 rounds, 4,000 events, 6,000 warm-up):
+ * beside, 1 subscriber 0.73, 50 subscribers 0.47; after, 0.71 and 1.02; rated 1.00 and 1.00
+ * (README, "Keeping an archive").
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import fs from "node:fs";

@@ -16,7 +16,7 @@ import net from "node:net";
 import { FramedConnection } from "../../src/vtp/connection";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
 import { describeCorpus, readPacket } from "../helpers/corpus";
-import { readExample } from "./flows";
+import { functionNode, readExample } from "./flows";
 import { delay, type FlowNode, freePort, INSTALL_TIMEOUT_MS, type Runtime, startRuntime } from "./harness";
 
 const MAX_BACKLOG = 100;
@@ -56,20 +56,7 @@ function slowBrokerFlow(receiverPort: number, broadcasterPort: number): FlowNode
     node.wires = [["e2e-slow"]];
     tab = String(node.z);
   }
-  flows.push({
-    id: "e2e-slow",
-    type: "function",
-    z: tab,
-    name: "slow",
-    func: SLOW_FUNCTION,
-    outputs: 1,
-    timeout: 0,
-    noerr: 0,
-    initialize: "",
-    finalize: "",
-    libs: [],
-    wires: [[dedupe]],
-  });
+  flows.push(functionNode("e2e-slow", tab, "slow", SLOW_FUNCTION, [[dedupe]]));
   return flows;
 }
 

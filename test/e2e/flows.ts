@@ -72,3 +72,21 @@ export function tapDebugs(flows: FlowNode[], taps: Record<string, string>): Flow
 export function countInLog(rt: Runtime, text: string, since = 0): number {
   return rt.logs().slice(since).split(text).length - 1;
 }
+
+/** A core function node running `func`, with one output. */
+export function functionNode(id: string, z: string, name: string, func: string, wires: string[][]): FlowNode {
+  return {
+    id,
+    type: "function",
+    z,
+    name,
+    func,
+    outputs: 1,
+    timeout: 0,
+    noerr: 0,
+    initialize: "",
+    finalize: "",
+    libs: [],
+    wires,
+  };
+}

@@ -11,6 +11,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { FramedConnection } from "../../src/vtp/connection";
 import { describeCorpus, readPacket } from "../helpers/corpus";
+import { functionNode } from "./flows";
 import {
   type FlowNode,
   freePort,
@@ -36,20 +37,8 @@ return null;
 
 function flow(port: number): FlowNode[] {
   const z = "e2e-two-wires";
-  const fn = (name: string, wait: number): FlowNode => ({
-    id: `e2e-${name}`,
-    type: "function",
-    z,
-    name,
-    func: BRANCH(name, wait),
-    outputs: 1,
-    timeout: 0,
-    noerr: 0,
-    initialize: "",
-    finalize: "",
-    libs: [],
-    wires: [[]],
-  });
+  const fn = (name: string, wait: number): FlowNode =>
+    functionNode(`e2e-${name}`, z, name, BRANCH(name, wait), [[]]);
   return [
     { id: z, type: "tab", label: "two wires" },
     { id: "e2e-identity", type: "voevent-identity", name: "", localIvo: "ivo://e2e.test/broker" },
