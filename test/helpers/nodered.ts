@@ -38,7 +38,7 @@ export interface FlowNode {
   [property: string]: unknown;
 }
 
-type NodeInit = (RED: NodeAPI) => void | Promise<void>;
+export type NodeInit = (RED: NodeAPI) => void | Promise<void>;
 
 interface SupertestResponse {
   status: number;

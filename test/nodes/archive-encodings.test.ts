@@ -7,9 +7,6 @@
  * that contradict it.
  */
 import assert from "node:assert/strict";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import type { NodeAPI } from "node-red";
 import { readPacket } from "../helpers/corpus";
 import {
   type FlowNode,
@@ -20,54 +17,17 @@ import {
   useNodeRed,
   waitUntil,
 } from "../helpers/nodered";
-import { freePorts, identityNode, publish } from "./network-helpers";
-
-type HttpApp = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-let httpNode: HttpApp | undefined;
+import { httpNodeGet, keepingHttpNode } from "./http-node";
+import { broadcasterNode, freePorts, identityNode, publish, receiverNode } from "./network-helpers";
 
 function inits() {
-  const db = nodeInit("voevent-archive-db");
   return [
     nodeInit("voevent-identity"),
     nodeInit("voevent-receiver"),
     nodeInit("voevent-broadcaster"),
     nodeInit("voevent-archive"),
-    (RED: NodeAPI) => {
-      httpNode = RED.httpNode as unknown as HttpApp;
-      return db(RED);
-    },
+    keepingHttpNode(nodeInit("voevent-archive-db")),
   ];
-}
-
-/** GET on RED.httpNode through a real loopback server: the body's bytes. */
-async function httpBytes(pathAndQuery: string): Promise<{ status: number; body: Buffer }> {
-  const app = httpNode;
-  assert.ok(app, "the nodes saw RED.httpNode");
-  const server = http.createServer((req, res) => app(req, res));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  try {
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${pathAndQuery}`);
-    return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
-  } finally {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  }
-}
-
-function receiver(id: string, port: number, wires: string[]): FlowNode {
-  return {
-    id,
-    type: "voevent-receiver",
-    host: "127.0.0.1",
-    port,
-    identity: "ident",
-    whitelist: "127.0.0.0/8, ::1",
-    validate: "well-formed",
-    requireLocalId: true,
-    maxBytes: 1048576,
-    tls: "",
-    wires: [wires],
-  };
 }
 
 function flow(r1: number, r2: number, b: number): FlowNode[] {
@@ -75,21 +35,9 @@ function flow(r1: number, r2: number, b: number): FlowNode[] {
     { id: TAB_ID, type: "tab", label: "test" },
     identityNode(),
     // The archive beside the broadcaster (it gets Node-RED's copy), and alone on a receiver.
-    { ...receiver("beside", r1, ["bc", "store"]), z: TAB_ID },
-    { ...receiver("alone", r2, ["store"]), z: TAB_ID },
-    {
-      id: "bc",
-      type: "voevent-broadcaster",
-      host: "127.0.0.1",
-      port: b,
-      identity: "ident",
-      whitelist: "127.0.0.0/8, ::1",
-      iamaliveInterval: 60,
-      testInterval: 0,
-      tls: "",
-      wires: [[]],
-      z: TAB_ID,
-    },
+    receiverNode(r1, [["bc", "store"]], { id: "beside", z: TAB_ID }),
+    receiverNode(r2, [["store"]], { id: "alone", z: TAB_ID }),
+    broadcasterNode(b, { z: TAB_ID }),
     { id: "store", type: "voevent-archive", name: "", db: "db", wires: [], z: TAB_ID },
     {
       id: "db",
@@ -162,7 +110,7 @@ describe("voevent-archive stores the bytes of packets in every accepted encoding
       "all ten stored",
     );
     for (const [ivorn, bytes] of sent) {
-      const got = await httpBytes(`/voevent/archive-enc/apiv1/packet/xml/${encodeURIComponent(ivorn)}`);
+      const got = await httpNodeGet(`/voevent/archive-enc/apiv1/packet/xml/${encodeURIComponent(ivorn)}`);
       assert.equal(got.status, 200, ivorn);
       assert.ok(
         got.body.equals(bytes),

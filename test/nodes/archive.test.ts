@@ -9,10 +9,7 @@
  * a refused certificate or a server without TLS logged clearly while events keep flowing.
  */
 import assert from "node:assert/strict";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { util as redUtil } from "@node-red/util";
-import type { NodeAPI } from "node-red";
 import { eventMessage, lazyEventMessage } from "../../src/contract";
 import { rememberParsed, sharedParseCache } from "../../src/voevent/cache";
 import { parseVOEvent } from "../../src/voevent/parse";
@@ -35,20 +32,12 @@ import {
 } from "../helpers/nodered";
 import { PostgresServer } from "../helpers/postgres";
 import { readTarballPackets } from "../helpers/tarball";
+import { httpNodeGet, keepingHttpNode } from "./http-node";
 import { freePorts, tlsConfigInit, tlsConfigNode } from "./network-helpers";
 
-type HttpApp = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-
-/** RED.httpNode as the nodes saw it (the helper does not serve it: the test does). */
-let httpNode: HttpApp | undefined;
-
 function inits() {
-  const db = nodeInit("voevent-archive-db");
   return [
-    (RED: NodeAPI) => {
-      httpNode = RED.httpNode as unknown as HttpApp;
-      return db(RED);
-    },
+    keepingHttpNode(nodeInit("voevent-archive-db")),
     nodeInit("voevent-archive"),
     nodeInit("voevent-query"),
     tlsConfigInit,
@@ -68,19 +57,10 @@ async function load(flow: FlowNode[], credentials?: Record<string, unknown>): Pr
   await helper.load(inits(), nodes, credentials);
 }
 
-/** GET on RED.httpNode through a real loopback server. */
+/** GET on RED.httpNode through a real loopback server: the body as text. */
 async function httpGet(pathAndQuery: string): Promise<{ status: number; body: string }> {
-  const app = httpNode;
-  assert.ok(app, "the nodes saw RED.httpNode");
-  const server = http.createServer((req, res) => app(req, res));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  try {
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${pathAndQuery}`);
-    return { status: res.status, body: await res.text() };
-  } finally {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  }
+  const { status, body } = await httpNodeGet(pathAndQuery);
+  return { status, body: new TextDecoder().decode(body) };
 }
 
 function dbNode(id: string, file: string, path: string, extra: Record<string, unknown> = {}): FlowNode {

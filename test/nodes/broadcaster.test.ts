@@ -18,7 +18,16 @@ import {
   useNodeRed,
   waitUntil,
 } from "../helpers/nodered";
-import { fixture, freePort, identityNode, LOCAL_IVO, packet, probe, RawPeer } from "./network-helpers";
+import {
+  broadcasterNode,
+  fixture,
+  freePort,
+  identityNode,
+  LOCAL_IVO,
+  packet,
+  probe,
+  RawPeer,
+} from "./network-helpers";
 
 const TYPES = ["voevent-broadcaster", "voevent-identity"];
 
@@ -26,23 +35,11 @@ function broadcasterFlow(port: number, props: Record<string, unknown> = {}): Flo
   const monitor = props.monitor === true;
   return [
     identityNode(),
-    {
-      id: "b",
-      type: "voevent-broadcaster",
-      name: "",
-      host: "127.0.0.1",
+    broadcasterNode(
       port,
-      identity: "ident",
-      whitelist: "127.0.0.0/8, ::1",
-      iamaliveInterval: 60,
-      testInterval: 0,
-      maxQueue: 4194304,
-      tls: "",
-      monitor: false,
-      outputs: monitor ? 2 : 1,
-      ...props,
-      wires: monitor ? [["out"], ["mon"]] : [["out"]],
-    },
+      { id: "b", name: "", maxQueue: 4194304, monitor: false, outputs: monitor ? 2 : 1, ...props },
+      monitor ? [["out"], ["mon"]] : [["out"]],
+    ),
     { id: "out", type: "helper" },
     { id: "mon", type: "helper" },
     catchNode("c", ["caught"]),

@@ -65,6 +65,49 @@ export function identityNode(id = "ident", localIvo = LOCAL_IVO): FlowNode {
   return { id, type: "voevent-identity", name: "", localIvo };
 }
 
+/**
+ * A voevent-receiver (id "r") on 127.0.0.1:`port` with the identity `ident` and the editor's
+ * defaults; `props` set or override any property.
+ */
+export function receiverNode(port: number, wires: string[][], props: Record<string, unknown> = {}): FlowNode {
+  return {
+    id: "r",
+    type: "voevent-receiver",
+    name: "",
+    host: "127.0.0.1",
+    port,
+    identity: "ident",
+    whitelist: "127.0.0.0/8, ::1",
+    validate: "well-formed",
+    requireLocalId: true,
+    maxBytes: 1048576,
+    tls: "",
+    ...props,
+    wires,
+  };
+}
+
+/** A voevent-broadcaster (id "bc") on 127.0.0.1:`port` with the identity `ident`; `props` override any property. */
+export function broadcasterNode(
+  port: number,
+  props: Record<string, unknown> = {},
+  wires: string[][] = [[]],
+): FlowNode {
+  return {
+    id: "bc",
+    type: "voevent-broadcaster",
+    host: "127.0.0.1",
+    port,
+    identity: "ident",
+    whitelist: "127.0.0.0/8, ::1",
+    iamaliveInterval: 60,
+    testInterval: 0,
+    tls: "",
+    ...props,
+    wires,
+  };
+}
+
 /** A test packet (test/fixtures/packets). */
 export function fixture(name: string): Buffer {
   return readFileSync(path.join(__dirname, "../fixtures/packets", name));

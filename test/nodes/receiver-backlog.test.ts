@@ -24,7 +24,7 @@ import {
   useNodeRed,
   waitUntil,
 } from "../helpers/nodered";
-import { freePort, identityNode } from "./network-helpers";
+import { freePort, identityNode, receiverNode } from "./network-helpers";
 
 /** A real packet (Swift BAT position, 6.3 kB); each copy gets its own local id. */
 const PACKET = "voeventdb__BAT_GRB_Pos_655721-214.xml";
@@ -90,24 +90,13 @@ async function loadSlowFlow(port: number, maxBacklog: number | string, refused =
   const flow: FlowNode[] = [
     { id: TAB_ID, type: "tab", label: "test" },
     { ...identityNode(), z: TAB_ID },
-    {
-      id: "r",
+    receiverNode(port, refused ? [["out"], ["slow"]] : [["slow"]], {
       z: TAB_ID,
-      type: "voevent-receiver",
-      name: "",
-      host: "127.0.0.1",
-      port,
-      identity: "ident",
       whitelist: "127.0.0.0/8",
-      validate: "well-formed",
-      requireLocalId: true,
-      maxBytes: 1048576,
       maxBacklog,
-      tls: "",
       refusedOutput: refused,
       outputs: refused ? 2 : 1,
-      wires: refused ? [["out"], ["slow"]] : [["slow"]],
-    },
+    }),
     { id: "slow", z: TAB_ID, type: "test-slow", delay: 1, wires: [["out"]] },
     { id: "out", z: TAB_ID, type: "helper" },
   ];
@@ -181,6 +170,16 @@ function arrivals(msgs: { payload?: unknown }[]): Map<string, number> {
   return seen;
 }
 
+/** Every one of `count` events arrived, each exactly once. */
+function assertEachOnce(msgs: { payload?: unknown }[], count: number): void {
+  const seen = arrivals(msgs);
+  assert.equal(seen.size, count, "every event arrived");
+  assert.ok(
+    [...seen.values()].every((n) => n === 1),
+    "each exactly once",
+  );
+}
+
 describe("voevent-receiver node: the maxBacklog setting", () => {
   useNodeRed();
   for (const value of ["0", "-5", "12.5", "lots"]) {
@@ -219,12 +218,7 @@ describeCorpus("voevent-receiver node: the backlog behind it is bounded (maxBack
 
     assert.deepEqual(got, { acks: N, naks: 0 }, "every event acked");
     await waitUntil(() => out.length >= N, 30_000, `${N} messages at the end of the flow`);
-    const seen = arrivals(out);
-    assert.equal(seen.size, N, "every event arrived");
-    assert.ok(
-      [...seen.values()].every((n) => n === 1),
-      "each exactly once",
-    );
+    assertEachOnce(out, N);
     // Without the bound the slow node held ~1,000–2,000 here (the author runs at the
     // receiver's speed, several times the slow node's).
     assert.ok(
@@ -297,12 +291,7 @@ describeCorpus("voevent-receiver node: the backlog behind it is bounded (maxBack
     assert.deepEqual(await d, { acks: N, naks: 0 });
 
     await waitUntil(() => out.length >= 3 * N + 5, 30_000, "every message at the end of the flow");
-    const seen = arrivals(out);
-    assert.equal(seen.size, 3 * N + 5, "every event arrived");
-    assert.ok(
-      [...seen.values()].every((n) => n === 1),
-      "each exactly once",
-    );
+    assertEachOnce(out, 3 * N + 5);
     assert.ok(
       slow.maxHolding <= 200,
       `the slow node held ${slow.maxHolding} messages at once (maxBacklog 200)`,

@@ -19,28 +19,14 @@ import {
   useNodeRed,
   waitUntil,
 } from "../helpers/nodered";
-import { freePort, identityNode, packet, probe } from "./network-helpers";
+import { freePort, identityNode, packet, probe, receiverNode } from "./network-helpers";
 
 const TYPES = ["voevent-receiver", "voevent-identity"];
 
 function receiverFlow(port: number, props: Record<string, unknown> = {}): FlowNode[] {
   return [
     identityNode(),
-    {
-      id: "r",
-      type: "voevent-receiver",
-      name: "",
-      host: "127.0.0.1",
-      port,
-      identity: "ident",
-      whitelist: "127.0.0.0/8",
-      validate: "well-formed",
-      requireLocalId: true,
-      maxBytes: 1048576,
-      tls: "",
-      ...props,
-      wires: [["out"]],
-    },
+    receiverNode(port, [["out"]], { whitelist: "127.0.0.0/8", ...props }),
     { id: "out", type: "helper" },
   ];
 }

@@ -25,6 +25,7 @@ import {
   LOCAL_IVO,
   packet,
   probe,
+  receiverNode,
   tlsConfigInit,
   tlsConfigNode,
 } from "./network-helpers";
@@ -32,25 +33,7 @@ import {
 const TYPES = ["voevent-receiver", "voevent-identity"];
 
 function receiverFlow(port: number, props: Record<string, unknown> = {}): FlowNode[] {
-  return [
-    identityNode(),
-    {
-      id: "r",
-      type: "voevent-receiver",
-      name: "",
-      host: "127.0.0.1",
-      port,
-      identity: "ident",
-      whitelist: "127.0.0.0/8, ::1",
-      validate: "well-formed",
-      requireLocalId: true,
-      maxBytes: 1048576,
-      tls: "",
-      ...props,
-      wires: [["out"]],
-    },
-    { id: "out", type: "helper" },
-  ];
+  return [identityNode(), receiverNode(port, [["out"]], props), { id: "out", type: "helper" }];
 }
 
 const texts = (id: string) => statusHistory(id).map((s) => s.text ?? "");

@@ -9,39 +9,12 @@ import assert from "node:assert/strict";
 import { type SubscribedEvent, VTPSubscriber } from "../../src/vtp/subscriber";
 import { readPacket } from "../helpers/corpus";
 import { type FlowNode, loadFlow, statusHistory, useNodeRed, waitUntil } from "../helpers/nodered";
-import { freePorts, identityNode, publish } from "./network-helpers";
+import { broadcasterNode, freePorts, identityNode, publish, receiverNode } from "./network-helpers";
 
 const TYPES = ["voevent-identity", "voevent-receiver", "voevent-broadcaster"];
 
 function flow(rPort: number, bPort: number): FlowNode[] {
-  return [
-    identityNode(),
-    {
-      id: "r",
-      type: "voevent-receiver",
-      host: "127.0.0.1",
-      port: rPort,
-      identity: "ident",
-      whitelist: "127.0.0.0/8, ::1",
-      validate: "well-formed",
-      requireLocalId: true,
-      maxBytes: 1048576,
-      tls: "",
-      wires: [["bc"]],
-    },
-    {
-      id: "bc",
-      type: "voevent-broadcaster",
-      host: "127.0.0.1",
-      port: bPort,
-      identity: "ident",
-      whitelist: "127.0.0.0/8, ::1",
-      iamaliveInterval: 60,
-      testInterval: 0,
-      tls: "",
-      wires: [[]],
-    },
-  ];
+  return [identityNode(), receiverNode(rPort, [["bc"]]), broadcasterNode(bPort)];
 }
 
 function packetText(id: string, encoding: string): string {

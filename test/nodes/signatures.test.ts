@@ -25,7 +25,7 @@ import {
   useNodeRed,
   waitUntil,
 } from "../helpers/nodered";
-import { freePort, freePorts, identityNode, packet } from "./network-helpers";
+import { freePort, freePorts, identityNode, packet, receiverNode } from "./network-helpers";
 
 interface TestKey {
   pub: string;
@@ -57,21 +57,7 @@ const keyringNode = (id: string, publicKeys: string): FlowNode => ({
 });
 
 function receiver(port: number, props: Record<string, unknown>, wires: string[] = ["out"]): FlowNode {
-  return {
-    id: "r",
-    type: "voevent-receiver",
-    name: "",
-    host: "127.0.0.1",
-    port,
-    identity: "ident",
-    whitelist: "127.0.0.0/8, ::1",
-    validate: "well-formed",
-    requireLocalId: true,
-    maxBytes: 1048576,
-    tls: "",
-    ...props,
-    wires: [wires],
-  };
+  return receiverNode(port, [wires], props);
 }
 
 function send(port: number, payload: string | Buffer) {

@@ -24,7 +24,7 @@ import {
   useNodeRed,
   waitUntil,
 } from "../helpers/nodered";
-import { fixture, freePorts, identityNode, packet } from "./network-helpers";
+import { fixture, freePorts, identityNode, packet, receiverNode } from "./network-helpers";
 
 const TYPES = [
   "voevent-identity",
@@ -68,20 +68,7 @@ function topology(rPort: number, bPort: number): FlowNode[] {
       wires: [["acked"]],
     },
     { id: "acked", type: "helper" },
-    {
-      id: "r",
-      type: "voevent-receiver",
-      name: "",
-      host: "127.0.0.1",
-      port: rPort,
-      identity: "ident",
-      whitelist: "127.0.0.0/8, ::1",
-      validate: "well-formed",
-      requireLocalId: true,
-      maxBytes: 1048576,
-      tls: "",
-      wires: [["d"]],
-    },
+    receiverNode(rPort, [["d"]]),
     {
       id: "d",
       type: "voevent-dedupe",

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { VOEventError, type VOEventErrorCode } from "../../src/errors";
 import { parseVOEvent } from "../../src/voevent/parse";
+import { prng } from "../helpers/prng";
 
 const FIXTURES = path.resolve(__dirname, "../fixtures/packets");
 const V20 = "http://www.ivoa.net/xml/VOEvent/v2.0";
@@ -27,18 +28,6 @@ function refuses(
   if (typeof messagePart === "string") assert.ok(caught.message.includes(messagePart), caught.message);
   else if (messagePart !== undefined) assert.match(caught.message, messagePart);
   return caught;
-}
-
-/** A small deterministic PRNG (mulberry32), so "random" junk is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("voevent/parse: hostile input", () => {

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { VOEventError } from "../../src/errors";
 import { encodeFrame, FrameDecoder, MAX_FRAME_LENGTH } from "../../src/vtp/framing";
+import { prng } from "../helpers/prng";
 
 interface Harness {
   decoder: FrameDecoder;
@@ -26,18 +27,6 @@ function header(length: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(length, 0);
   return b;
-}
-
-/** A deterministic PRNG (mulberry32), so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const EVENT = '<?xml version="1.0"?><voe:VOEvent ivorn="ivo://a.b/c#1" role="test">é ☄</voe:VOEvent>';

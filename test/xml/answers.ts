@@ -25,6 +25,7 @@ import type { ParseXmlOptions } from "../../src/xml/parse";
 import { type XDocument, type XElement, XNodeType } from "../../src/xml/types";
 import { selectedTests } from "../conformance/w3c";
 import { packetPath } from "../helpers/corpus";
+import { mutateBytes, prng } from "../helpers/prng";
 import { forEachTarballPacket } from "../helpers/tarball";
 
 export type Parse = (input: string | Uint8Array, options?: ParseXmlOptions) => XDocument;
@@ -36,17 +37,6 @@ export interface Recorded {
   /** Digest of the inputs, then of the answers, per chunk (or per corpus file). */
   inputs: Record<string, string>;
   answers: Record<string, string>;
-}
-
-/** Small, seeded, reproducible (mulberry32). */
-function prng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Length-prefixed: unambiguous, and cheaper than JSON for 31,211 packets. */
@@ -249,18 +239,8 @@ export function* mutants(seed: number, count: number): Generator<Buffer> {
     .filter((b) => b.length < 20_000 && (b[0] === 0x3c || b[0] === 0xef)); // FRB samples open with prose
   const rnd = prng(seed);
   for (let k = 0; k < count; k++) {
-    let b = Buffer.from(corpus[Math.floor(rnd() * corpus.length)]);
-    const edits = 1 + Math.floor(rnd() * 3);
-    for (let e = 0; e < edits; e++) {
-      const i = Math.floor(rnd() * b.length);
-      const r = rnd();
-      if (r < 0.6) {
-        const snip = SNIPPETS[Math.floor(rnd() * SNIPPETS.length)];
-        b = Buffer.concat([b.subarray(0, i), snip, b.subarray(i)]);
-      } else if (r < 0.8) b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)]);
-      else b[i] = Math.floor(rnd() * 256);
-    }
-    yield b;
+    const source = corpus[Math.floor(rnd() * corpus.length)];
+    yield mutateBytes(source, rnd, SNIPPETS, { maxEdits: 3, insertBelow: 0.6, deleteBelow: 0.8 });
   }
 }
 

@@ -13,19 +13,9 @@ import { isVOEventError } from "../../src/errors";
 import { parseXml } from "../../src/xml/parse";
 import { FUZZ_SEED } from "../fuzz/config";
 import { describeCorpus, packetPath } from "../helpers/corpus";
+import { mutateBytes, prng } from "../helpers/prng";
 
 const MUTANTS = 2000;
-
-/** Small, seeded, reproducible (mulberry32). */
-function prng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Insertions aimed at issue 9's classes, as bytes. */
 const SNIPPETS: Buffer[] = [
@@ -82,17 +72,8 @@ describeCorpus("xml: same answers as libxml2 (xmllint) on mutated corpus packets
     let refusedByBoth = 0;
     try {
       for (let k = 0; k < MUTANTS; k++) {
-        let b = Buffer.from(corpus[Math.floor(rnd() * corpus.length)]);
-        const edits = 1 + Math.floor(rnd() * 2);
-        for (let e = 0; e < edits; e++) {
-          const i = Math.floor(rnd() * b.length);
-          const r = rnd();
-          if (r < 0.5) {
-            const snip = SNIPPETS[Math.floor(rnd() * SNIPPETS.length)];
-            b = Buffer.concat([b.subarray(0, i), snip, b.subarray(i)]);
-          } else if (r < 0.75) b = Buffer.concat([b.subarray(0, i), b.subarray(i + 1)]);
-          else b[i] = Math.floor(rnd() * 256);
-        }
+        const source = corpus[Math.floor(rnd() * corpus.length)];
+        const b = mutateBytes(source, rnd, SNIPPETS, { maxEdits: 2, insertBelow: 0.5, deleteBelow: 0.75 });
         const file = path.join(tmp, `m${k}.xml`);
         writeFileSync(file, b);
         let ours = "accepted";
