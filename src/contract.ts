@@ -155,7 +155,7 @@ function assignModel(this: object, model: VOEvent): void {
  * symbol: an object literal with a getter of its own makes new functions per message, which V8
  * keeps in the object's hidden class, in the old generation; every message and what it holds (its
  * tree) then outlived the young generation's collections, and a broker taking one event per
- * connection spent about half its CPU time copying and collecting them.
+ * connection spent about a quarter of its CPU time copying and collecting them.
  */
 export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {}): EventMessage {
   const msg = { payload: ev.xml } as EventMessage;

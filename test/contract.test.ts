@@ -60,7 +60,7 @@ describeCorpus("contract: the tree a message carries", () => {
   it("a relay's messages die young: what they hold is not kept past a minor collection", () => {
     // Each event's message holds its tree (~10–20 times the packet). A message V8 cannot free in
     // a minor collection is copied to the old generation, and the broker pays for the copy and for
-    // a full collection later: at one event per connection that was half its CPU time.
+    // a full collection later: at one event per connection that was about a quarter of its CPU time.
     const xml = readPacket(PACKETS[0]).toString("utf8");
     const ev = receivedLike(xml);
     const oldSpace = () =>
