@@ -123,15 +123,13 @@ export function treeOf(msg: { payload?: unknown }): PayloadTree | null {
     : null;
 }
 
-/** The key of the event a lazy message reads its model from (see lazyEventMessage). */
-const LAZY = Symbol("voevent.lazy");
-
 /**
  * msg.voevent of a lazy message: the model read from the event the message carries, once; the
  * property then holds it. One function for every message (see lazyEventMessage).
  */
 function readLazyModel(this: object): VOEvent | undefined {
-  const ev = carried(this, LAZY) as LazyEvent | undefined;
+  // The event is carried as the message's tree (it has the text and, usually, the tree).
+  const ev = carried(this, TREE) as LazyEvent | undefined;
   if (ev === undefined) return undefined;
   // Each message its own model (a copy for a second wire shares the event, not the model).
   const model = ev.doc === undefined ? ev.voevent : readVOEvent(ev.doc);
@@ -171,8 +169,9 @@ export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {
     localIvo: options.localIvo ?? null,
     receivedAt: (options.receivedAt ?? new Date()).toISOString(),
   };
-  carry(msg, LAZY, ev);
-  if (ev.doc !== undefined) carryTree(msg, { xml: ev.xml, doc: ev.doc });
+  // One carried value for both: the event is the tree (`treeOf` reads its xml and doc) and what
+  // msg.voevent is read from.
+  carry(msg, TREE, ev);
   return msg;
 }
 
