@@ -25,13 +25,8 @@
  *   `FlowCompletion.open` returns null and the receiver counts nothing (no bound).
  */
 import type { NodeAPI, NodeMessage } from "node-red";
+import { type HookSet, holdHooks } from "./runtime-hooks";
 
-/** The part of the runtime's hooks used here (labelled hook names are not in @types/node-red). */
-interface Hooks {
-  add(name: string, hook: (event: HookEvent) => void): void;
-  remove(name: string): void;
-  has(name: string): boolean;
-}
 interface HookEvent {
   msg?: { _msgid?: unknown } | null;
   /** postReceive: the node that got the message. */
@@ -44,14 +39,8 @@ interface Lineage {
   finish: () => void;
 }
 
-const LABEL = "voeventFlowCompletion";
-const PRE_DELIVER = `preDeliver.${LABEL}`;
-const ON_COMPLETE = `onComplete.${LABEL}`;
-const POST_RECEIVE = `postReceive.${LABEL}`;
-
 /** Tracked messages by _msgid, for every tracker of the process (the hooks are the runtime's). */
 const lineages = new Map<string, Lineage>();
-let open = 0;
 
 function lineageOf(event: HookEvent): [string, Lineage] | null {
   const id = event.msg?._msgid;
@@ -87,27 +76,26 @@ function onComplete(event: HookEvent): void {
   }
 }
 
+/** The three hooks, labelled (see ./runtime-hooks.ts). */
+const HOOKS: HookSet = {
+  "preDeliver.voeventFlowCompletion": preDeliver,
+  "onComplete.voeventFlowCompletion": onComplete,
+  "postReceive.voeventFlowCompletion": postReceive,
+};
+
 export class FlowCompletion {
-  private readonly hooks: Hooks;
   private closed = false;
 
   /** A tracker, or null when the runtime has no message hooks. */
   static open(RED: NodeAPI): FlowCompletion | null {
-    const hooks = (RED as { hooks?: unknown }).hooks as Hooks | undefined;
-    return hooks === undefined ? null : new FlowCompletion(RED, hooks);
+    const release = holdHooks(RED, HOOKS);
+    return release === null ? null : new FlowCompletion(RED, release);
   }
 
   private constructor(
     private readonly RED: NodeAPI,
-    hooks: Hooks,
-  ) {
-    this.hooks = hooks;
-    open++;
-    // has(): the runtime may have cleared its hooks (a test helper's unload) since the last add.
-    if (!this.hooks.has(PRE_DELIVER)) this.hooks.add(PRE_DELIVER, preDeliver);
-    if (!this.hooks.has(ON_COMPLETE)) this.hooks.add(ON_COMPLETE, onComplete);
-    if (!this.hooks.has(POST_RECEIVE)) this.hooks.add(POST_RECEIVE, postReceive);
-  }
+    private readonly release: () => void,
+  ) {}
 
   /**
    * Sends `msg` with `send` (the node's send) under a new _msgid; `finish` is called once every
@@ -139,11 +127,6 @@ export class FlowCompletion {
     if (this.closed) return;
     this.closed = true;
     for (const [id, lineage] of lineages) if (lineage.owner === this) lineages.delete(id);
-    open--;
-    if (open === 0) {
-      this.hooks.remove(PRE_DELIVER);
-      this.hooks.remove(ON_COMPLETE);
-      this.hooks.remove(POST_RECEIVE);
-    }
+    this.release();
   }
 }

@@ -11,27 +11,19 @@
  *   second wire is the deep copy it always was; its msg.voevent is read when first used, from
  *   the shared tree (read-only), into a model of its own.
  * - The hook never throws and never returns false; if the copy fails, Node-RED copies as usual.
- * - Registered while at least one receiver node is open, removed with the last; a runtime
- *   without `RED.hooks` (node-red-node-test-helper gives none) gets none, and Node-RED's copy
- *   reads the model as before.
+ * - Registered while at least one receiver node is open, removed with the last
+ *   (./runtime-hooks.ts); a runtime without `RED.hooks` gets none, and Node-RED's copy reads the
+ *   model as before.
  */
 import type { NodeAPI, NodeMessage } from "node-red";
 import { copyLazyMessage } from "../../src/contract";
-
-interface Hooks {
-  add(name: string, hook: (event: SendEvent) => void): void;
-  remove(name: string): void;
-  has(name: string): boolean;
-}
+import { type HookSet, holdHooks } from "./runtime-hooks";
 
 interface SendEvent {
   msg?: unknown;
   cloneMessage?: boolean;
 }
 
-const PRE_ROUTE = "preRoute.voeventLazyCopy";
-
-let open = 0;
 let clone: ((msg: object) => object) | null = null;
 
 function preRoute(event: SendEvent): void {
@@ -48,22 +40,10 @@ function preRoute(event: SendEvent): void {
   }
 }
 
+const HOOKS: HookSet = { "preRoute.voeventLazyCopy": preRoute };
+
 /** Registers the hook for one more receiver node; the returned function unregisters it (once). */
 export function openLazyCopy(RED: NodeAPI): () => void {
-  const hooks = (RED as { hooks?: unknown }).hooks as Hooks | undefined;
-  if (hooks === undefined) return () => {};
   clone = (msg: object) => RED.util.cloneMessage(msg as NodeMessage) as object;
-  open++;
-  // has(): the runtime may have cleared its hooks (a test helper's unload) since the last add.
-  if (!hooks.has(PRE_ROUTE)) hooks.add(PRE_ROUTE, preRoute);
-  let closed = false;
-  return () => {
-    if (closed) return;
-    closed = true;
-    open--;
-    if (open === 0) {
-      hooks.remove(PRE_ROUTE);
-      clone = null;
-    }
-  };
+  return holdHooks(RED, HOOKS) ?? (() => {});
 }
