@@ -83,19 +83,30 @@ const HOOKS: HookSet = {
   "postReceive.voeventFlowCompletion": postReceive,
 };
 
+/**
+ * A _msgid for a tracked message: 16 hex digits like Node-RED's own, a random prefix drawn once per
+ * process and then a counter (Node-RED's generateId draws eight random numbers per message, on the
+ * receiver's path to the ack). Unique among the messages in flight: the counter wraps after 2^32.
+ */
+const ID_PREFIX = Math.floor(Math.random() * 0x1_0000_0000)
+  .toString(16)
+  .padStart(8, "0");
+let idCount = 0;
+function nextMessageId(): string {
+  idCount = (idCount + 1) >>> 0;
+  return ID_PREFIX + idCount.toString(16).padStart(8, "0");
+}
+
 export class FlowCompletion {
   private closed = false;
 
   /** A tracker, or null when the runtime has no message hooks. */
   static open(RED: NodeAPI): FlowCompletion | null {
     const release = holdHooks(RED, HOOKS);
-    return release === null ? null : new FlowCompletion(RED, release);
+    return release === null ? null : new FlowCompletion(release);
   }
 
-  private constructor(
-    private readonly RED: NodeAPI,
-    private readonly release: () => void,
-  ) {}
+  private constructor(private readonly release: () => void) {}
 
   /**
    * Sends `msg` with `send` (the node's send) under a new _msgid; `finish` is called once every
@@ -107,7 +118,7 @@ export class FlowCompletion {
       finish();
       return;
     }
-    const id = this.RED.util.generateId();
+    const id = nextMessageId();
     msg._msgid = id;
     const lineage: Lineage = { count: 0, owner: this, finish };
     lineages.set(id, lineage);

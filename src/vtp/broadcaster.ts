@@ -457,9 +457,12 @@ export class VTPBroadcaster extends EventEmitter {
       this.safeEmit("rejected", { address, reason: refusal.reason, limit: refusal.limit });
       return false;
     }
-    this.limits.hold(raw, address);
+    const release = this.limits.hold(address);
     this.sockets.add(raw);
-    raw.once("close", () => this.sockets.delete(raw));
+    raw.once("close", () => {
+      this.sockets.delete(raw);
+      release();
+    });
     return true;
   }
 

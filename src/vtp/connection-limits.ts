@@ -82,16 +82,22 @@ export class ConnectionLimits {
     return null;
   }
 
-  /** Counts `socket` against its address until it closes. */
-  hold(socket: net.Socket, address: string): void {
+  /**
+   * Counts one connection from `address` until the returned release is called (the caller calls
+   * it when the socket closes, from the one close listener it has anyway); a second call does nothing.
+   */
+  hold(address: string): () => void {
     this.open++;
     this.perAddress.set(address, this.from(address) + 1);
-    socket.once("close", () => {
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
       this.open--;
       const n = this.from(address) - 1;
       if (n <= 0) this.perAddress.delete(address);
       else this.perAddress.set(address, n);
-    });
+    };
   }
 }
 

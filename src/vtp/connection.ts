@@ -25,7 +25,9 @@
  * - `writeTimeoutMs`: every frame we send must be handed to the kernel within
  *   this long of send(). Once the kernel's buffers are full, that happens only
  *   as fast as the peer reads: a peer that never reads its replies is cut off.
- *   Costs one callback per send(); the timer runs only while sends are waiting.
+ *   A send the socket writes through at once costs nothing more; one it keeps
+ *   (the kernel's buffers are full) is noted with its time, and one timer runs
+ *   while any is waiting, checking on firing which have left the buffer since.
  *   A role names this deadline after its own option (`writeLimitName`: the
  *   receiver and the subscriber call it `replyTimeoutMs`), so that the message
  *   names an option the user can find.
@@ -79,9 +81,14 @@ export class FramedConnection extends EventEmitter {
   private readonly writeTimeoutMs: number;
   private readonly writeLimitName: string;
   private writeTimer: NodeJS.Timeout | null = null;
-  /** When each send() not yet flushed to the kernel was made (oldest at sentHead). */
-  private sentAt: number[] = [];
-  private sentHead = 0;
+  /** Bytes of every frame sent so far (with writeTimeoutMs): what `writableLength` is counted against. */
+  private sentBytes = 0;
+  /**
+   * The sends the socket could not hand to the kernel at once (oldest first, from `unflushedHead`):
+   * when each was made and `sentBytes` at its end. A send written through at once leaves nothing here.
+   */
+  private unflushed: { at: number; end: number }[] = [];
+  private unflushedHead = 0;
 
   constructor(socket: net.Socket, options: FramedConnectionOptions = {}) {
     super();
@@ -130,15 +137,21 @@ export class FramedConnection extends EventEmitter {
   send(payload: Buffer | string): boolean {
     const frame = encodeFrame(payload);
     if (this.closing || this.closedFlag || this.socket.destroyed || this.socket.writableEnded) return false;
-    if (this.writeTimeoutMs === 0) return this.socket.write(frame);
-    this.sentAt.push(Date.now());
-    if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs);
-    return this.socket.write(frame, this.onFlushed);
+    const written = this.socket.write(frame);
+    if (this.writeTimeoutMs === 0) return written;
+    // Timed only when the socket keeps some of it: most replies reach the kernel at once.
+    this.sentBytes += frame.length;
+    if (this.socket.writableLength > 0) {
+      this.unflushed.push({ at: Date.now(), end: this.sentBytes });
+      if (this.writeTimer === null) this.armWriteTimer(this.writeTimeoutMs);
+    }
+    return written;
   }
 
   /** Sends made and not yet handed to the kernel (counted only with writeTimeoutMs). */
   get unflushedSends(): number {
-    return this.sentAt.length - this.sentHead;
+    this.forgetFlushed();
+    return this.unflushed.length - this.unflushedHead;
   }
 
   /** True while part of a frame has arrived and the rest has not. */
@@ -180,18 +193,21 @@ export class FramedConnection extends EventEmitter {
   /**
    * Ends the connection gracefully: no more frames are delivered, queued
    * writes are flushed, then FIN. If the peer has not closed within
-   * closeTimeoutMs the socket is destroyed.
+   * closeTimeoutMs the socket is destroyed. A peer that has already closed its
+   * side, with nothing of ours left to flush, needs no timer: our FIN closes it.
    */
   close(reason = "closed"): void {
     if (this.closing || this.closedFlag) return;
     this.closing = true;
     this.reason ??= reason;
+    const socket = this.socket;
     try {
-      this.socket.end();
+      socket.end();
     } catch {
-      this.socket.destroy();
+      socket.destroy();
       return;
     }
+    if (socket.readableEnded && socket.writableLength === 0) return;
     this.closeTimer = setTimeout(() => {
       this.closeTimer = null;
       this.socket.destroy();
@@ -283,22 +299,30 @@ export class FramedConnection extends EventEmitter {
     }
   }
 
-  private readonly onFlushed = (): void => {
-    this.sentHead++;
-    if (this.sentHead >= this.sentAt.length) {
-      this.sentAt.length = 0;
-      this.sentHead = 0;
-    } else if (this.sentHead >= 1024 && this.sentHead * 2 >= this.sentAt.length) {
-      this.sentAt = this.sentAt.slice(this.sentHead);
-      this.sentHead = 0;
+  /** Drops the unflushed sends whose bytes have all left the socket's buffer since. */
+  private forgetFlushed(): void {
+    const flushed = this.sentBytes - this.socket.writableLength;
+    const list = this.unflushed;
+    let head = this.unflushedHead;
+    while (head < list.length && list[head]!.end <= flushed) head++;
+    if (head >= list.length) {
+      list.length = 0;
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= list.length) {
+      this.unflushed = list.slice(head);
+      head = 0;
     }
-  };
+    this.unflushedHead = head;
+  }
 
   private armWriteTimer(ms: number): void {
     this.writeTimer = setTimeout(() => {
       this.writeTimer = null;
-      if (this.closing || this.closedFlag || this.sentHead >= this.sentAt.length) return;
-      const waited = Date.now() - this.sentAt[this.sentHead]!;
+      if (this.closing || this.closedFlag) return;
+      this.forgetFlushed();
+      const oldest = this.unflushed[this.unflushedHead];
+      if (oldest === undefined) return;
+      const waited = Date.now() - oldest.at;
       const limit = this.writeTimeoutMs;
       if (waited < limit) {
         this.armWriteTimer(limit - waited);

@@ -445,9 +445,12 @@ export class VTPReceiver extends EventEmitter {
       );
       return false;
     }
+    const release = this.limits.hold(address);
     this.sockets.add(raw);
-    this.limits.hold(raw, address);
-    raw.once("close", () => this.sockets.delete(raw));
+    raw.once("close", () => {
+      this.sockets.delete(raw);
+      release();
+    });
     return true;
   }
 
@@ -668,7 +671,10 @@ class Session {
   readonly author: string;
   private peerEnded = false;
   private stopped = false;
+  /** The idle deadline's one timer: armed once, and on firing either drops the author or is armed again. */
   private idleTimer: NodeJS.Timeout | null = null;
+  /** When the idle clock last started: the connection opened, or the last reply was written. */
+  private idleSince = Date.now();
 
   constructor(
     private readonly receiver: VTPReceiver,
@@ -714,7 +720,6 @@ class Session {
         this.queueFull = true;
         this.updateReading();
       }
-      this.clearIdle();
       if (!this.busy) void this.drain();
     });
     conn.on("error", (err: Error) => {
@@ -729,13 +734,7 @@ class Session {
       this.peerEnded = true;
       if (!this.busy && this.queue.length === 0) conn.close("peer closed the connection");
     });
-    conn.socket.on("data", () => {
-      // Part of a frame: its own deadline (frameTimeoutMs) runs from its first byte, and
-      // bytes trickling in do not restart the idle clock. Without a frame deadline, the
-      // idle clock (armed after the last reply) still bounds it.
-      if (!this.busy && conn.receiving && this.receiver.framesTimed) this.clearIdle();
-    });
-    this.armIdle();
+    this.armIdle(this.receiver.idleTimeoutMs);
   }
 
   stop(): void {
@@ -802,7 +801,7 @@ class Session {
     this.queueFull = false;
     this.updateReading();
     if (this.peerEnded) this.conn.close("peer closed the connection");
-    else this.armIdle();
+    else this.idleSince = Date.now();
   }
 
   private writable(): Promise<void> {
@@ -817,22 +816,36 @@ class Session {
     });
   }
 
-  private armIdle(): void {
-    this.clearIdle();
-    if (this.stopped) return;
+  /**
+   * The idle deadline (idleTimeoutMs): the author is dropped when it has sent nothing for that
+   * long while we owe it nothing. The clock runs from the connection's start and from each last
+   * reply; it does not run while a frame is being answered or waits for the backlog, while we
+   * have stopped reading, or while a frame is arriving that the frame deadline times (bytes
+   * trickling in do not restart it; without a frame deadline, the idle clock still bounds the
+   * frame). One timer per connection, looked at only when it fires.
+   */
+  private armIdle(ms: number): void {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      if (this.busy || this.stopped) return;
+      if (this.stopped) return;
+      const limit = this.receiver.idleTimeoutMs;
+      const owing = this.busy || this.queue.length > 0;
+      const framing = this.conn.receiving && this.receiver.framesTimed;
       // We stopped reading (the backlog): its silence is ours, not the author's.
-      if (this.paused) {
-        this.armIdle();
+      if (owing || framing || this.paused) {
+        this.armIdle(limit);
         return;
       }
-      const reason = `idle for ${this.receiver.idleTimeoutMs} ms (limit idleTimeoutMs = ${this.receiver.idleTimeoutMs})`;
+      const idle = Date.now() - this.idleSince;
+      if (idle < limit) {
+        this.armIdle(limit - idle);
+        return;
+      }
+      const reason = `idle for ${limit} ms (limit idleTimeoutMs = ${limit})`;
       const dropped: DroppedInfo = { peer: this.conn.remote, reason, limit: "idleTimeoutMs" };
       this.receiver.emitSafely("dropped", dropped);
       this.conn.destroy(reason);
-    }, this.receiver.idleTimeoutMs);
+    }, ms);
   }
 
   private clearIdle(): void {

@@ -93,6 +93,46 @@ describe("vtp limits (issue 8)", () => {
       }
     });
 
+    it("a peer that reads late but within writeTimeoutMs is kept; each unflushed send has its own clock", async () => {
+      const p = await pair({ writeTimeoutMs: 300 });
+      p.client.pause();
+      try {
+        const big = Buffer.alloc(256 * 1024, 0x61);
+        const fill = (): void => {
+          for (let i = 0; i < 64 && p.conn.bufferedBytes === 0; i++) p.conn.send(big);
+        };
+        const drained = async (): Promise<void> => {
+          p.client.resume();
+          while (p.conn.bufferedBytes > 0) await new Promise((r) => setTimeout(r, 10));
+          p.client.pause();
+        };
+        // A send that reaches the kernel at once leaves nothing to time.
+        p.conn.send("<a/>");
+        assert.equal(p.conn.unflushedSends, 0);
+        fill();
+        assert.ok(p.conn.unflushedSends > 0, "the kernel's buffers filled");
+        await new Promise((r) => setTimeout(r, 150));
+        await drained();
+        assert.equal(p.conn.unflushedSends, 0);
+        // Sends made 200 ms after the first batch: the timer armed by the first (due at 300 ms)
+        // finds them young and waits for their own deadline, 300 ms after they were made.
+        await new Promise((r) => setTimeout(r, 50));
+        const t1 = Date.now();
+        fill();
+        // The kernel may still take what waits (its buffers grow): keep some waiting until closed.
+        let more = 256;
+        const topUp = setInterval(() => {
+          if (p.conn.bufferedBytes < big.length && more-- > 0) p.conn.send(big);
+        }, 20);
+        const reason = await p.closed.finally(() => clearInterval(topUp));
+        const waited = Date.now() - t1;
+        assert.match(reason, /the peer is not reading.*limit writeTimeoutMs = 300/);
+        assert.ok(waited >= 280, `closed ${waited} ms after the late sends: not before their deadline`);
+      } finally {
+        await p.done();
+      }
+    });
+
     it("a role's own name for the write deadline is the one its message and error name (issue 18, point 8)", async () => {
       const p = await pair({ writeTimeoutMs: 200, writeLimitName: "replyTimeoutMs" });
       p.client.pause();

@@ -424,6 +424,32 @@ describe("vtp/receiver", () => {
     assert.equal(p.replies.length, 0);
   });
 
+  it("the idle clock runs from the last reply; an author that keeps sending is never dropped", async () => {
+    const h = await start({ idleTimeoutMs: 300 });
+    const p = new RawPeer(h.port);
+    await p.connected();
+    const t0 = Date.now();
+    // Four events 150 ms apart: 600 ms in all, twice the idle limit, without a pause that long.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      p.send(event(`ivo://receiver.test/s#kept-${i}`));
+      while (p.replies.length <= i) await settle();
+    }
+    const lastReply = Date.now();
+    assert.equal(h.rx.connections, 1, "still connected after 600 ms");
+    await p.closedPromise();
+    const idle = Date.now() - lastReply;
+    assert.ok(
+      idle >= 280,
+      `dropped ${idle} ms after the last reply (limit 300 ms), ${Date.now() - t0} ms in all`,
+    );
+    assert.deepEqual(
+      p.replies.map((r) => r.role),
+      ["ack", "ack", "ack", "ack"],
+    );
+    assert.match(h.dropped[0]?.reason ?? "", /idle for 300 ms/);
+  });
+
   it("a connection from outside the whitelist is closed with no reply, and reported", async () => {
     const h = await start({ whitelist: "10.0.0.0/8" });
     const p = new RawPeer(h.port);
