@@ -44,7 +44,7 @@
  * - The backlog behind the receiver (backlog.ts): with `awaitFinish`, an event
  *   counts as unfinished from its hand-over until the handler's `finish` is
  *   called (a voevent-receiver node calls it once the flow is done with the
- *   message). While `maxBacklog` (1000) events are unfinished the receiver
+ *   message). While `maxBacklog` (100) events are unfinished the receiver
  *   stops reading from every author, and while one author address holds half
  *   of them it stops reading from that address: a frame already read waits
  *   before its hand-over, the socket is paused, and TCP slows the author down.
@@ -188,7 +188,7 @@ export interface VTPReceiverOptions {
    * finished once the handler returns (or its promise settles).
    */
   awaitFinish?: boolean;
-  /** With awaitFinish: unfinished events above which authors are paused (one address: half). Default 1000; 0 = no bound. */
+  /** With awaitFinish: unfinished events above which authors are paused (one address: half). Default 100; 0 = no bound. */
   maxBacklog?: number;
   /** With awaitFinish: an event unfinished this long stops counting. Default 60000 ms. */
   backlogTimeoutMs?: number;
