@@ -14,6 +14,8 @@
  * Options:
  *   --scenario LIST   1, 2, 3 or a comma list (default 1,2,3; see SCENARIOS)
  *   --rounds N        rounds per scenario (default 3), each started by another broker
+ *   --warmup N        untimed runs of each scenario's load against each broker before its rounds
+ *                     (default 3; their CPU per event is printed, to show it settled)
  *   --only WHICH      example | ceiling: time one broker only (for profiles)
  *   --profile DIR     run Node-RED with --cpu-prof, writing its profile to DIR when it stops
  *                     (read it with `npx tsx bench/profile-summary.ts DIR/<file>.cpuprofile`)
@@ -69,11 +71,13 @@ const SCENARIOS: Record<string, { title: string; args: string[] }> = {
 };
 
 /**
- * A run of each broker before the rounds, so that neither is timed while it warms up: 2,000 events
- * (300 left the Node-RED runtime still warming up in the first round of scenario 1, 2026-12-07:
- * 795–870 µs of CPU per event there, 390–545 in the next rounds).
+ * Untimed runs of each scenario's own load against each broker before its rounds (`--warmup`),
+ * so that no broker is timed while V8 is still compiling it. One run of 2,000 one-shot events
+ * was not enough for the Node-RED runtime (2026-12-07 08:05, `--trace-opt`: 30 functions still
+ * compiled by TurboFan during the first timed round of scenario 1, 435 µs of CPU per event there
+ * against 265 in the next two rounds); the do-nothing broker is warm after a few hundred.
  */
-const WARMUP_ARGS = ["--subs", "1", "--count", "2000"];
+const DEFAULT_WARMUP_RUNS = 3;
 
 /** The do-nothing broker, the example of this checkout, and the example of the --compare package. */
 type Broker = "ceiling" | "before" | "example";
@@ -184,7 +188,9 @@ async function main(): Promise<void> {
   const scenarios = (args.get("scenario") ?? "1,2,3").split(",").map((s) => s.trim());
   for (const s of scenarios) if (!(s in SCENARIOS)) throw new Error(`--scenario: no scenario ${s}`);
   const rounds = Number(args.get("rounds") ?? 3);
+  const warmupRuns = Number(args.get("warmup") ?? DEFAULT_WARMUP_RUNS);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
+  if (!Number.isInteger(warmupRuns) || warmupRuns < 0) throw new Error("--warmup must be a whole number ≥ 0");
   const only = args.get("only");
   if (only !== undefined && only !== "example" && only !== "ceiling")
     throw new Error("--only must be example or ceiling");
@@ -262,13 +268,26 @@ async function main(): Promise<void> {
     const pidOf = (b: Broker): number | undefined =>
       b === "ceiling" ? ceiling?.pid : runtimes.get(b)?.process.pid;
 
-    for (const b of brokers) await load(tools, ports[b], WARMUP_ARGS);
-
     const summary: string[] = [];
     for (const s of scenarios) {
       const { title, args: loadArgs } = SCENARIOS[s];
       console.log(`\nscenario ${s}: ${title} (${loadArgs.join(" ")})`);
       const runs: Record<Broker, Run[]> = { ceiling: [], before: [], example: [] };
+      if (warmupRuns > 0) {
+        const warm: Record<Broker, string[]> = { ceiling: [], before: [], example: [] };
+        for (let w = 0; w < warmupRuns; w++) {
+          for (const b of brokers) {
+            const cpu0 = cpuOf(pidOf(b));
+            const r = await load(tools, ports[b], loadArgs);
+            const cpu1 = cpuOf(pidOf(b));
+            const count = r.publish.acks + r.publish.naks + r.publish.errors;
+            const cpuMs = cpu1.user - cpu0.user + cpu1.system - cpu0.system;
+            warm[b].push(fmt((cpuMs * 1000) / Math.max(1, count)));
+          }
+        }
+        const shown = brokers.map((b) => `${b} ${warm[b].join(", ")}`).join("; ");
+        console.log(`  warm-up, ${warmupRuns} untimed runs each (broker CPU µs/event): ${shown}`);
+      }
       for (let round = 0; round < rounds; round++) {
         // Each round starts with another broker (two: alternated; three: rotated).
         const k = round % brokers.length;
