@@ -506,7 +506,8 @@ export class VTPBroadcaster extends EventEmitter {
   private onFrame(s: Subscription, payload: Buffer): void {
     // Acks are most of what subscribers send (one per event each): read the usual shapes
     // without building a tree. Anything else, or anything unusual, gets the full parser.
-    const ackOrigin = s.ackReader.read(payload);
+    // The Origin is only read out for someone listening to `ack` (a monitor output).
+    const ackOrigin = s.ackReader.read(payload, this.listenerCount("ack") > 0);
     if (ackOrigin !== null) {
       this.onAck(s, ackOrigin);
       return;

@@ -90,8 +90,11 @@ function readHead(payload: Buffer): AckHead | null {
   return { end: i + 1, endTag: Buffer.from(`</${qname}>`, "latin1") };
 }
 
-/** The rest of an ack after its head: the end tag last, then its Origin; null if unusual. */
-function readTail(payload: Buffer, head: AckHead): string | null {
+/**
+ * The rest of an ack after its head: the end tag last, then its Origin; null if unusual. With
+ * `decode` false the Origin is checked as always but not made into a string: "" for any usual ack.
+ */
+function readTail(payload: Buffer, head: AckHead, decode: boolean): string | null {
   let last = payload.length;
   while (last > head.end && isSpace(payload[last - 1]!)) last--;
   const tagAt = last - head.endTag.length;
@@ -108,14 +111,14 @@ function readTail(payload: Buffer, head: AckHead): string | null {
     const c = payload[k];
     if (c === 60 || c === 38) return null; // markup or a reference: the full parser
   }
-  return payload.toString("utf8", from, shut).trim();
+  return decode ? payload.toString("utf8", from, shut).trim() : "";
 }
 
 /** The Origin of an ack in one of the usual shapes; null for anything else (see Decisions). */
 export function quickAckOrigin(payload: Buffer): string | null {
   if (payload.length > MAX_QUICK_BYTES) return null;
   const head = readHead(payload);
-  return head === null ? null : readTail(payload, head);
+  return head === null ? null : readTail(payload, head, true);
 }
 
 /** quickAckOrigin for one subscriber's acks, reading a head it has already read only once. */
@@ -123,7 +126,11 @@ export class AckReader {
   private headBytes: Buffer | null = null;
   private head: AckHead | null = null;
 
-  read(payload: Buffer): string | null {
+  /**
+   * The Origin of an ack in one of the usual shapes, null for anything else. With `decode` false
+   * (nobody wants the Origin), "" for every usual ack: the same verdicts, no string made.
+   */
+  read(payload: Buffer, decode = true): string | null {
     if (payload.length > MAX_QUICK_BYTES) return null;
     const known = this.headBytes;
     if (
@@ -132,11 +139,11 @@ export class AckReader {
       payload.length > known.length &&
       payload.compare(known, 0, known.length, 0, known.length) === 0
     ) {
-      return readTail(payload, this.head);
+      return readTail(payload, this.head, decode);
     }
     const head = readHead(payload);
     if (head === null) return null;
-    const origin = readTail(payload, head);
+    const origin = readTail(payload, head, decode);
     if (origin !== null) {
       this.head = head;
       this.headBytes = Buffer.from(payload.subarray(0, head.end));

@@ -664,6 +664,11 @@ describe("vtp/broadcaster", () => {
         const reader = new AckReader();
         reader.read(primer);
         assert.equal(reader.read(sample), quickAckOrigin(sample), `${primer}\nthen\n${sample}`);
+        // Without the Origin read out (nobody listens to `ack`): the same verdict, "" for an ack.
+        const quiet = new AckReader();
+        quiet.read(primer, false);
+        const whole = quickAckOrigin(sample);
+        assert.equal(quiet.read(sample, false), whole === null ? null : "", `${primer}\nthen\n${sample}`);
       }
     }
     const reader = new AckReader();
