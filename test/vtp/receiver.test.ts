@@ -450,6 +450,23 @@ describe("vtp/receiver", () => {
     assert.match(h.dropped[0]?.reason ?? "", /idle for 300 ms/);
   });
 
+  it("an author that half-closes after its ack gets our FIN at once, and its connection is gone", async () => {
+    const h = await start();
+    const p = new RawPeer(h.port);
+    await p.connected();
+    p.send(event("ivo://receiver.test/s#half"));
+    await p.replyCount(1);
+    const ended = once(p.socket, "end");
+    const t0 = Date.now();
+    p.socket.end(); // our side of the connection closed; still reading
+    await ended;
+    while (h.rx.connections > 0) await settle();
+    const ms = Date.now() - t0;
+    // Nothing waits to be sent: the receiver's FIN follows at once, not after its 2 s close timer.
+    assert.ok(ms < 1000, `closed ${ms} ms after the author's FIN`);
+    assert.equal(p.replies[0]?.role, "ack");
+  });
+
   it("a connection from outside the whitelist is closed with no reply, and reported", async () => {
     const h = await start({ whitelist: "10.0.0.0/8" });
     const p = new RawPeer(h.port);
