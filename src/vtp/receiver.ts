@@ -800,8 +800,10 @@ class Session {
     if (this.stopped || this.conn.closed) return;
     this.queueFull = false;
     this.updateReading();
-    if (this.peerEnded) this.conn.close("peer closed the connection");
-    else this.idleSince = Date.now();
+    if (this.peerEnded) {
+      this.clearIdle();
+      this.conn.close("peer closed the connection");
+    } else this.idleSince = Date.now();
   }
 
   private writable(): Promise<void> {
@@ -827,7 +829,8 @@ class Session {
   private armIdle(ms: number): void {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      if (this.stopped) return;
+      // Stopped, or closing (the author ended and was answered): nothing left to time.
+      if (this.stopped || this.conn.closed) return;
       const limit = this.receiver.idleTimeoutMs;
       const owing = this.busy || this.queue.length > 0;
       const framing = this.conn.receiving && this.receiver.framesTimed;
