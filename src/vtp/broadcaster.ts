@@ -13,9 +13,11 @@
  * previous one when the next is due is dropped (as Comet).
  *
  * Broadcasting never waits on a subscriber: each event is framed once and the
- * same Buffer is written to every socket. Writes made in one turn of the event
- * loop are coalesced per socket (corked until the loop's check phase), so a
- * burst of events costs one system call per subscriber, not one per event; and
+ * same Buffer is written to every socket. With `COALESCE.minSubscribers` (8)
+ * subscribers or more, writes made in one turn of the event loop are coalesced
+ * per socket (corked until the loop's check phase), so a burst of events costs
+ * one system call per subscriber, not one per event; with fewer, each frame is
+ * written at once (a few system calls, and no turn of the loop to wait); and
  * while events come back to back to many subscribers, a flush waits up to two
  * more turns for the next event (COALESCE: the flow after a receiver takes a
  * turn or two per node, so the next event is on its way). A
@@ -164,7 +166,8 @@ export const BROADCASTER_DEFAULTS = {
  * When a flush of the corked sockets waits for more events: at most `maxTurns` more turns of the
  * event loop (each a few µs when the loop is idle), only when at least `minSubscribers` sockets
  * are corked (the saving is one system call per subscriber per event) and the previous flush was
- * less than `busyMs` ago (events coming back to back). A lone event is flushed at once. Measured
+ * less than `busyMs` ago (events coming back to back). A lone event is flushed at once. With fewer
+ * than `minSubscribers` subscribers nothing is corked: each frame is written at once. Measured
  * with the broker example, 50 subscribers, one persistent author (bench/ceiling.ts, scenario 3):
  * broker CPU per event 1,035–1,543 µs → 863–1,093 µs (loaded machine, 2026-12-07); on a quiet
  * machine, two rounds each: 0 more turns 40,166–45,843 deliveries/s (p99 11–12.5 ms), 1 turn
@@ -590,6 +593,12 @@ export class VTPBroadcaster extends EventEmitter {
       this.safeEmit("overflow", { id: s.id, peer: s.peer });
       conn.destroy(`overflow: ${pending} bytes unsent (limit ${this.maxQueueBytes})`);
       return false;
+    }
+    if (!s.corked && this.subs.size < COALESCE.minSubscribers) {
+      // A few subscribers: a system call each costs less than waiting a turn of the loop
+      // (bench/ceiling scenario 1, one subscriber: 270–285 → 250–270 µs of CPU per event).
+      socket.write(frame);
+      return true;
     }
     if (!s.corked) {
       // Coalesce everything written to this subscriber in this turn of the loop (several

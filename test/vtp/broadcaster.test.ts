@@ -677,6 +677,32 @@ describe("vtp/broadcaster", () => {
     }
   });
 
+  it("events broadcast back to back arrive in order; to many subscribers they share one write each", async () => {
+    await withBroadcaster({}, async (b, port) => {
+      // Few subscribers: each event is written at once.
+      const few = [await RawPeer.subscribe(port), await RawPeer.subscribe(port)];
+      for (let i = 0; i < 3; i++) b.broadcast(packet(`few-${i}`));
+      for (const p of few) {
+        for (let i = 0; i < 3; i++) assert.ok((await p.next()).includes(`#few-${i}"`), `few-${i} in order`);
+      }
+      // Ten subscribers (the corked path): three events in one turn of the loop reach each of
+      // them in one chunk, one system call per subscriber rather than three.
+      const many = [...few];
+      while (many.length < 10) many.push(await RawPeer.subscribe(port));
+      const chunks = many.map(() => 0);
+      many.forEach((p, k) => p.socket.on("data", () => chunks[k]!++));
+      for (let i = 0; i < 3; i++) b.broadcast(packet(`many-${i}`));
+      for (const p of many) {
+        for (let i = 0; i < 3; i++) assert.ok((await p.next()).includes(`#many-${i}"`), `many-${i} in order`);
+      }
+      assert.deepEqual(
+        chunks,
+        many.map(() => 1),
+      );
+      for (const p of many) p.destroy();
+    });
+  });
+
   it("listen() rejects when the port is taken", async () => {
     await withBroadcaster({}, async (_b, port) => {
       const other = new VTPBroadcaster({ port, host: "127.0.0.1", localIvo: IVO });
