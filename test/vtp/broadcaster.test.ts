@@ -690,7 +690,9 @@ describe("vtp/broadcaster", () => {
       const many = [...few];
       while (many.length < 10) many.push(await RawPeer.subscribe(port));
       const chunks = many.map(() => 0);
-      many.forEach((p, k) => p.socket.on("data", () => chunks[k]!++));
+      many.forEach((p, k) => {
+        p.socket.on("data", () => chunks[k]!++);
+      });
       for (let i = 0; i < 3; i++) b.broadcast(packet(`many-${i}`));
       for (const p of many) {
         for (let i = 0; i < 3; i++) assert.ok((await p.next()).includes(`#many-${i}"`), `many-${i} in order`);
