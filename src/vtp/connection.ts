@@ -38,6 +38,7 @@
 import { EventEmitter } from "node:events";
 import type net from "node:net";
 import { VOEventError } from "../errors";
+import { Fifo } from "../fifo";
 import { encodeFrame, FrameDecoder } from "./framing";
 
 /** Default largest frame accepted: 1 MiB (real packets are a few kB; Comet refuses more than 99,999 bytes). */
@@ -84,11 +85,10 @@ export class FramedConnection extends EventEmitter {
   /** Bytes of every frame sent so far (with writeTimeoutMs): what `writableLength` is counted against. */
   private sentBytes = 0;
   /**
-   * The sends the socket could not hand to the kernel at once (oldest first, from `unflushedHead`):
-   * when each was made and `sentBytes` at its end. A send written through at once leaves nothing here.
+   * The sends the socket could not hand to the kernel at once, oldest first: when each was made
+   * and `sentBytes` at its end. A send written through at once leaves nothing here.
    */
-  private unflushed: { at: number; end: number }[] = [];
-  private unflushedHead = 0;
+  private readonly unflushed = new Fifo<{ at: number; end: number }>();
 
   constructor(socket: net.Socket, options: FramedConnectionOptions = {}) {
     super();
@@ -151,7 +151,7 @@ export class FramedConnection extends EventEmitter {
   /** Sends made and not yet handed to the kernel (counted only with writeTimeoutMs). */
   get unflushedSends(): number {
     this.forgetFlushed();
-    return this.unflushed.length - this.unflushedHead;
+    return this.unflushed.length;
   }
 
   /** True while part of a frame has arrived and the rest has not. */
@@ -303,16 +303,7 @@ export class FramedConnection extends EventEmitter {
   private forgetFlushed(): void {
     const flushed = this.sentBytes - this.socket.writableLength;
     const list = this.unflushed;
-    let head = this.unflushedHead;
-    while (head < list.length && list[head]!.end <= flushed) head++;
-    if (head >= list.length) {
-      list.length = 0;
-      head = 0;
-    } else if (head >= 1024 && head * 2 >= list.length) {
-      this.unflushed = list.slice(head);
-      head = 0;
-    }
-    this.unflushedHead = head;
+    while ((list.at(0)?.end ?? Number.POSITIVE_INFINITY) <= flushed) list.shift();
   }
 
   private armWriteTimer(ms: number): void {
@@ -320,7 +311,7 @@ export class FramedConnection extends EventEmitter {
       this.writeTimer = null;
       if (this.closing || this.closedFlag) return;
       this.forgetFlushed();
-      const oldest = this.unflushed[this.unflushedHead];
+      const oldest = this.unflushed.at(0);
       if (oldest === undefined) return;
       const waited = Date.now() - oldest.at;
       const limit = this.writeTimeoutMs;
