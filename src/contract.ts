@@ -32,7 +32,13 @@ import { carried, carry } from "./message-carry";
 import { getParsed } from "./voevent/cache";
 import { topicFor } from "./voevent/ivorn";
 import type { VOEvent } from "./voevent/model";
-import { checkLocalId, type ParsedVOEvent, type ParseVOEventOptions, readVOEvent } from "./voevent/parse";
+import {
+  checkLocalId,
+  type ParsedVOEvent,
+  type ParseVOEventOptions,
+  readVOEvent,
+  type VOEventHead,
+} from "./voevent/parse";
 import { DEFAULT_MAX_BYTES } from "./xml/parse";
 import type { XDocument } from "./xml/types";
 
@@ -86,7 +92,8 @@ export function eventMessage(parsed: ParsedEvent, options: EventMessageOptions =
 /** An event whose model is read when first asked for (the receiver's ReceivedEvent). */
 export interface LazyEvent {
   xml: string;
-  head: { stream: string };
+  /** What the root says, read from the tree with readVOEventHead's checks (the receiver's ack did). */
+  head: VOEventHead;
   readonly voevent: VOEvent;
   /** The tree of `xml`, when the maker has it: the message carries it (`treeOf`). */
   readonly doc?: XDocument;
@@ -96,6 +103,11 @@ export interface LazyEvent {
 export interface PayloadTree {
   xml: string;
   doc: XDocument;
+  /**
+   * What the root of `doc` says, when the maker read it with readVOEventHead (a receiver's event,
+   * read before its ack): a reader that needs it need not check the root again.
+   */
+  head?: VOEventHead;
 }
 
 /** The key of the tree a message carries (see the file's Decisions). */

@@ -18,7 +18,7 @@ import {
   treeOf,
 } from "../src/contract";
 import { getParsed, sharedParseCache } from "../src/voevent/cache";
-import { parseVOEvent } from "../src/voevent/parse";
+import { parseVOEvent, readVOEventHead } from "../src/voevent/parse";
 import { describeCorpus, readPacket } from "./helpers/corpus";
 import { gc } from "./helpers/gc";
 
@@ -34,7 +34,7 @@ const nodeRedClone = (m: object): object => redUtil.cloneMessage(m as Record<str
 /** What the receiver hands the node adapter: the text, its tree, the head, the model on demand. */
 function receivedLike(xml: string) {
   const parsed = parseVOEvent(xml);
-  return { xml, doc: parsed.doc, head: { stream: parsed.voevent.stream }, voevent: parsed.voevent };
+  return { xml, doc: parsed.doc, head: readVOEventHead(parsed.doc), voevent: parsed.voevent };
 }
 
 describeCorpus("contract: the tree a message carries", () => {

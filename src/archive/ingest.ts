@@ -30,7 +30,13 @@
  */
 import { VOEventError } from "../errors";
 import type { VerdictName } from "../signature/verify";
-import { type ParsedVOEvent, parseVOEvent, readVOEventHeadWho, topParamText } from "../voevent/parse";
+import {
+  parseVOEvent,
+  readVOEventHead,
+  readWhoDateAuthor,
+  topParamText,
+  type VOEventHead,
+} from "../voevent/parse";
 import { xmlTrim } from "../voevent/values";
 import { attr, childElement, childElements, textOf } from "../xml/parse";
 import type { XDocument, XElement } from "../xml/types";
@@ -103,33 +109,51 @@ export function recordFromPacket(
 
 /**
  * The record for a packet already parsed (the archive node takes the tree the flow made, from
- * src/voevent/cache.ts `peekDoc`): `parsed.doc` must be the tree of `bytes`. Only the tree is
- * read (readVOEventHeadWho for the model's root and Who fields, with its checks), so a tree that
- * the receiver remembered is never made into a model here. Throws VOEventError (WRONG_ROOT,
- * NO_IVORN, BAD_IVORN, BAD_ROLE) when the tree is not a VOEvent.
+ * src/contract.ts `treeOf` or src/voevent/cache.ts `peekDoc`): `parsed.doc` must be the tree of
+ * `bytes`, `parsed.xml` (when given) its text, `parsed.head` (when given) what readVOEventHead read
+ * from that tree (a receiver's event: its root was checked before the ack, so it is not read again).
+ * Only the tree is read, never made into a model. Throws VOEventError (WRONG_ROOT, NO_IVORN,
+ * BAD_IVORN, BAD_ROLE) when the tree is not a VOEvent.
+ *
+ * Reading a tree made long before (a saturated flow queues hundreds of messages between the
+ * receiver and the archive) costs a cache miss per node touched, so the record touches few: the
+ * head is taken as given, and the GCN dummy-position check walks the top-level Params (~40 in a
+ * GCN notice) only when the text can hold the dummy's value at all (`mayHoldText`).
  */
 export function recordFromParsed(
-  parsed: Pick<ParsedVOEvent, "doc">,
+  parsed: { doc: XDocument; xml?: string; head?: VOEventHead },
   bytes: Buffer | string,
   receivedAt: Date,
   options: Pick<RecordOptions, "signature"> = {},
 ): ArchiveRecord {
-  const v = readVOEventHeadWho(parsed.doc);
+  const head = parsed.head ?? readVOEventHead(parsed.doc);
+  const who = readWhoDateAuthor(parsed.doc);
   const root = parsed.doc.root;
-  const stream = streamOfIvorn(v.ivorn);
+  const stream = streamOfIvorn(head.ivorn);
   return {
-    ivorn: v.ivorn,
+    ivorn: head.ivorn,
     stream,
-    role: v.role,
-    version: v.version,
-    authorIvorn: v.authorIvorn,
-    authorDatetime: v.date === null ? null : parseIsoTime(v.date),
+    role: head.role,
+    version: head.version,
+    authorIvorn: who.authorIvorn,
+    authorDatetime: who.date === null ? null : parseIsoTime(who.date),
     receivedAt,
     xml: bytes,
-    coords: hasDummyCoords(stream, parsed.doc) ? [] : readCoords(root),
+    coords: hasDummyCoords(stream, parsed.doc, parsed.xml) ? [] : readCoords(root),
     cites: readCites(root),
     signature: archiveSignature(options.signature),
   };
+}
+
+/**
+ * False when the decoded text of `xml` cannot contain `value`: it is nowhere in the markup, and
+ * the markup has no character reference (`&#…;`, which could spell it; the five predefined
+ * entities make only `&<>"'`, none of which `value` may hold). True when it may (or `xml` is not
+ * known): read the tree.
+ */
+export function mayHoldText(xml: string | undefined, value: string): boolean {
+  if (xml === undefined) return true;
+  return xml.includes(value) || xml.includes("&#");
 }
 
 /** voeventdb's stream: the IVORN before `#`, `ivo://` removed. */
@@ -139,11 +163,15 @@ export function streamOfIvorn(ivorn: string): string {
   return head.startsWith("ivo://") ? head.slice(6) : head;
 }
 
-function hasDummyCoords(stream: string, doc: XDocument): boolean {
+/** GCN's mark of a dummy position: the top-level Param Coords_String's value. */
+const GCN_DUMMY = "unavailable/inappropriate";
+
+function hasDummyCoords(stream: string, doc: XDocument, xml: string | undefined): boolean {
   if (stream === "com.dc3/dc3.broker") return true;
-  if (stream.split("/")[0] !== "nasa.gsfc.gcn") return false;
+  if (!stream.startsWith("nasa.gsfc.gcn/") && stream !== "nasa.gsfc.gcn") return false;
+  if (!mayHoldText(xml, GCN_DUMMY)) return false;
   // The model's params.Coords_String: this text is no number, so the model keeps it as written.
-  return topParamText(doc, "Coords_String") === "unavailable/inappropriate";
+  return topParamText(doc, "Coords_String") === GCN_DUMMY;
 }
 
 function text(el: XElement | null): string | null {

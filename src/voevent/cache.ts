@@ -88,7 +88,7 @@ export class ParseCache {
 
   /**
    * The tree only, never the model: for a reader that walks the tree itself (the archive node,
-   * whose record needs a few fields of the model, read by readVOEventHeadWho). A payload the
+   * whose record needs a few fields of the model, read by readVOEventHead and readWhoDateAuthor). A payload the
    * receiver remembered is answered without building its model (which costs more than the
    * record). Read the tree, never change it. A miss parses (and checks) as parseVOEvent does.
    */

@@ -150,30 +150,19 @@ export function readVOEventHead(doc: XDocument): VOEventHead {
   };
 }
 
-/** readVOEventHead's fields and the two of Who the archive's record needs. */
-export interface VOEventHeadWho extends VOEventHead {
-  /** Who/Date, XML-trimmed; null when absent or empty. */
-  date: string | null;
-  /** Who/AuthorIVORN, XML-trimmed; null when absent or empty. */
-  authorIvorn: string | null;
-}
-
-/**
- * The fields of the model that come from the root and Who, with readVOEvent's checks (WRONG_ROOT,
- * NO_IVORN, BAD_IVORN, BAD_ROLE) and its values, without reading the rest of the packet: the same
- * as the model's `ivorn`, `role`, `version`, `stream`, `date` and `author.ivorn`.
- */
-export function readVOEventHeadWho(doc: XDocument): VOEventHeadWho {
-  const head: VOEventHeadWho = { ...readVOEventHead(doc), date: null, authorIvorn: null };
+/** The model's `date` and `author.ivorn` (Who/Date, Who/AuthorIVORN, XML-trimmed; null when absent or empty). */
+export function readWhoDateAuthor(doc: XDocument): { date: string | null; authorIvorn: string | null } {
+  let date: string | null = null;
+  let authorIvorn: string | null = null;
   const who = childElement(doc.root, "Who");
   if (who !== null) {
     for (const k of who.children) {
       if (k.type !== XNodeType.Element) continue;
-      if (k.local === "AuthorIVORN") head.authorIvorn ??= trimmedText(k);
-      else if (k.local === "Date") head.date ??= trimmedText(k);
+      if (k.local === "AuthorIVORN") authorIvorn ??= trimmedText(k);
+      else if (k.local === "Date") date ??= trimmedText(k);
     }
   }
-  return head;
+  return { date, authorIvorn };
 }
 
 /**

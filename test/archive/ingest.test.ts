@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { DOMParser, type Element } from "@xmldom/xmldom";
-import { recordFromPacket, recordFromParsed } from "../../src/archive/ingest";
+import { mayHoldText, recordFromPacket, recordFromParsed } from "../../src/archive/ingest";
 import { parseIsoTime } from "../../src/archive/time";
 import { VOEventError } from "../../src/errors";
 import { getParsed, ParseCache } from "../../src/voevent/cache";
-import { parseVOEvent } from "../../src/voevent/parse";
+import { parseVOEvent, readVOEventHead } from "../../src/voevent/parse";
 import { describeCorpus, isMarkedNotWellFormed, readIndex, readPacket } from "../helpers/corpus";
 
 function kids(el: Element, local: string): Element[] {
@@ -79,6 +79,59 @@ describeCorpus("archive/ingest: corpus packets", () => {
     cache.peek(last);
     cache.peek(last);
     assert.equal(cache.modelsRead, 1);
+  });
+
+  it("the record from the receiver's head and text (few tree nodes read) is the record from the tree alone", () => {
+    let skipped = 0;
+    for (const row of rows) {
+      const text = readPacket(row.file).toString("utf8");
+      const { doc } = parseVOEvent(text);
+      const bytes = Buffer.from(text, "utf8");
+      const fromTree = recordFromParsed({ doc }, bytes, received);
+      const fast = recordFromParsed({ doc, xml: text, head: readVOEventHead(doc) }, bytes, received);
+      assert.deepEqual(fast, fromTree, row.file);
+      if (fast.stream.startsWith("nasa.gsfc.gcn/") && !mayHoldText(text, "unavailable/inappropriate"))
+        skipped++;
+    }
+    assert.ok(skipped > 0, "some GCN packets skip the walk of their Params");
+  });
+
+  it("GCN's dummy position is recognised however the packet spells its value, and only in the Param", () => {
+    const file = "voeventdb__Konus_Lightcurve_2015-07-10T00:28:01.68.xml";
+    const text = readPacket(file).toString("utf8");
+    const marked = 'name="Coords_String" value="unavailable/inappropriate"';
+    assert.ok(text.includes(marked), "the corpus packet marks its dummy position");
+    const variants: Array<[string, string, boolean]> = [
+      ["as written", text, true],
+      [
+        "a character reference for the slash",
+        text.replace(marked, 'name="Coords_String" value="unavailable&#x2F;inappropriate"'),
+        true,
+      ],
+      [
+        "every letter a character reference",
+        text.replace(
+          marked,
+          `name="Coords_String" value="${[..."unavailable/inappropriate"].map((c) => `&#${c.charCodeAt(0)};`).join("")}"`,
+        ),
+        true,
+      ],
+      [
+        "another value, the dummy's text in a comment",
+        text
+          .replace(marked, 'name="Coords_String" value="source_object"')
+          .replace("<Who>", "<!-- unavailable/inappropriate --><Who>"),
+        false,
+      ],
+      ["another value", text.replace(marked, 'name="Coords_String" value="source_object"'), false],
+    ];
+    for (const [what, xml, dummy] of variants) {
+      const { doc } = parseVOEvent(xml);
+      const rec = recordFromParsed({ doc, xml, head: readVOEventHead(doc) }, xml, received);
+      assert.deepEqual(rec, recordFromParsed({ doc }, xml, received), what);
+      if (dummy) assert.deepEqual(rec.coords, [], `${what}: the dummy position is not kept`);
+      else assert.ok(rec.coords.length > 0, `${what}: the position is kept`);
+    }
   });
 
   it("every VOEvent's identity, author and raw bytes as voeventdb stores them", () => {

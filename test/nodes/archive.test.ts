@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { util as redUtil } from "@node-red/util";
 import { eventMessage, lazyEventMessage } from "../../src/contract";
 import { rememberParsed, sharedParseCache } from "../../src/voevent/cache";
-import { parseVOEvent } from "../../src/voevent/parse";
+import { parseVOEvent, readVOEventHead } from "../../src/voevent/parse";
 import { streamOf } from "../helpers/archive-expect";
 import { describeCorpus } from "../helpers/corpus";
 import {
@@ -300,7 +300,7 @@ describeCorpus("voevent-archive, voevent-query and voevent-archive-db nodes", ()
       // What the receiver node sends (voevent-receiver.ts), and Node-RED's copy of it for the
       // archive's wire beside the broadcaster's.
       const parsed = parseVOEvent(xml);
-      const ev = { xml, doc: parsed.doc, head: { stream: parsed.voevent.stream }, voevent: parsed.voevent };
+      const ev = { xml, doc: parsed.doc, head: readVOEventHead(parsed.doc), voevent: parsed.voevent };
       return redUtil.cloneMessage(lazyEventMessage(ev));
     });
     // By the archive's turn, hundreds of packets later, the cache has let these go.
