@@ -815,6 +815,13 @@ async function main(): Promise<void> {
             `  with an archive    ${line(withA)}; stored ${withA.map((x) => x.archived ?? "?").join(", ")} of ${cfg.events + cfg.warmup} each`,
             `  ratio with/without (medians) ${(med(withA, (x) => x.eventsPerSec) / med(without, (x) => x.eventsPerSec)).toFixed(3)}`,
           );
+          // A subscriber the broadcaster dropped (not reading, its queue full: the bound of
+          // "Running a public broker safely") ends its round early: its rate is not the flow's.
+          const dropped = [...without, ...withA].filter((x) => !x.complete).length;
+          if (dropped > 0)
+            rows.push(
+              `  NOT A MEASURE: ${dropped} of ${without.length + withA.length} rounds lost deliveries (a subscriber dropped as too slow; see the runtime warnings): lower the load (--rate) or the subscribers`,
+            );
           console.log("");
           continue;
         }
