@@ -5,7 +5,11 @@
  *
  * Decisions:
  * - A batch starts when `batchSize` records wait or `batchDelayMs` after the first; one batch is
- *   written at a time, so batches (and ids) keep arrival order. A batch takes everything pending
+ *   written at a time, so batches (and ids) keep arrival order. After a write, records it could
+ *   not take are written at once; what arrived meanwhile waits likewise (batchSize records, or batchDelayMs from when that write started):
+ *   starting the next write at once made, at a steady rate, one transaction (and commit) per few
+ *   records, each write as short as the last (bench/flow: 4 records per transaction at 2,000
+ *   events/s, 18 at 7,000). A batch takes everything pending
  *   up to `maxBatchSize` records and `maxBatchBytes` of packets (at least one record): under load
  *   the queue grows while a batch is written and the next transaction is larger, which costs the
  *   store less per record (a random index page changed by many records is written once).
@@ -124,15 +128,29 @@ export class ArchiveWriter extends EventEmitter {
     }
     this.queue.push(record);
     this.counters.pending++;
+    // A full batch is written now, though the first of it set a longer wait.
+    if (
+      this.counters.pending === this.opts.batchSize &&
+      this.timer !== null &&
+      !this.running &&
+      !this.retryWait
+    ) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.schedule();
     return true;
   }
+
+  /** A timer set for a retry after a failed write (a full batch does not cut it short). */
+  private retryWait = false;
 
   private schedule(delay?: number): void {
     if (this.running || this.timer !== null || this.counters.pending === 0) return;
     const wait = delay ?? (this.counters.pending >= this.opts.batchSize ? 0 : this.opts.batchDelayMs);
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.retryWait = false;
       void this.writeBatch();
     }, wait);
   }
@@ -140,7 +158,10 @@ export class ArchiveWriter extends EventEmitter {
   private async writeBatch(): Promise<void> {
     if (this.running || this.counters.pending === 0) return;
     this.running = true;
+    const startedAt = Date.now();
     const batch = this.queue.slice(0, this.batchEnd());
+    // Records the batch could not take (maxBatchSize, maxBatchBytes) are written next, at once.
+    const leftBehind = this.counters.pending > batch.length;
     this.inFlight = batch.length;
     if (this._state !== "retrying") this.setState("writing");
     let retryIn: number | undefined;
@@ -174,7 +195,15 @@ export class ArchiveWriter extends EventEmitter {
       for (const f of this.drained.splice(0)) f();
       return;
     }
-    if (!this.closeExpired) this.schedule(retryIn ?? 0);
+    if (this.closeExpired) return;
+    if (retryIn !== undefined) {
+      this.retryWait = true;
+      this.schedule(retryIn);
+    } else if (leftBehind || this.closing || this.counters.pending >= this.opts.batchSize) this.schedule(0);
+    // What arrived while this batch was written came after it started: it waits out batchDelayMs
+    // from then for more to join it (a new transaction for every few records that arrived during
+    // the last one cost the store its commit per few records: 4 per transaction at 2,000 events/s).
+    else this.schedule(Math.max(0, this.opts.batchDelayMs - (Date.now() - startedAt)));
   }
 
   /** Where the next batch ends: maxBatchSize records, maxBatchBytes of packets, at least one. */

@@ -130,6 +130,50 @@ describeCorpus("archive/writer", function (this: Mocha.Suite) {
     }
   });
 
+  it("at a steady rate, a batch waits for batchSize records or batchDelayMs, after a write too: few transactions, not one per few records", async () => {
+    const store = await openArchive({ store: "embedded", file: path.join(dir, "w-steady.sqlite") });
+    try {
+      const writer = new ArchiveWriter(store, { batchSize: 1000, batchDelayMs: 300 });
+      const sizes: number[] = [];
+      writer.on("written", (w: { ivorns: string[] }) => sizes.push(w.ivorns.length));
+      // 600 records, one every 2 ms (500 a second, below batchSize per batchDelayMs): about 1.2 s.
+      const records = variantRecords(600, new Date(), 3000);
+      const started = Date.now();
+      for (const r of records) {
+        assert.equal(writer.enqueue(r), true);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const took = Date.now() - started;
+      await until("the queue to drain", () => writer.counters.pending === 0);
+      assert.equal(writer.counters.stored, 600);
+      // One transaction per batchDelayMs of arrivals (and the last): not a new one for every
+      // record or two that arrived while the previous transaction was being written.
+      const most = Math.ceil(took / 300) + 2;
+      assert.ok(
+        sizes.length <= most,
+        `${sizes.length} transactions in ${took} ms (sizes ${sizes.join(", ")}); at most ${most}`,
+      );
+      await writer.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("batchSize records waiting start a write at once, though the first of them set a longer wait", async () => {
+    const store = await openArchive({ store: "embedded", file: path.join(dir, "w-full.sqlite") });
+    try {
+      const writer = new ArchiveWriter(store, { batchSize: 100, batchDelayMs: 20_000 });
+      const records = variantRecords(100, new Date(), 4000);
+      writer.enqueue(records[0]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const r of records.slice(1)) writer.enqueue(r);
+      await until("the full batch written", () => writer.counters.stored === 100, 5_000);
+      await writer.close();
+    } finally {
+      await store.close();
+    }
+  });
+
   for (const kind of ["embedded", "postgres"] as const) {
     it(`${kind}: a packet given as text (msg.payload, as the node passes it) is stored as its UTF-8 bytes, beside packets given as bytes`, async () => {
       const store: ArchiveStore =
