@@ -17,6 +17,7 @@ import {
   parsedOf,
   treeOf,
 } from "../src/contract";
+import { bytesOf, keepFrame } from "../src/message-frame";
 import { getParsed, sharedParseCache } from "../src/voevent/cache";
 import { parseVOEvent, readVOEventHead } from "../src/voevent/parse";
 import { describeCorpus, readPacket } from "./helpers/corpus";
@@ -107,6 +108,40 @@ describeCorpus("contract: the tree a message carries", () => {
       null,
       "not a lazy message",
     );
+  });
+
+  it("copyLazyMessage copies what Node-RED's copy copies: properties a flow added, deep; symbols a flow set, deep; what the message carries, shared and hidden", () => {
+    const xml = readPacket(PACKETS[0]).toString("utf8");
+    const ev = receivedLike(xml);
+    const frame = Buffer.concat([Buffer.alloc(4), Buffer.from(xml, "utf8")]);
+    const mark = Symbol("a flow's own");
+    const make = () => {
+      const m = lazyEventMessage(ev, { peer: "127.0.0.1:5000" }) as ReturnType<typeof lazyEventMessage> &
+        Record<string | symbol, unknown>;
+      m._msgid = "0123abcd";
+      m.extra = { list: [1, { deep: "yes" }], when: new Date(0) };
+      m[mark] = { n: 1 };
+      keepFrame(m, xml, frame);
+      return m;
+    };
+    const msg = make();
+    const copy = copyLazyMessage(msg, nodeRedClone) as typeof msg | null;
+    assert.ok(copy !== null);
+    // Node-RED's own copy of the same message, its model read first (what copying used to do).
+    const theirs = nodeRedClone(make()) as typeof msg;
+    assert.deepEqual(Object.keys(copy).sort(), Object.keys(theirs).sort());
+    for (const k of ["payload", "topic", "vtp", "_msgid", "extra"]) assert.deepEqual(copy[k], theirs[k], k);
+    assert.notEqual(copy.extra, msg.extra, "a deep copy");
+    assert.notEqual((copy.extra as { list: unknown[] }).list[1], (msg.extra as { list: unknown[] }).list[1]);
+    assert.deepEqual(copy[mark], { n: 1 });
+    assert.notEqual(copy[mark], msg[mark], "a flow's enumerable symbol is copied as Node-RED copies it");
+    assert.equal(treeOf(copy)?.doc, ev.doc, "the tree, shared");
+    assert.equal(bytesOf(copy)?.buffer, frame.buffer, "the frame, shared");
+    const carried = Object.getOwnPropertySymbols(copy).filter((k) => k !== mark);
+    assert.equal(carried.length, 2);
+    for (const k of carried)
+      assert.equal(Object.prototype.propertyIsEnumerable.call(copy, k), false, String(k));
+    assert.deepEqual(copy.voevent, theirs.voevent);
   });
 
   it("shows nowhere a user looks: the debug sidebar, JSON, Object.keys, for…in", () => {
