@@ -295,4 +295,22 @@ describe("archive/time: ISO 8601 as voeventdb's iso8601.parse_date", () => {
     }
     assert.equal(parseIsoTime("2016-02-29")?.toISOString(), "2016-02-29T00:00:00.000Z");
   });
+
+  it("keeps a fraction to the millisecond it is in, however many digits: never the next second", () => {
+    // Python's iso8601 keeps microseconds and the stores milliseconds: .9999… is still .999.
+    assert.equal(
+      parseIsoTime("2015-12-31T23:59:59.99999999999999999Z")?.toISOString(),
+      "2015-12-31T23:59:59.999Z",
+    );
+    assert.equal(parseIsoTime("2015-10-09T21:34:19.0009")?.toISOString(), "2015-10-09T21:34:19.000Z");
+    assert.equal(parseIsoTime("2015-10-09T21:34:19,5")?.toISOString(), "2015-10-09T21:34:19.500Z");
+    for (let i = 0; i < 1000; i++) {
+      const f = String(i).padStart(3, "0");
+      assert.equal(
+        parseIsoTime(`2015-10-09T21:34:19.${f}7`)?.getTime(),
+        Date.parse(`2015-10-09T21:34:19.${f}Z`),
+        f,
+      );
+    }
+  });
 });
