@@ -125,6 +125,13 @@
  * Tried in the same minutes, no better: a Buffer copy of msg.payload per event instead of the
  * string (main +250–300, GC +163–270), batchDelayMs 50 (main +150–218, GC +127–170).
  *
+ * 2026-12-07 09:47–11:06 UTC, after the archive's record stopped reading the head again and GCN's
+ * Params without need, the copy for its wire stopped using property descriptors, and its writer
+ * stopped writing a transaction per few records (README "Keeping an archive" has the table):
+ * one subscriber, beside, one-shot 0.82 → 0.91 (5 and 7 rounds; main thread +107 → +33 µs/event,
+ * SQLite worker 67–183 → 27–40), persistent 0.70 / 0.97 → 0.92 / 0.96 (main +42 → +18).
+ * The saturated 50-subscriber rounds drop subscribers (the summary now says NOT A MEASURE).
+ *
  * Where the backlog waits (issue 16, the receiver's maxBacklog), 2026-12-07 02:52–03:19 UTC, load
  * average 6–12 from other work, `--probe bench/backlog-probe.cjs` (samples every 100 ms inside the
  * Node-RED process; VOEVENT_PROBE_GC=1 also collects garbage each second to see the live heap):
