@@ -116,8 +116,10 @@ describeCorpus("contract: the tree a message carries", () => {
     const frame = Buffer.concat([Buffer.alloc(4), Buffer.from(xml, "utf8")]);
     const mark = Symbol("a flow's own");
     const make = () => {
-      const m = lazyEventMessage(ev, { peer: "127.0.0.1:5000" }) as ReturnType<typeof lazyEventMessage> &
-        Record<string | symbol, unknown>;
+      const m = lazyEventMessage(ev, {
+        peer: "127.0.0.1:5000",
+        receivedAt: new Date("2026-01-02T03:04:05.678Z"),
+      }) as ReturnType<typeof lazyEventMessage> & Record<string | symbol, unknown>;
       m._msgid = "0123abcd";
       m.extra = { list: [1, { deep: "yes" }], when: new Date(0) };
       m[mark] = { n: 1 };
