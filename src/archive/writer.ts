@@ -129,12 +129,13 @@ export class ArchiveWriter extends EventEmitter {
     }
     this.queue.push(record);
     this.counters.pending++;
-    // A full batch is written now, though the first of it set a longer wait.
+    // A full batch is written now, though the first of it set a longer wait (not a retry's wait:
+    // while retrying the state says so, and the failed batch waits at the head of the queue).
     if (
       this.counters.pending === this.opts.batchSize &&
       this.timer !== null &&
       !this.running &&
-      !this.retryWait
+      this._state !== "retrying"
     ) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -143,15 +144,11 @@ export class ArchiveWriter extends EventEmitter {
     return true;
   }
 
-  /** A timer set for a retry after a failed write (a full batch does not cut it short). */
-  private retryWait = false;
-
   private schedule(delay?: number): void {
     if (this.running || this.timer !== null || this.counters.pending === 0) return;
     const wait = delay ?? (this.counters.pending >= this.opts.batchSize ? 0 : this.opts.batchDelayMs);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.retryWait = false;
       void this.writeBatch();
     }, wait);
   }
@@ -197,10 +194,8 @@ export class ArchiveWriter extends EventEmitter {
       return;
     }
     if (this.closeExpired) return;
-    if (retryIn !== undefined) {
-      this.retryWait = true;
-      this.schedule(retryIn);
-    } else if (leftBehind || this.closing || this.counters.pending >= this.opts.batchSize) this.schedule(0);
+    if (retryIn !== undefined) this.schedule(retryIn);
+    else if (leftBehind || this.closing || this.counters.pending >= this.opts.batchSize) this.schedule(0);
     // What arrived while this batch was written came after it started: it waits out batchDelayMs
     // from then for more to join it (a new transaction for every few records that arrived during
     // the last one cost the store a commit per few records).
