@@ -195,19 +195,28 @@ export class FramedConnection extends EventEmitter {
    * writes are flushed, then FIN. If the peer has not closed within
    * closeTimeoutMs the socket is destroyed. A peer that has already closed its
    * side, with nothing of ours left to flush, needs no timer: our FIN closes it.
+   * On plain TCP that FIN is sent by closing the socket at once (the kernel
+   * sends what it still holds of ours, then FIN: all was read, so no reset),
+   * without the stream's shutdown steps, which cost a one-shot author's
+   * connection several microseconds more.
    */
   close(reason = "closed"): void {
     if (this.closing || this.closedFlag) return;
     this.closing = true;
     this.reason ??= reason;
     const socket = this.socket;
+    const answered = socket.readableEnded && socket.writableLength === 0;
+    if (answered && (socket as { encrypted?: boolean }).encrypted !== true) {
+      socket.destroy();
+      return;
+    }
     try {
       socket.end();
     } catch {
       socket.destroy();
       return;
     }
-    if (socket.readableEnded && socket.writableLength === 0) return;
+    if (answered) return;
     this.closeTimer = setTimeout(() => {
       this.closeTimer = null;
       this.socket.destroy();

@@ -46,8 +46,22 @@ export function encodeFrame(payload: string | Buffer): Buffer {
  * A frame's own copy, length header included, from its payload as decoded (often a view of a
  * larger socket chunk): the payload is `frame.subarray(FRAME_HEADER_BYTES)`. A relay that keeps
  * it forwards the bytes as received with no second copy or encoding (VTP 2.0: byte-exact relay).
+ *
+ * When the socket read held exactly this frame (its memory is the frame's length prefix, then the
+ * payload, and nothing else), that memory is already the frame's own: it is returned as it is,
+ * not copied. Anything else (part of a larger chunk, a frame put together from several chunks) is
+ * copied.
  */
 export function copyFrame(payload: Buffer): Buffer {
+  const start = payload.byteOffset - FRAME_HEADER_BYTES;
+  if (
+    start === 0 &&
+    payload.buffer.byteLength === payload.length + FRAME_HEADER_BYTES &&
+    !(payload.buffer instanceof SharedArrayBuffer)
+  ) {
+    const whole = Buffer.from(payload.buffer, 0, payload.buffer.byteLength);
+    if (whole.readUInt32BE(0) === payload.length) return whole;
+  }
   return encodeFrame(payload);
 }
 
@@ -102,9 +116,14 @@ export class FrameDecoder {
   private readonly onFrame: (payload: Buffer) => void;
   private readonly onError: (err: VOEventError) => void;
 
-  /** Length prefix bytes received so far, when the prefix is split across chunks. */
-  private readonly header = Buffer.alloc(FRAME_HEADER_BYTES);
+  /**
+   * A length prefix split across chunks: its bytes received so far, their value so far (big-endian)
+   * and its first byte (for the error's hint). Numbers, not a Buffer: most connections never split
+   * a prefix, and a Buffer of their own cost each one an allocation.
+   */
   private headerBytes = 0;
+  private headerValue = 0;
+  private headerFirst = 0;
   /** Payload length of the frame being read; -1 while reading a length prefix. */
   private expected = -1;
   /** Pieces of the current frame's payload (subarrays of pushed chunks). */
@@ -205,13 +224,19 @@ export class FrameDecoder {
           firstByte = chunk[offset]!;
           offset += FRAME_HEADER_BYTES;
         } else {
-          const take = Math.min(FRAME_HEADER_BYTES - this.headerBytes, chunk.length - offset);
-          chunk.copy(this.header, this.headerBytes, offset, offset + take);
-          this.headerBytes += take;
-          offset += take;
+          if (this.headerBytes === 0) {
+            this.headerFirst = chunk[offset]!;
+            this.headerValue = 0;
+          }
+          while (this.headerBytes < FRAME_HEADER_BYTES && offset < chunk.length) {
+            // × 256 rather than << 8: a prefix of 2^31 or more stays positive.
+            this.headerValue = this.headerValue * 256 + chunk[offset]!;
+            this.headerBytes++;
+            offset++;
+          }
           if (this.headerBytes < FRAME_HEADER_BYTES) break;
-          length = this.header.readUInt32BE(0);
-          firstByte = this.header[0]!;
+          length = this.headerValue;
+          firstByte = this.headerFirst;
           this.headerBytes = 0;
         }
         const problem = this.checkLength(length, firstByte);

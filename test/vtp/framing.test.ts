@@ -1,7 +1,13 @@
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { VOEventError } from "../../src/errors";
-import { encodeFrame, FrameDecoder, MAX_FRAME_LENGTH } from "../../src/vtp/framing";
+import {
+  copyFrame,
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  MAX_FRAME_LENGTH,
+} from "../../src/vtp/framing";
 import { prng } from "../helpers/prng";
 
 interface Harness {
@@ -177,6 +183,22 @@ describe("vtp/framing", () => {
       for (const b of header(MAX_FRAME_LENGTH)) h.decoder.push(Buffer.from([b]));
       assert.equal(h.errors.length, 1);
       assert.equal(h.errors[0]!.code, "TOO_LARGE");
+      assert.equal(h.errors[0]!.message, "frame of 4294967295 bytes exceeds the limit of 99999 bytes");
+    });
+
+    it("reads the length and the hint alike from a prefix split at every point", () => {
+      const xml = Buffer.from('<?xml version="1.0"?><voe:VOEvent/>');
+      for (const cut of [1, 2, 3]) {
+        const h = harness(99_999);
+        h.decoder.push(xml.subarray(0, cut));
+        assert.equal(h.errors.length, 0, `nothing to say after ${cut} bytes`);
+        h.decoder.push(xml.subarray(cut));
+        assert.equal(h.errors.length, 1);
+        assert.match(
+          h.errors[0]!.message,
+          /^frame of 1010792557 bytes exceeds .*without the 4-byte length prefix/,
+        );
+      }
     });
 
     it("reports a zero length as BAD_FRAME and stops", () => {
@@ -363,6 +385,59 @@ describe("vtp/framing", () => {
         assert.equal(h.frames.length, complete);
         assert.equal(h.decoder.buffered, cut - bytes);
       }
+    });
+  });
+
+  describe("copyFrame", () => {
+    /** The payload as the decoder hands it over for one chunk. */
+    function decoded(chunk: Buffer): Buffer[] {
+      const out: Buffer[] = [];
+      new FrameDecoder({ maxBytes: 1 << 20, onFrame: (p) => out.push(p), onError: () => {} }).push(chunk);
+      return out;
+    }
+
+    it("gives the frame as received for a socket read that held exactly it, and it stays right", () => {
+      const frame = encodeFrame(EVENT);
+      // A socket read's memory is its own ArrayBuffer of exactly the bytes read.
+      const chunk = Buffer.from(new Uint8Array(frame).buffer);
+      const [payload] = decoded(chunk);
+      const copy = copyFrame(payload!);
+      assert.deepEqual(copy, frame);
+      assert.deepEqual(copy.subarray(FRAME_HEADER_BYTES), payload);
+    });
+
+    it("copies a frame that shares its chunk with another, so neither can change the other", () => {
+      const one = encodeFrame(EVENT);
+      const two = encodeFrame(EVENT.replace("#1", "#2"));
+      const chunk = Buffer.from(new Uint8Array(Buffer.concat([one, two])).buffer);
+      const frames = decoded(chunk).map(copyFrame);
+      assert.deepEqual(frames, [one, two]);
+      chunk.fill(0);
+      assert.deepEqual(frames, [one, two], "the copies do not share the chunk's memory");
+    });
+
+    it("copies a payload whose four bytes before are not its length prefix", () => {
+      const body = Buffer.from(EVENT, "utf8");
+      const memory = new Uint8Array(body.length + FRAME_HEADER_BYTES);
+      memory.set([0xde, 0xad, 0xbe, 0xef]);
+      memory.set(body, FRAME_HEADER_BYTES);
+      const payload = Buffer.from(memory.buffer, FRAME_HEADER_BYTES, body.length);
+      const frame = copyFrame(payload);
+      assert.equal(frame.readUInt32BE(0), body.length);
+      assert.deepEqual(frame.subarray(FRAME_HEADER_BYTES), body);
+      assert.equal(memory[0], 0xde, "the memory it was given is left as it was");
+    });
+
+    it("copies a frame put together from several chunks, and a length prefix split byte by byte", () => {
+      const frame = encodeFrame(EVENT);
+      const out: Buffer[] = [];
+      const d = new FrameDecoder({
+        maxBytes: 1 << 20,
+        onFrame: (p) => out.push(copyFrame(p)),
+        onError: () => {},
+      });
+      for (let i = 0; i < frame.length; i++) d.push(Buffer.from(frame.subarray(i, i + 1)));
+      assert.deepEqual(out, [frame]);
     });
   });
 });

@@ -356,10 +356,16 @@ describe("vtp/receiver", () => {
     const h = await start();
     const p = new RawPeer(h.port);
     await p.connected();
+    const errors: Error[] = [];
+    p.socket.on("error", (err: Error) => errors.push(err));
+    const ended = once(p.socket, "end");
     p.socket.end(encodeFrame(event("ivo://receiver.test/s#half")));
     const [r] = await p.replyCount(1);
     assert.equal(r?.role, "ack");
+    await ended; // an orderly FIN after the ack, not a reset
     await p.closedPromise();
+    assert.deepEqual(errors, []);
+    assert.equal(p.replies.length, 1);
   });
 
   it("a peer vanishing mid-frame: nothing escapes, others are still served", async () => {
