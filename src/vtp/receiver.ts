@@ -100,6 +100,7 @@ import {
   safeEmit,
 } from "./connection";
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionLimits } from "./connection-limits";
+import { type DeadlineEntry, DeadlineList } from "./deadline-list";
 import { copyFrame, encodeFrame, FRAME_HEADER_BYTES } from "./framing";
 import { validateVOEventSchema } from "./schema";
 import { createServer, type TlsOptions } from "./tls";
@@ -248,6 +249,8 @@ export class VTPReceiver extends EventEmitter {
   private readonly sessions = new Set<Session>();
   /** Events handed over and not finished (with awaitFinish). */
   private readonly backlogCount: Backlog;
+  /** Every session's idle deadline, with one timer. */
+  private readonly idleDeadlines = new DeadlineList();
   private closing = false;
   private bound: { host: string; port: number } | null = null;
 
@@ -401,6 +404,7 @@ export class VTPReceiver extends EventEmitter {
     if (this.closing) return;
     this.closing = true;
     this.backlogCount.close();
+    this.idleDeadlines.close();
     const server = this.server;
     const waits: Promise<void>[] = [];
     if (server?.listening) {
@@ -652,6 +656,11 @@ export class VTPReceiver extends EventEmitter {
     return this.opts.idleTimeoutMs;
   }
 
+  /** @internal The idle deadlines of the sessions. */
+  get idleClock(): DeadlineList {
+    return this.idleDeadlines;
+  }
+
   /** @internal */
   emitSafely(event: string, arg: unknown): void {
     safeEmit(this, event, arg);
@@ -659,7 +668,7 @@ export class VTPReceiver extends EventEmitter {
 }
 
 /** One author connection: frames answered one at a time, in order. */
-class Session {
+class Session implements DeadlineEntry {
   private readonly queue: { frame: Buffer; at: Date }[] = [];
   private busy = false;
   /** Reading stopped: too many frames read ahead (`queueFull`), or the backlog holds this author. */
@@ -671,16 +680,20 @@ class Session {
   readonly author: string;
   private peerEnded = false;
   private stopped = false;
-  /** The idle deadline's one timer: armed once, and on firing either drops the author or is armed again. */
-  private idleTimer: NodeJS.Timeout | null = null;
-  /** When the idle clock last started: the connection opened, or the last reply was written. */
-  private idleSince = Date.now();
+  /** When the idle clock last started (the receiver's idle clock): the connection opened, or the last reply was written. */
+  private idleSince: number;
+  /** Its place among the receiver's idle deadlines (DeadlineEntry). */
+  due = 0;
+  prev: DeadlineEntry | null = null;
+  next: DeadlineEntry | null = null;
+  listed = false;
 
   constructor(
     private readonly receiver: VTPReceiver,
     private readonly conn: FramedConnection,
   ) {
     this.author = normaliseAddress(conn.socket.remoteAddress);
+    this.idleSince = receiver.idleClock.now();
   }
 
   /** The backlog changed: pause or resume reading, and wake a drain that waits on it. */
@@ -734,7 +747,7 @@ class Session {
       this.peerEnded = true;
       if (!this.busy && this.queue.length === 0) conn.close("peer closed the connection");
     });
-    this.armIdle(this.receiver.idleTimeoutMs);
+    this.receiver.idleClock.add(this, this.idleSince + this.receiver.idleTimeoutMs);
   }
 
   stop(): void {
@@ -803,7 +816,7 @@ class Session {
     if (this.peerEnded) {
       this.clearIdle();
       this.conn.close("peer closed the connection");
-    } else this.idleSince = Date.now();
+    } else this.idleSince = this.receiver.idleClock.now();
   }
 
   private writable(): Promise<void> {
@@ -824,38 +837,28 @@ class Session {
    * reply; it does not run while a frame is being answered or waits for the backlog, while we
    * have stopped reading, or while a frame is arriving that the frame deadline times (bytes
    * trickling in do not restart it; without a frame deadline, the idle clock still bounds the
-   * frame). One timer per connection, looked at only when it fires.
+   * frame). Looked at only when its deadline comes (the receiver's DeadlineList, one timer for
+   * every session): returns the next time to look, or null once the author is dropped.
    */
-  private armIdle(ms: number): void {
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      // Stopped, or closing (the author ended and was answered): nothing left to time.
-      if (this.stopped || this.conn.closed) return;
-      const limit = this.receiver.idleTimeoutMs;
-      const owing = this.busy || this.queue.length > 0;
-      const framing = this.conn.receiving && this.receiver.framesTimed;
-      // We stopped reading (the backlog): its silence is ours, not the author's.
-      if (owing || framing || this.paused) {
-        this.armIdle(limit);
-        return;
-      }
-      const idle = Date.now() - this.idleSince;
-      if (idle < limit) {
-        this.armIdle(limit - idle);
-        return;
-      }
-      const reason = `idle for ${limit} ms (limit idleTimeoutMs = ${limit})`;
-      const dropped: DroppedInfo = { peer: this.conn.remote, reason, limit: "idleTimeoutMs" };
-      this.receiver.emitSafely("dropped", dropped);
-      this.conn.destroy(reason);
-    }, ms);
+  expire(now: number): number | null {
+    // Stopped, or closing (the author ended and was answered): nothing left to time.
+    if (this.stopped || this.conn.closed) return null;
+    const limit = this.receiver.idleTimeoutMs;
+    const owing = this.busy || this.queue.length > 0;
+    const framing = this.conn.receiving && this.receiver.framesTimed;
+    // We stopped reading (the backlog): its silence is ours, not the author's.
+    if (owing || framing || this.paused) return now + limit;
+    const idle = now - this.idleSince;
+    if (idle < limit) return this.idleSince + limit;
+    const reason = `idle for ${limit} ms (limit idleTimeoutMs = ${limit})`;
+    const dropped: DroppedInfo = { peer: this.conn.remote, reason, limit: "idleTimeoutMs" };
+    this.receiver.emitSafely("dropped", dropped);
+    this.conn.destroy(reason);
+    return null;
   }
 
   private clearIdle(): void {
-    if (this.idleTimer !== null) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    }
+    this.receiver.idleClock.remove(this);
   }
 }
 

@@ -430,6 +430,21 @@ describe("vtp/receiver", () => {
     assert.equal(p.replies.length, 0);
   });
 
+  it("times the idle deadlines of many connections with one timer, and drops each when due", async () => {
+    const h = await start({ idleTimeoutMs: 200 });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    const peers = Array.from({ length: 20 }, () => new RawPeer(h.port));
+    await Promise.all(peers.map((p) => p.connected()));
+    while (h.rx.connections < peers.length) await settle();
+    const t0 = Date.now();
+    assert.ok(timers() - before <= 1, `${timers() - before} more timers for ${peers.length} connections`);
+    await Promise.all(peers.map((p) => p.closedPromise()));
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 150 && ms < 5000, `all dropped after ${ms} ms (limit 200 ms)`);
+    assert.equal(h.dropped.filter((d) => /idle for 200 ms/.test(d.reason)).length, peers.length);
+  });
+
   it("the idle clock runs from the last reply; an author that keeps sending is never dropped", async () => {
     const h = await start({ idleTimeoutMs: 300 });
     const p = new RawPeer(h.port);
