@@ -71,6 +71,22 @@ export interface ParsedEvent {
   voevent: VOEvent;
 }
 
+/** A stream's topic, made once per stream lately seen (a broker sees few streams, each many times). */
+const TOPICS = new Map<string, string>();
+/** Streams whose topic is kept; when full, the cache starts again (an IVORN is at most 2,048 characters). */
+const MAX_TOPICS = 256;
+
+/** topicFor(stream), from the cache when the stream was seen lately. */
+function streamTopic(stream: string): string {
+  let topic = TOPICS.get(stream);
+  if (topic === undefined) {
+    topic = topicFor(stream);
+    if (TOPICS.size >= MAX_TOPICS) TOPICS.clear();
+    TOPICS.set(stream, topic);
+  }
+  return topic;
+}
+
 /**
  * The contract's properties for a parsed event. The payload is the XML string
  * as parsed (a Buffer decoded as UTF-8), never re-serialised. Throws
@@ -81,7 +97,7 @@ export function eventMessage(parsed: ParsedEvent, options: EventMessageOptions =
   return {
     payload: parsed.xml,
     voevent: parsed.voevent,
-    topic: topicFor(parsed.voevent.stream),
+    topic: streamTopic(parsed.voevent.stream),
     vtp: {
       peer: options.peer ?? null,
       localIvo: options.localIvo ?? null,
@@ -176,7 +192,7 @@ export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {
     enumerable: true,
     configurable: true,
   });
-  msg.topic = topicFor(ev.head.stream);
+  msg.topic = streamTopic(ev.head.stream);
   msg.vtp = {
     peer: options.peer ?? null,
     localIvo: options.localIvo ?? null,

@@ -19,6 +19,7 @@ import {
 } from "../src/contract";
 import { bytesOf, keepFrame } from "../src/message-frame";
 import { getParsed, sharedParseCache } from "../src/voevent/cache";
+import { topicFor } from "../src/voevent/ivorn";
 import { parseVOEvent, readVOEventHead } from "../src/voevent/parse";
 import { describeCorpus, readPacket } from "./helpers/corpus";
 import { gc } from "./helpers/gc";
@@ -262,5 +263,20 @@ describeCorpus("contract: the tree a message carries", () => {
       fromCache,
     );
     sharedParseCache().clear();
+  });
+});
+
+describe("contract: msg.topic", () => {
+  it("is the stream's topic for every stream, however many (the topics made are kept for a while)", () => {
+    // More streams than the topics kept, each seen twice: every message gets its own stream's topic.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 600; i++) {
+        const stream = `ivo://topic.test/s${i}/a+b`;
+        const xml = `<voe:VOEvent xmlns:voe="http://www.ivoa.net/xml/VOEvent/v2.0" version="2.0" role="test" ivorn="${stream}#${round}"/>`;
+        const ev = receivedLike(xml);
+        assert.equal(lazyEventMessage(ev).topic, topicFor(stream), stream);
+        assert.equal(eventMessage(ev).topic, `voevent/topic.test/s${i}/a_b`);
+      }
+    }
   });
 });

@@ -451,7 +451,8 @@ export class VTPReceiver extends EventEmitter {
     }
     const release = this.limits.hold(address);
     this.sockets.add(raw);
-    raw.once("close", () => {
+    // "close" comes once: `on`, not the costlier `once`.
+    raw.on("close", () => {
       this.sockets.delete(raw);
       release();
     });
@@ -692,7 +693,7 @@ class Session implements DeadlineEntry {
     private readonly receiver: VTPReceiver,
     private readonly conn: FramedConnection,
   ) {
-    this.author = normaliseAddress(conn.socket.remoteAddress);
+    this.author = conn.remoteAddress;
     this.idleSince = receiver.idleClock.now();
   }
 
