@@ -385,6 +385,8 @@ export function safeEmit(emitter: EventEmitter, event: string, ...args: unknown[
 /** Strips the IPv4-mapped IPv6 prefix (`::ffff:127.0.0.1` → `127.0.0.1`). */
 export function normaliseAddress(address: string | undefined): string {
   if (address === undefined) return "";
+  // Most addresses are plain IPv4 or IPv6: no regular expression run for them (once per connection).
+  if (address.length < 7 || address.charCodeAt(0) !== 58 /* : */) return address;
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return m === null ? address : m[1]!;
 }

@@ -29,6 +29,10 @@ describe("vtp/connection", () => {
     assert.equal(formatPeer("127.0.0.1", 8098), "127.0.0.1:8098");
     assert.equal(formatPeer("::1", 8098), "[::1]:8098");
     assert.equal(normaliseAddress("::ffff:10.1.2.3"), "10.1.2.3");
+    assert.equal(normaliseAddress("::FFFF:10.1.2.3"), "10.1.2.3");
+    for (const plain of ["127.0.0.1", "10.1.2.3", "::1", "::", "::ffff:1", "2001:db8::ffff:10.1.2.3", ""]) {
+      assert.equal(normaliseAddress(plain), plain);
+    }
     assert.equal(normaliseAddress(undefined), "");
   });
 
