@@ -530,13 +530,14 @@ export class VTPReceiver extends EventEmitter {
         author,
       );
     }
-    const ivornAttr = doc.root.local === "VOEvent" ? rootIvorn(doc) : null;
     let head: VOEventHead;
     try {
       head = readVOEventHead(doc);
       if (this.opts.requireLocalId) checkLocalId(head);
     } catch (err) {
       const code = isVOEventError(err) ? err.code : "MALFORMED";
+      // The nak answers to the ivorn as written, when the root has one.
+      const ivornAttr = doc.root.local === "VOEvent" ? rootIvorn(doc) : null;
       return this.nak(
         peer,
         bytes,

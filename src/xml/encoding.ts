@@ -96,9 +96,12 @@ export function decodeXml(bytes: Uint8Array): string {
   }
   // Not markup at all (binary junk, prose): the parser says so (NOT_XML), whatever the bytes.
   if (first < buf.length && buf[first] !== 0x3c) return buf.toString("utf8");
-  // The declaration is ASCII in every ASCII-compatible encoding: read it as Latin-1.
-  const head = buf.toString("latin1", bom ? 3 : 0, Math.min(buf.length, (bom ? 3 : 0) + 512));
-  const name = declaredName(head, 0);
+  // The declaration is ASCII in every ASCII-compatible encoding: read it as Latin-1, unless it
+  // is one of the two most packets (and every Transport message of ours) start with.
+  const start = bom ? 3 : 0;
+  const name = startsWithBytes(buf, start, UTF8_DECLARATION_BYTES, UTF8_DECLARATION_SQ_BYTES)
+    ? "UTF-8"
+    : declaredName(buf.toString("latin1", start, Math.min(buf.length, start + 512)), 0);
   const family = name === null ? "UTF-8" : declaredEncoding(name);
   if (family === "UTF-16") {
     contradiction(bom ? "a UTF-8 byte-order mark" : "bytes with no UTF-16 byte-order mark", name!);
@@ -211,6 +214,15 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
 
 const UTF8_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 const UTF8_DECLARATION_SQ = "<?xml version='1.0' encoding='UTF-8'?>";
+const UTF8_DECLARATION_BYTES = Buffer.from(UTF8_DECLARATION, "latin1");
+const UTF8_DECLARATION_SQ_BYTES = Buffer.from(UTF8_DECLARATION_SQ, "latin1");
+
+/** Whether `buf` holds `a` or `b` (same length) from `start`. */
+function startsWithBytes(buf: Buffer, start: number, a: Buffer, b: Buffer): boolean {
+  const end = start + a.length;
+  if (buf.length < end) return false;
+  return buf.compare(a, 0, a.length, start, end) === 0 || buf.compare(b, 0, b.length, start, end) === 0;
+}
 
 /**
  * The bytes to send for XML text that `decodeXml` produced, in the encoding its own

@@ -50,6 +50,29 @@ describe("xml: strict well-formedness", () => {
         (e: unknown) => isVOEventError(e) && e.code === "ENCODING" && /byte offset 31/.test(e.message),
       );
     });
+    for (const decl of [`<?xml version="1.0" encoding="UTF-8"?>`, `<?xml version='1.0' encoding='UTF-8'?>`]) {
+      it(`with the usual declaration ${decl} (read without parsing it): the same checks, the same messages`, () => {
+        const at = decl.length + 6;
+        refuses(
+          bytes(decl, "<r>caf", [0xff], "</r>"),
+          "ENCODING",
+          `invalid UTF-8 at byte offset ${at} (bytes 0xff 0x3c 0x2f 0x72) in a document declared UTF-8`,
+        );
+        refuses(
+          bytes([0xef, 0xbb, 0xbf], decl, "<r>caf", [0xc0, 0xaf], "</r>"),
+          "ENCODING",
+          `offset ${at + 3}`,
+        );
+        assert.equal(text(parseXml(Buffer.from(`${decl}<r>café €</r>`)).root), "café €");
+        assert.equal(text(parseXml(bytes([0xef, 0xbb, 0xbf], decl, "<r>ok</r>")).root), "ok");
+        // With a byte-order mark of UTF-16 the declaration contradicts it, as before.
+        refuses(
+          Buffer.from(`\ufeff${decl}<r/>`, "utf16le"),
+          "ENCODING",
+          "UTF-16 little-endian byte-order mark",
+        );
+      });
+    }
     it("valid UTF-8, with and without its byte-order mark, is read", () => {
       assert.equal(text(parseXml(Buffer.from("<r>café €𝄞</r>")).root), "café €𝄞");
       assert.equal(
