@@ -41,6 +41,8 @@ export class DeadlineList {
   /** When the armed timer fires (performance.now() ms). */
   private timerAt = Number.POSITIVE_INFINITY;
   private closed = false;
+  /** While fire() runs: entries put back then do not arm the timer (fire arms it for the head). */
+  private firing = false;
   private count = 0;
 
   /** Entries on the list. */
@@ -68,7 +70,7 @@ export class DeadlineList {
     else entry.next.prev = entry;
     if (after === null) this.head = entry;
     else after.next = entry;
-    if (due < this.timerAt) this.arm(due);
+    if (due < this.timerAt && !this.firing) this.arm(due);
   }
 
   /** Takes `entry` off the list (nothing if it is not on it). */
@@ -104,17 +106,23 @@ export class DeadlineList {
     this.timer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = performance.now();
-    // Entries put back while expiring are due later than now: the loop stops before them.
-    for (let entry = this.head; entry !== null && entry.due <= now; entry = this.head) {
-      this.remove(entry);
-      let next: number | null = null;
-      try {
-        next = entry.expire(now);
-      } catch {
-        // An entry's expire must not throw; one that does is not timed any more.
+    this.firing = true;
+    try {
+      // Entries put back while expiring are due later than now: the loop stops before them.
+      for (let entry = this.head; entry !== null && entry.due <= now; entry = this.head) {
+        this.remove(entry);
+        let next: number | null = null;
+        try {
+          next = entry.expire(now);
+        } catch {
+          // An entry's expire must not throw; one that does is not timed any more.
+        }
+        if (next !== null && !this.closed) this.add(entry, Math.max(next, now + 1));
       }
-      if (next !== null && !this.closed) this.add(entry, Math.max(next, now + 1));
+    } finally {
+      this.firing = false;
     }
-    if (this.head !== null && !this.closed && this.timer === null) this.arm(this.head.due);
+    // The earliest deadline left, whether an entry put back or one that was already waiting.
+    if (this.head !== null && !this.closed) this.arm(this.head.due);
   }
 }

@@ -65,6 +65,26 @@ describe("vtp/deadline-list", () => {
     assert.ok(log[2]!.at - t0 >= 59, `third look at ${log[2]!.at - t0} ms`);
   });
 
+  it("an entry put back later than the next one does not delay the next one", async () => {
+    list = new DeadlineList();
+    const log: { name: string; at: number }[] = [];
+    const t0 = list.now();
+    let looks = 0;
+    list.add(
+      entry("early", log, (now) => (++looks < 2 ? now + 150 : null)),
+      t0 + 20,
+    );
+    list.add(entry("next", log), t0 + 60);
+    await sleep(250);
+    const next = log.find((l) => l.name === "next");
+    assert.ok(next !== undefined, "the next entry expired");
+    assert.ok(next.at - t0 < 120, `the next entry, due at 60 ms, expired at ${Math.round(next.at - t0)} ms`);
+    assert.deepEqual(
+      log.map((l) => l.name),
+      ["early", "next", "early"],
+    );
+  });
+
   it("keeps going past an expire that throws", async () => {
     list = new DeadlineList();
     const log: { name: string; at: number }[] = [];
