@@ -135,7 +135,11 @@ export class FramedConnection extends EventEmitter {
    * empty payload.
    */
   send(payload: Buffer | string): boolean {
-    const frame = encodeFrame(payload);
+    return this.sendFrame(encodeFrame(payload));
+  }
+
+  /** `send` for a message already framed (its 4-byte length, then its bytes), written as it is. */
+  sendFrame(frame: Buffer): boolean {
     if (this.closing || this.closedFlag || this.socket.destroyed || this.socket.writableEnded) return false;
     const written = this.socket.write(frame);
     if (this.writeTimeoutMs === 0) return written;

@@ -91,6 +91,7 @@ import type { VOEvent } from "../voevent/model";
 import { checkLocalId, inputText, readVOEvent, readVOEventHead, type VOEventHead } from "../voevent/parse";
 import { parseXml } from "../xml/parse";
 import type { XDocument } from "../xml/types";
+import { AckFramer } from "./ack-frame";
 import { BACKLOG_DEFAULTS, Backlog, type BacklogChange, type Finish } from "./backlog";
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -104,7 +105,7 @@ import { type DeadlineEntry, DeadlineList } from "./deadline-list";
 import { copyFrame, encodeFrame, FRAME_HEADER_BYTES } from "./framing";
 import { validateVOEventSchema } from "./schema";
 import { createServer, type TlsOptions } from "./tls";
-import { buildAck, buildNak, classify } from "./transport";
+import { buildNak, classify } from "./transport";
 import { Whitelist } from "./whitelist";
 
 export interface ReceivedEvent {
@@ -216,7 +217,8 @@ const MAX_QUEUED_FRAMES = 16;
 const MAX_UNREAD_REPLY_BYTES = 256 * 1024;
 
 interface Outcome {
-  reply: string;
+  /** The reply, framed. */
+  reply: Buffer;
   /** Close the connection after the reply. */
   close: boolean;
   /** The accepted event, emitted once its ack is written. */
@@ -242,6 +244,8 @@ export class VTPReceiver extends EventEmitter {
     signatures: VTPReceiverOptions["signatures"];
   };
   private readonly whitelist: Whitelist;
+  /** The acks, made as bytes (./ack-frame.ts). */
+  private readonly acks: AckFramer;
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   /** TCP connections accepted and not yet closed (TLS sockets are counted once, by their raw socket). */
@@ -301,6 +305,7 @@ export class VTPReceiver extends EventEmitter {
       signatures: options.signatures?.mode === "ignore" ? undefined : options.signatures,
     };
     this.whitelist = new Whitelist(options.whitelist ?? DEFAULT_RECEIVER_WHITELIST);
+    this.acks = new AckFramer(this.opts.localIvo);
     this.limits = new ConnectionLimits(
       {
         maxConnections: options.maxConnections ?? CONNECTION_LIMIT_DEFAULTS.receiverMaxConnections,
@@ -604,7 +609,7 @@ export class VTPReceiver extends EventEmitter {
   private handOver(ev: ReceivedEvent, author: string): Outcome | Promise<Outcome> {
     const handler = this.opts.handler;
     const accepted = (): Outcome => ({
-      reply: buildAck(ev.head.ivorn, this.opts.localIvo),
+      reply: this.acks.frame(ev.head.ivorn),
       close: false,
       event: ev,
     });
@@ -645,7 +650,7 @@ export class VTPReceiver extends EventEmitter {
     author: string,
   ): Outcome {
     safeEmit(this, "nak", { peer, author, bytes, ...info });
-    return { reply: buildNak(info.ivorn ?? "", this.opts.localIvo, info.reason), close };
+    return { reply: encodeFrame(buildNak(info.ivorn ?? "", this.opts.localIvo, info.reason)), close };
   }
 
   /** @internal */
@@ -791,7 +796,7 @@ class Session implements DeadlineEntry {
         );
         const outcome = answered instanceof Promise ? await answered : answered;
         if (this.stopped || this.conn.closed) break;
-        this.conn.send(outcome.reply);
+        this.conn.sendFrame(outcome.reply);
         if (outcome.event !== undefined) this.receiver.emitSafely("event", outcome.event);
         if (outcome.close) {
           this.queue.length = 0;
