@@ -29,6 +29,7 @@
  *   event, one-shot authors, 495 → 420 µs in the same minutes).
  */
 import { VOEventError } from "./errors";
+import { isoTime } from "./iso-time";
 import { carried, carry } from "./message-carry";
 import { getParsed } from "./voevent/cache";
 import { topicFor } from "./voevent/ivorn";
@@ -101,7 +102,7 @@ export function eventMessage(parsed: ParsedEvent, options: EventMessageOptions =
     vtp: {
       peer: options.peer ?? null,
       localIvo: options.localIvo ?? null,
-      receivedAt: (options.receivedAt ?? new Date()).toISOString(),
+      receivedAt: isoTime(options.receivedAt ?? new Date()),
     },
   };
 }
@@ -196,7 +197,7 @@ export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {
   msg.vtp = {
     peer: options.peer ?? null,
     localIvo: options.localIvo ?? null,
-    receivedAt: (options.receivedAt ?? new Date()).toISOString(),
+    receivedAt: isoTime(options.receivedAt ?? new Date()),
   };
   // One carried value for both: the event is the tree (`treeOf` reads its xml and doc) and what
   // msg.voevent is read from.
