@@ -30,7 +30,7 @@
  */
 import { VOEventError } from "./errors";
 import { isoTime } from "./iso-time";
-import { carried, carry } from "./message-carry";
+import { CARRIED_TREE, carried, carry } from "./message-carry";
 import { getParsed } from "./voevent/cache";
 import { topicFor } from "./voevent/ivorn";
 import type { VOEvent } from "./voevent/model";
@@ -115,6 +115,8 @@ export interface LazyEvent {
   readonly voevent: VOEvent;
   /** The tree of `xml`, when the maker has it: the message carries it (`treeOf`). */
   readonly doc?: XDocument;
+  /** The VTP frame `xml` came in, when the maker has it: the message carries it (`frameOf`). */
+  readonly frame?: Buffer;
 }
 
 /** A payload's text and its tree. */
@@ -129,7 +131,7 @@ export interface PayloadTree {
 }
 
 /** The key of the tree a message carries (see the file's Decisions). */
-const TREE = Symbol("voevent.tree");
+const TREE = CARRIED_TREE;
 
 /**
  * Lets `msg` (and every copy Node-RED makes of it) carry the tree of its payload `xml`: a
@@ -199,8 +201,8 @@ export function lazyEventMessage(ev: LazyEvent, options: EventMessageOptions = {
     localIvo: options.localIvo ?? null,
     receivedAt: isoTime(options.receivedAt ?? new Date()),
   };
-  // One carried value for both: the event is the tree (`treeOf` reads its xml and doc) and what
-  // msg.voevent is read from.
+  // One carried value for all three: the event is the tree (`treeOf` reads its xml and doc), the
+  // frame (`frameOf` reads its xml and frame) and what msg.voevent is read from.
   carry(msg, TREE, ev);
   return msg;
 }

@@ -24,3 +24,9 @@ export function carried(msg: object, key: symbol): unknown {
   const kept = (msg as Record<symbol, unknown>)[key];
   return typeof kept === "function" ? (kept as () => unknown)() : undefined;
 }
+
+/** The key of the tree a message's payload carries (src/contract.ts), or the event it came in. */
+export const CARRIED_TREE = Symbol("voevent.tree");
+
+/** The key of the VTP frame a message's payload came in, when carried on its own (src/message-frame.ts). */
+export const CARRIED_FRAME = Symbol("voevent.frame");

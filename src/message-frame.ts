@@ -14,7 +14,7 @@
  *   byte-order mark, big- or little-endian), and each must leave as it came.
  */
 
-import { carried, carry } from "./message-carry";
+import { CARRIED_FRAME, CARRIED_TREE, carried, carry } from "./message-carry";
 
 interface Kept {
   payload: string;
@@ -22,7 +22,7 @@ interface Kept {
 }
 
 /** The key of the frame a message carries. */
-const FRAME = Symbol("voevent.frame");
+const FRAME = CARRIED_FRAME;
 
 /** Remembers that `msg`, whose payload is `payload`, came in `frame` (4-byte length, then the bytes). */
 export function keepFrame(msg: object, payload: string, frame: Buffer): void {
@@ -30,15 +30,22 @@ export function keepFrame(msg: object, payload: string, frame: Buffer): void {
   carry(msg, FRAME, kept);
 }
 
-/** The frame `msg`'s payload came in (a copy of the message too), while msg.payload is still what came; else null. */
+/**
+ * The frame `msg`'s payload came in (a copy of the message too), while msg.payload is still what
+ * came; else null. Kept on its own (keepFrame), or with the event a receiver's message carries as
+ * its tree (lazyEventMessage: its `xml` and `frame`), one carried value less per event.
+ */
 export function frameOf(msg: { payload?: unknown }): Buffer | null {
   const kept = carried(msg, FRAME) as Partial<Kept> | null | undefined;
-  return kept !== null &&
-    kept !== undefined &&
-    typeof kept === "object" &&
-    kept.payload === msg.payload &&
-    Buffer.isBuffer(kept.frame)
-    ? kept.frame
+  if (kept !== null && kept !== undefined && typeof kept === "object")
+    return kept.payload === msg.payload && Buffer.isBuffer(kept.frame) ? kept.frame : null;
+  const ev = carried(msg, CARRIED_TREE) as { xml?: unknown; frame?: unknown } | null | undefined;
+  return ev !== null &&
+    ev !== undefined &&
+    typeof ev === "object" &&
+    ev.xml === msg.payload &&
+    Buffer.isBuffer(ev.frame)
+    ? ev.frame
     : null;
 }
 

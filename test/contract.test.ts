@@ -17,7 +17,7 @@ import {
   parsedOf,
   treeOf,
 } from "../src/contract";
-import { bytesOf, keepFrame } from "../src/message-frame";
+import { bytesOf, frameOf, keepFrame } from "../src/message-frame";
 import { getParsed, sharedParseCache } from "../src/voevent/cache";
 import { topicFor } from "../src/voevent/ivorn";
 import { parseVOEvent, readVOEventHead } from "../src/voevent/parse";
@@ -145,6 +145,29 @@ describeCorpus("contract: the tree a message carries", () => {
     for (const k of carried)
       assert.equal(Object.prototype.propertyIsEnumerable.call(copy, k), false, String(k));
     assert.deepEqual(copy.voevent, theirs.voevent);
+  });
+
+  it("a receiver's message carries its frame with its event: frameOf finds it, in a copy too, until the payload changes", () => {
+    const xml = readPacket(PACKETS[1]).toString("utf8");
+    const frame = Buffer.concat([Buffer.alloc(4), Buffer.from(xml, "utf8")]);
+    frame.writeUInt32BE(frame.length - 4, 0);
+    const msg: { payload: unknown } = lazyEventMessage({ ...receivedLike(xml), frame });
+    assert.equal(frameOf(msg), frame, "the frame it came in, not a copy");
+    assert.equal(bytesOf(msg)?.toString("utf8"), xml);
+    assert.equal(Object.getOwnPropertySymbols(msg).length, 1, "one carried value for the tree and the frame");
+    for (const copy of [copyLazyMessage(msg, nodeRedClone), redUtil.cloneMessage(msg)] as {
+      payload: unknown;
+    }[])
+      assert.equal(frameOf(copy), frame, "a copy for a second wire");
+    msg.payload = `${xml} `;
+    assert.equal(frameOf(msg), null, "a changed payload: the frame is not its bytes");
+    msg.payload = xml;
+    assert.equal(frameOf(msg), frame);
+    assert.equal(frameOf(lazyEventMessage(receivedLike(xml))), null, "an event without a frame");
+    // A frame kept on its own is the one that counts, stale or not.
+    const kept: { payload: unknown } = lazyEventMessage({ ...receivedLike(xml), frame });
+    keepFrame(kept, "other text", Buffer.from("\0\0\0\u0001x"));
+    assert.equal(frameOf(kept), null);
   });
 
   it("shows nowhere a user looks: the debug sidebar, JSON, Object.keys, for…in", () => {

@@ -22,7 +22,6 @@
  */
 import type { NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { lazyEventMessage } from "../../src/contract";
-import { keepFrame } from "../../src/message-frame";
 import { feeds } from "../../src/monitor/feeds";
 import { BACKLOG_DEFAULTS, type BacklogChange } from "../../src/vtp/backlog";
 import { CONNECTION_LIMIT_DEFAULTS } from "../../src/vtp/connection-limits";
@@ -160,16 +159,16 @@ function init(RED: NodeAPI): void {
         ...(signatures === null ? {} : { signatures }),
         handler: (ev: ReceivedEvent, finish) => {
           // Sent before the engine writes the ack: the ack means the flow has the event.
-          // The message carries its tree (lazyEventMessage): the nodes after this one (filter,
-          // archive, …) take it rather than parse again. msg.voevent is read from the tree when
-          // first used: a relay that never reads it (dedupe by bytes → broadcaster) costs no model.
+          // The message carries the event (lazyEventMessage): its tree, which the nodes after this
+          // one (filter, archive, …) take rather than parse again, and its frame, which a
+          // broadcaster forwards as it came. msg.voevent is read from the tree when first used: a
+          // relay that never reads it (dedupe by bytes → broadcaster) costs no model.
           const msg: NodeMessage = lazyEventMessage(ev, {
             peer: ev.peer,
             localIvo,
             receivedAt: ev.receivedAt,
           });
           if (ev.signature !== undefined) msg.signature = ev.signature;
-          keepFrame(msg, ev.xml, ev.frame);
           if (completion === null) {
             this.send(msg);
             finish();
