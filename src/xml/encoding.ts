@@ -212,8 +212,9 @@ export function firstInvalidUtf8(buf: Uint8Array): number {
   return n;
 }
 
-const UTF8_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
-const UTF8_DECLARATION_SQ = "<?xml version='1.0' encoding='UTF-8'?>";
+/** The two declarations most packets (and every Transport message of ours) start with. */
+export const UTF8_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+export const UTF8_DECLARATION_SQ = "<?xml version='1.0' encoding='UTF-8'?>";
 const UTF8_DECLARATION_BYTES = Buffer.from(UTF8_DECLARATION, "latin1");
 const UTF8_DECLARATION_SQ_BYTES = Buffer.from(UTF8_DECLARATION_SQ, "latin1");
 

@@ -38,7 +38,7 @@
  *   4PiSky month (29.8 before).
  */
 import { VOEventError, type VOEventErrorCode } from "../errors";
-import { declaredEncoding, decodeXml } from "./encoding";
+import { declaredEncoding, decodeXml, UTF8_DECLARATION, UTF8_DECLARATION_SQ } from "./encoding";
 import { XML_LIMITS, type XmlLimits } from "./limits";
 import { isNCNameChar, isNCNameStart } from "./names";
 import {
@@ -322,6 +322,11 @@ class Parser {
 
   private declaration(p: number): void {
     const s = this.s;
+    // The two declarations most packets have: known good, no regular expression.
+    if (s.startsWith(UTF8_DECLARATION, p) || s.startsWith(UTF8_DECLARATION_SQ, p)) {
+      this.pos = p + UTF8_DECLARATION.length;
+      return;
+    }
     const end = s.indexOf("?>", p);
     if (end < 0) this.fail("MALFORMED", "unterminated XML declaration", p);
     const decl = s.slice(p, end + 2);

@@ -167,4 +167,42 @@ describe("xml: the fast paths give the careful code's answers", () => {
       );
     });
   });
+  describe("XML declarations", () => {
+    // The answers of the code before the two usual declarations skipped the regular expression.
+    it("the two usual declarations, with or without a byte-order mark, are taken", () => {
+      for (const input of [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<r a="1"/>',
+        "<?xml version='1.0' encoding='UTF-8'?><r/>",
+        '\ufeff<?xml version="1.0" encoding="UTF-8"?><r/>',
+        '<?xml version="1.0" encoding="UTF-8" ?><r/>',
+      ]) {
+        const doc = parseXml(input);
+        assert.equal(doc.root.name, "r", JSON.stringify(input));
+        assert.equal(doc.children.length, 1);
+      }
+    });
+
+    it("what follows one is read as before: a second declaration, no root, white space before it, a bad end", () => {
+      refuses(
+        '<?xml version="1.0" encoding="UTF-8"?><?xml version="1.0"?><r/>',
+        "XML is not well-formed: XML declaration not at the start of the document (line 1, column 39)",
+      );
+      refuses(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        "XML is not well-formed: no root element (line 1, column 39)",
+      );
+      refuses(
+        ' <?xml version="1.0" encoding="UTF-8"?><r/>',
+        "XML is not well-formed: white space before the XML declaration (line 1, column 1)",
+      );
+      refuses(
+        '<?xml version="1.0" encoding="UTF-8"?x><r/>',
+        "XML is not well-formed: unterminated XML declaration (line 1, column 1)",
+      );
+      refuses(
+        '<?xml version="1.0" encoding="UTF-8"?><r/><?xml version="1.0" encoding="UTF-8"?>',
+        "XML is not well-formed: XML declaration not at the start of the document (line 1, column 43)",
+      );
+    });
+  });
 });
