@@ -108,6 +108,10 @@ export function decodeXml(bytes: Uint8Array): string {
   }
   if (bom && family !== "UTF-8") contradiction("a UTF-8 byte-order mark", name!);
   if (family === "UTF-8") {
+    // Decoding replaces every ill-formed sequence by U+FFFD: with none in the text the bytes were
+    // well-formed UTF-8 (one pass over them less); with one, the bytes are checked.
+    const text = buf.toString("utf8");
+    if (text.indexOf("\ufffd") < 0) return text;
     if (!isUtf8(buf)) {
       const at = firstInvalidUtf8(buf);
       const shown = Array.from(buf.subarray(at, at + 4), (x) => `0x${x.toString(16).padStart(2, "0")}`);
@@ -116,7 +120,7 @@ export function decodeXml(bytes: Uint8Array): string {
         `invalid UTF-8 at byte offset ${at} (bytes ${shown.join(" ")})${name === null ? "" : ` in a document declared ${name}`}`,
       );
     }
-    return buf.toString("utf8");
+    return text;
   }
   if (family === "US-ASCII") {
     for (let i = 0; i < buf.length; i++) {

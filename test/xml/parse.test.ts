@@ -73,6 +73,50 @@ describe("xml: strict well-formedness", () => {
         );
       });
     }
+    it("a U+FFFD written in the document (EF BF BD) is read, not taken for a decoding error", () => {
+      for (const decl of ["", `<?xml version="1.0" encoding="UTF-8"?>`, `<?xml version="1.0"?>`]) {
+        assert.equal(text(parseXml(bytes(decl, "<r>a", [0xef, 0xbf, 0xbd], "b</r>")).root), "a\ufffdb");
+        refuses(
+          bytes(decl, "<r>", [0xef, 0xbf, 0xbd], [0xff], "</r>"),
+          "ENCODING",
+          `offset ${decl.length + 6}`,
+        );
+      }
+    });
+    it("random bytes in a document: refused exactly when a strict UTF-8 decoder refuses them, else read as it reads them", () => {
+      const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+      let seed = 16;
+      const rand = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        return seed % n;
+      };
+      const interesting = [
+        0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0xbd,
+      ];
+      let refused = 0;
+      for (let i = 0; i < 3000; i++) {
+        const mid = Array.from({ length: 1 + rand(6) }, () => interesting[rand(interesting.length)] ?? 0x41);
+        const doc = bytes(i % 2 === 0 ? `<?xml version="1.0" encoding="UTF-8"?>` : "", "<r>", mid, "</r>");
+        let expected: string | null;
+        try {
+          expected = strict.decode(doc);
+        } catch {
+          expected = null;
+        }
+        if (expected === null) {
+          refused++;
+          refuses(doc, "ENCODING");
+        } else {
+          try {
+            assert.equal(text(parseXml(doc).root), expected.slice(expected.indexOf("<r>") + 3, -4));
+          } catch (err) {
+            // well-formed UTF-8 can still be refused as XML (a control character): not an ENCODING error
+            assert.ok(isVOEventError(err) && err.code !== "ENCODING", String(err));
+          }
+        }
+      }
+      assert.ok(refused > 500 && refused < 2900, `refused ${refused} of 3000`);
+    });
     it("valid UTF-8, with and without its byte-order mark, is read", () => {
       assert.equal(text(parseXml(Buffer.from("<r>café €𝄞</r>")).root), "café €𝄞");
       assert.equal(
