@@ -17,7 +17,7 @@
 import { FRAME_HEADER_BYTES } from "./framing";
 import { buildAck, escapeText, formatTimestamp } from "./transport";
 
-/** Stands for the Origin in the template; cannot be part of an escaped Origin's neighbours. */
+/** Stands for the Origin in the template (found there as `<Origin>…</Origin>`, so only once). */
 const ORIGIN_MARK = "ivo://origin.mark/ack-frame";
 /** The time stamp of the template: the only `<TimeStamp>` text in it. */
 const STAMP_DATE = new Date(Date.UTC(2000, 0, 1));

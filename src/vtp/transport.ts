@@ -7,8 +7,9 @@
  * (the root must be a Transport in a known namespace, with a role).
  *
  * Writing uses string templates, not a DOM: one ack per event is on the hot
- * path (the receiver makes its acks as bytes cut from this template: ./ack-frame.ts). The output is byte-for-byte the shape of Comet's captured messages
- * (namespace `www.telescope-networks.org/xml/Transport/v1.1`, prefix `trn`,
+ * path (the receiver makes its acks as bytes cut from this template:
+ * ./ack-frame.ts). The output is byte-for-byte the shape of Comet's captured
+ * messages (namespace `www.telescope-networks.org/xml/Transport/v1.1`, prefix `trn`,
  * `version="1.0"`, `xsi:schemaLocation`, two-space indentation, trailing
  * newline), with only the values changing.
  */
